@@ -1,0 +1,98 @@
+//! `squashbox-cli`: Squashbox without a window, for scripts, CI gates and quick checks.
+//!
+//! ```text
+//! squashbox-cli images [--json]
+//! squashbox-cli doctor
+//! ```
+
+mod output;
+
+use clap::{Parser, Subcommand};
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::error::ErrorCode;
+use squashbox_core::{images, Error};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "squashbox-cli", version, about = "Understand and shrink Docker images")]
+struct Cli {
+    /// Daemon address to use instead of DOCKER_HOST, the Docker context or the usual sockets,
+    /// e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375.
+    #[arg(long, global = true, value_name = "ADDRESS")]
+    host: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the daemon's images.
+    Images {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every place Squashbox looks for Docker and what each answered.
+    Doctor,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Environment::from_process(cli.host);
+    let result = match cli.command {
+        Command::Images { json } => list_images(&env, json).await,
+        Command::Doctor => doctor(&env).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("squashbox-cli: {}", output::explain(&err));
+            exit_code(&err)
+        }
+    }
+}
+
+async fn list_images(env: &Environment, json: bool) -> Result<ExitCode, Error> {
+    let daemon = Daemon::connect(env).await?;
+    let list = images::list(&daemon).await?;
+    if json {
+        output::print_json(&list)?;
+    } else {
+        output::print_image_table(&list);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 0 when some endpoint answers, 3 (as for any unreachable daemon) when none does.
+async fn doctor(env: &Environment) -> Result<ExitCode, Error> {
+    let attempts = Daemon::diagnose(env).await;
+    output::print_attempts(&attempts);
+    let connected = Daemon::connect(env).await;
+    match &connected {
+        Ok(daemon) => println!(
+            "\nSquashbox will use {} ({}).",
+            daemon.info().endpoint.host,
+            daemon.info().endpoint.source.describe()
+        ),
+        Err(err) => println!("\n{}", output::explain(err)),
+    }
+    Ok(match connected {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => exit_code(&err),
+    })
+}
+
+/// Distinct codes so scripts can tell "Docker is down" from "no such image" (2 is clap's usage
+/// error).
+fn exit_code(err: &Error) -> ExitCode {
+    ExitCode::from(match err.code() {
+        ErrorCode::DaemonUnavailable => 3,
+        ErrorCode::ImageNotFound => 4,
+        ErrorCode::InvalidInput => 5,
+        ErrorCode::Cancelled => 130,
+        ErrorCode::Daemon | ErrorCode::Stream | ErrorCode::Io => 1,
+    })
+}

@@ -1,0 +1,361 @@
+//! A connection to one Docker daemon, found through [`crate::endpoint`], with its API version
+//! negotiated and pinned.
+//!
+//! ```no_run
+//! # async fn demo() -> squashbox_core::Result<()> {
+//! use squashbox_core::{daemon::Daemon, endpoint::Environment};
+//! let daemon = Daemon::connect(&Environment::from_process(None)).await?;
+//! println!("Docker {} at {}", daemon.info().engine_version, daemon.info().endpoint.host);
+//! # Ok(()) }
+//! ```
+//!
+//! Why we pin the version ourselves: bollard 0.21 builds each URL by joining an absolute path onto
+//! `/v1.xx/`, which drops the version prefix, so every request reaches the daemon unversioned and
+//! `negotiate_version()` changes nothing on the wire (seen in `dockerd --debug`: `GET /images/json`).
+//! The daemon then answers in its newest API dialect. We ask `/version` (valid unversioned on every
+//! engine), take the lower of its API version and the one bollard's models describe, and put
+//! `/v1.xx` back on every request, so Engine 20.10 (API 1.41) and current engines (1.52+) both
+//! answer in a dialect we read.
+
+use bollard::{BollardRequest, Docker};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use ts_rs::TS;
+
+use crate::endpoint::{candidates, Attempt, Candidate, Endpoint, Environment, Outcome, Source};
+use crate::error::{Error, Result};
+
+/// How long a daemon gets to answer `/version` before we call it unreachable.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Long enough for a slow `/system/df` or a big image list; long jobs stream instead.
+const REQUEST_TIMEOUT_SECS: u64 = 300;
+/// The oldest API we speak: Engine 20.10.
+const OLDEST_API: ApiVersion = ApiVersion(1, 41);
+
+/// What the connection bar shows.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+pub struct DaemonInfo {
+    pub endpoint: Endpoint,
+    /// e.g. "Docker Engine" or "Podman Engine".
+    pub product: String,
+    pub engine_version: String,
+    /// The API version every request is pinned to.
+    pub api_version: String,
+    pub storage_driver: String,
+    /// True when images live in containerd's store rather than the graph driver's.
+    pub containerd_store: bool,
+    pub operating_system: String,
+    pub os_type: String,
+    pub architecture: String,
+    pub root_dir: String,
+    /// Every endpoint considered, in order, with what each answered.
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApiVersion(pub u32, pub u32);
+
+impl ApiVersion {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (major, minor) = text.trim().split_once('.')?;
+        Some(ApiVersion(major.parse().ok()?, minor.parse().ok()?))
+    }
+
+    /// The newest version bollard's models describe.
+    pub fn bollard() -> Self {
+        let v = bollard::API_DEFAULT_VERSION;
+        ApiVersion(v.major_version as u32, v.minor_version as u32)
+    }
+}
+
+impl std::fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// The version to pin, given what the daemon says it speaks; `Err` with the reason when we
+/// share no version.
+pub fn negotiate(server_max: ApiVersion, server_min: Option<ApiVersion>) -> Result<ApiVersion, String> {
+    let ours = ApiVersion::bollard();
+    let chosen = server_max.min(ours);
+    if chosen < OLDEST_API {
+        return Err(format!(
+            "this daemon speaks API {server_max}; Squashbox needs {OLDEST_API} or newer (Docker Engine 20.10+)"
+        ));
+    }
+    if let Some(min) = server_min.filter(|min| *min > chosen) {
+        return Err(format!(
+            "this daemon needs API {min} or newer; Squashbox speaks up to {ours}"
+        ));
+    }
+    Ok(chosen)
+}
+
+/// A connected daemon. Cheap to clone: bollard's client is a handle.
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    docker: Docker,
+    info: DaemonInfo,
+    layer_counts: LayerCountCache,
+}
+
+/// Layer counts by image ID, kept for as long as the connection (see `images::list`).
+pub(crate) type LayerCountCache = Arc<Mutex<HashMap<String, u32>>>;
+
+impl Daemon {
+    /// Connects to the first endpoint that answers. An endpoint the user chose is the only one
+    /// tried; otherwise the well-known sockets are tried in order.
+    pub async fn connect(env: &Environment) -> Result<Daemon> {
+        let mut attempts = Vec::new();
+        let mut connected = None;
+        let mut stop = false;
+        for candidate in candidates(env) {
+            let endpoint = match candidate {
+                Candidate::BrokenContext { name, reason } => {
+                    attempts.push(broken_context(name, reason));
+                    stop = true;
+                    continue;
+                }
+                Candidate::Endpoint(endpoint) => endpoint,
+            };
+            if stop || connected.is_some() {
+                attempts.push(Attempt {
+                    endpoint,
+                    outcome: Outcome::Skipped,
+                });
+                continue;
+            }
+            stop = endpoint.source.is_chosen();
+            let (outcome, daemon) = probe(&endpoint).await;
+            attempts.push(Attempt {
+                endpoint: endpoint.clone(),
+                outcome,
+            });
+            connected = daemon;
+        }
+        match connected {
+            Some(mut daemon) => {
+                daemon.info.attempts = attempts;
+                Ok(daemon)
+            }
+            None => Err(Error::DaemonUnavailable { attempts }),
+        }
+    }
+
+    /// Tries every endpoint, not stopping at the first that answers: what `doctor` shows.
+    pub async fn diagnose(env: &Environment) -> Vec<Attempt> {
+        let mut attempts = Vec::new();
+        for candidate in candidates(env) {
+            attempts.push(match candidate {
+                Candidate::BrokenContext { name, reason } => broken_context(name, reason),
+                Candidate::Endpoint(endpoint) => {
+                    let (outcome, _) = probe(&endpoint).await;
+                    Attempt { endpoint, outcome }
+                }
+            });
+        }
+        attempts
+    }
+
+    pub fn info(&self) -> &DaemonInfo {
+        &self.info
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub(crate) fn layer_count_cache(&self) -> &LayerCountCache {
+        &self.layer_counts
+    }
+
+    /// The daemon runs on this machine (a unix socket or named pipe), so its data folder is on
+    /// one of our disks.
+    pub fn is_local(&self) -> bool {
+        let host = &self.info.endpoint.host;
+        host.starts_with("unix://") || host.starts_with("npipe://")
+    }
+}
+
+fn broken_context(name: String, reason: String) -> Attempt {
+    Attempt {
+        endpoint: Endpoint {
+            host: String::new(),
+            source: Source::Context { name },
+        },
+        outcome: Outcome::Failed { reason },
+    }
+}
+
+async fn probe(endpoint: &Endpoint) -> (Outcome, Option<Daemon>) {
+    if let Some(path) = endpoint.socket_path() {
+        if !path.exists() {
+            // A socket the user named deserves a failure, not the quiet "not here" of a guess.
+            let outcome = if endpoint.source.is_chosen() {
+                Outcome::Failed {
+                    reason: format!("no socket at {}", path.display()),
+                }
+            } else {
+                Outcome::NoSocket
+            };
+            return (outcome, None);
+        }
+    }
+    match tokio::time::timeout(PROBE_TIMEOUT, open(endpoint)).await {
+        Ok(Ok(daemon)) => {
+            let outcome = Outcome::Answered {
+                engine: daemon.info.engine_version.clone(),
+                api: daemon.info.api_version.clone(),
+            };
+            (outcome, Some(daemon))
+        }
+        Ok(Err(reason)) => (Outcome::Failed { reason }, None),
+        Err(_) => (
+            Outcome::Failed {
+                reason: format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+            },
+            None,
+        ),
+    }
+}
+
+async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
+    let unpinned = client_for(&endpoint.host)?;
+    let version = unpinned.version().await.map_err(describe_connect_error)?;
+    let server_max = version
+        .api_version
+        .as_deref()
+        .and_then(ApiVersion::parse)
+        .ok_or("the daemon did not say which API version it speaks")?;
+    let server_min = version.min_api_version.as_deref().and_then(ApiVersion::parse);
+    let api = negotiate(server_max, server_min)?;
+    let docker = pin_api_version(unpinned, api);
+    let info = docker.info().await.map_err(describe_connect_error)?;
+
+    let product = version
+        .platform
+        .map(|p| p.name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "Docker Engine".into());
+    let driver_status = info.driver_status.unwrap_or_default();
+    let containerd_store = driver_status
+        .iter()
+        .any(|pair| pair.first().is_some_and(|k| k == "driver-type") && pair.get(1).is_some_and(|v| v.contains("containerd")));
+    let info = DaemonInfo {
+        endpoint: endpoint.clone(),
+        product,
+        engine_version: version.version.unwrap_or_else(|| "unknown".into()),
+        api_version: api.to_string(),
+        storage_driver: info.driver.unwrap_or_default(),
+        containerd_store,
+        operating_system: info.operating_system.unwrap_or_default(),
+        os_type: info.os_type.or(version.os).unwrap_or_default(),
+        architecture: info.architecture.or(version.arch).unwrap_or_default(),
+        root_dir: info.docker_root_dir.unwrap_or_default(),
+        attempts: Vec::new(),
+    };
+    Ok(Daemon {
+        docker,
+        info,
+        layer_counts: LayerCountCache::default(),
+    })
+}
+
+fn client_for(host: &str) -> Result<Docker, String> {
+    let version = bollard::API_DEFAULT_VERSION;
+    let timeout = REQUEST_TIMEOUT_SECS;
+    let result = if let Some(path) = host.strip_prefix("unix://") {
+        Docker::connect_with_unix(path, timeout, version)
+    } else if host.starts_with("npipe://") {
+        connect_named_pipe(host, timeout, version)
+    } else if let Some(addr) = host.strip_prefix("tcp://") {
+        Docker::connect_with_http(&format!("http://{addr}"), timeout, version)
+    } else if host.starts_with("http://") {
+        Docker::connect_with_http(host, timeout, version)
+    } else {
+        return Err(format!(
+            "Squashbox cannot reach {host} yet: use a unix://, npipe:// or tcp:// address"
+        ));
+    };
+    result.map_err(|e| e.to_string())
+}
+
+#[cfg(windows)]
+fn connect_named_pipe(
+    host: &str,
+    timeout: u64,
+    version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    Docker::connect_with_named_pipe(host, timeout, version)
+}
+
+#[cfg(not(windows))]
+fn connect_named_pipe(
+    host: &str,
+    _timeout: u64,
+    _version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    Err(bollard::errors::Error::UnsupportedURISchemeError {
+        uri: host.to_owned(),
+    })
+}
+
+/// Puts `/v1.xx` in front of every request path (see the module docs for why).
+fn pin_api_version(docker: Docker, api: ApiVersion) -> Docker {
+    let prefix = format!("/v{api}");
+    docker.with_request_modifier(move |mut request: BollardRequest| {
+        let uri = request.uri();
+        let path_and_query = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+        if !path_and_query.starts_with("/v1.") {
+            let mut parts = uri.clone().into_parts();
+            if let Ok(pinned) = format!("{prefix}{path_and_query}").parse() {
+                parts.path_and_query = Some(pinned);
+                if let Ok(pinned_uri) = http::Uri::from_parts(parts) {
+                    *request.uri_mut() = pinned_uri;
+                }
+            }
+        }
+        request
+    })
+}
+
+fn describe_connect_error(err: bollard::errors::Error) -> String {
+    use bollard::errors::Error as B;
+    match err {
+        B::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("answered {status_code}: {message}"),
+        B::HyperResponseError { err } => format!("connection failed: {err}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_takes_the_lower_version() {
+        assert_eq!(negotiate(ApiVersion(1, 41), Some(ApiVersion(1, 12))), Ok(ApiVersion(1, 41)));
+        assert_eq!(negotiate(ApiVersion(1, 99), Some(ApiVersion(1, 44))), Ok(ApiVersion::bollard()));
+    }
+
+    #[test]
+    fn negotiation_refuses_engines_we_do_not_share_a_version_with() {
+        assert!(negotiate(ApiVersion(1, 40), None).is_err());
+        assert!(negotiate(ApiVersion(1, 99), Some(ApiVersion(1, 98))).is_err());
+    }
+
+    #[test]
+    fn api_versions_parse_and_order_numerically() {
+        assert_eq!(ApiVersion::parse("1.41"), Some(ApiVersion(1, 41)));
+        assert!(ApiVersion::parse("1.9").unwrap() < ApiVersion::parse("1.10").unwrap());
+        assert_eq!(ApiVersion::parse("one"), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! The one error type of the core. Every front end branches on its variants, never on text.
+
+use serde::Serialize;
+use std::path::PathBuf;
+use ts_rs::TS;
+
+use crate::endpoint::Attempt;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No endpoint answered. `attempts` says what was tried and what each one answered.
+    #[error("Docker is not running or not reachable ({})", summary(.attempts))]
+    DaemonUnavailable { attempts: Vec<Attempt> },
+
+    #[error("no image named {0:?}")]
+    ImageNotFound(String),
+
+    /// The daemon answered, but with an error.
+    #[error("Docker answered {status}: {message}")]
+    Daemon { status: u16, message: String },
+
+    /// The connection broke or the daemon sent something we could not read.
+    #[error("lost the connection to Docker: {0}")]
+    Stream(String),
+
+    #[error("{0}")]
+    InvalidInput(String),
+
+    #[error("cancelled")]
+    Cancelled,
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn summary(attempts: &[Attempt]) -> String {
+    match attempts.first() {
+        None => "no endpoint to try".into(),
+        Some(first) if attempts.len() == 1 => format!("{}: {}", first.endpoint.host, first.outcome),
+        Some(_) => format!("tried {} endpoints", attempts.len()),
+    }
+}
+
+/// A stable, machine-readable name for each variant: the IPC layer and the CLI's exit codes
+/// key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+pub enum ErrorCode {
+    DaemonUnavailable,
+    ImageNotFound,
+    Daemon,
+    Stream,
+    InvalidInput,
+    Cancelled,
+    Io,
+}
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::DaemonUnavailable { .. } => ErrorCode::DaemonUnavailable,
+            Error::ImageNotFound(_) => ErrorCode::ImageNotFound,
+            Error::Daemon { .. } => ErrorCode::Daemon,
+            Error::Stream(_) => ErrorCode::Stream,
+            Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::Cancelled => ErrorCode::Cancelled,
+            Error::Io { .. } => ErrorCode::Io,
+        }
+    }
+
+    /// Maps a bollard error from a request whose connection was already established.
+    pub(crate) fn from_docker(err: bollard::errors::Error) -> Self {
+        use bollard::errors::Error as B;
+        match err {
+            B::DockerResponseServerError {
+                status_code,
+                message,
+            } => Error::Daemon {
+                status: status_code,
+                message,
+            },
+            other => Error::Stream(other.to_string()),
+        }
+    }
+}

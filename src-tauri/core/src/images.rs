@@ -1,0 +1,186 @@
+//! The daemon's images as the image list shows them: tags, size, layer count, and whether
+//! anything uses them.
+//!
+//! ```no_run
+//! # async fn demo(daemon: &squashbox_core::daemon::Daemon) -> squashbox_core::Result<()> {
+//! for image in squashbox_core::images::list(daemon).await? {
+//!     println!("{} {:?} {} bytes", image.short_id, image.tags, image.size);
+//! }
+//! # Ok(()) }
+//! ```
+
+use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use ts_rs::TS;
+
+use crate::daemon::Daemon;
+use crate::error::{Error, Result};
+
+/// How many image inspections run at once. The daemon answers them quickly; more in flight
+/// only queues on its side.
+const INSPECT_CONCURRENCY: usize = 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+pub struct ImageSummary {
+    /// Full content ID, `sha256:…`.
+    pub id: String,
+    /// The 12 hex digits people see in `docker images`.
+    pub short_id: String,
+    /// `repo:tag` names; empty for a dangling image.
+    pub tags: Vec<String>,
+    pub dangling: bool,
+    /// A container, running or not, was made from it.
+    pub in_use: bool,
+    /// Unix seconds.
+    #[ts(type = "number")]
+    pub created: i64,
+    /// Bytes, layers shared with other images included.
+    #[ts(type = "number")]
+    pub size: u64,
+    pub layers: u32,
+}
+
+/// Every image on the daemon, newest first.
+pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
+    let docker = daemon.docker();
+    let (images, containers) = tokio::try_join!(
+        async {
+            docker
+                .list_images(Some(ListImagesOptions::default()))
+                .await
+                .map_err(Error::from_docker)
+        },
+        async {
+            let all = ListContainersOptions {
+                all: true,
+                ..Default::default()
+            };
+            docker
+                .list_containers(Some(all))
+                .await
+                .map_err(Error::from_docker)
+        },
+    )?;
+    let used: HashSet<String> = containers.into_iter().filter_map(|c| c.image_id).collect();
+    let ids: Vec<String> = images.iter().map(|i| i.id.clone()).collect();
+    let layers = layer_counts(daemon, &ids).await?;
+
+    let mut list: Vec<ImageSummary> = images
+        .into_iter()
+        .map(|image| {
+            let tags = real_tags(image.repo_tags);
+            ImageSummary {
+                short_id: short_id(&image.id),
+                dangling: tags.is_empty(),
+                in_use: used.contains(&image.id),
+                layers: layers.get(&image.id).copied().unwrap_or(0),
+                created: image.created,
+                size: image.size.max(0) as u64,
+                tags,
+                id: image.id,
+            }
+        })
+        .collect();
+    list.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    Ok(list)
+}
+
+/// Bytes the daemon's images take on disk, each shared layer counted once (what `docker system
+/// df` calls the images' size).
+pub async fn disk_usage(daemon: &Daemon) -> Result<u64> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Usage {
+        /// API ≤ 1.51.
+        layers_size: Option<i64>,
+        /// API ≥ 1.52.
+        image_usage: Option<ImageUsage>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct ImageUsage {
+        total_size: Option<i64>,
+    }
+    let usage: Usage = crate::raw::get_json(daemon, "/system/df?type=image").await?;
+    let bytes = usage
+        .image_usage
+        .and_then(|u| u.total_size)
+        .or(usage.layers_size)
+        .ok_or_else(|| Error::Stream("the daemon's disk usage had no image size".into()))?;
+    Ok(bytes.max(0) as u64)
+}
+
+/// Layer counts by image ID. An ID names its content, so a count never changes: the daemon
+/// remembers them and a refresh only inspects images it has not seen.
+async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String, u32>> {
+    let cache = daemon.layer_count_cache();
+    // Owned IDs: futures borrowing from the caller would not be `Send` for every lifetime,
+    // which Tauri's async commands need.
+    let missing: Vec<String> = {
+        let known = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ids.iter()
+            .filter(|id| !known.contains_key(*id))
+            .cloned()
+            .collect()
+    };
+    let fetched: Vec<(String, u32)> = stream::iter(missing)
+        .map(|id| async move {
+            match daemon.docker().inspect_image(&id).await {
+                Ok(inspect) => {
+                    let count = inspect.root_fs.and_then(|r| r.layers).map_or(0, |l| l.len());
+                    Ok(Some((id, count as u32)))
+                }
+                // Removed between the list and the inspection: not an error, just gone.
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(None),
+                Err(e) => Err(Error::from_docker(e)),
+            }
+        })
+        .buffer_unordered(INSPECT_CONCURRENCY)
+        .try_filter_map(|found| async move { Ok(found) })
+        .try_collect()
+        .await?;
+    let mut known = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    known.extend(fetched);
+    Ok(ids
+        .iter()
+        .filter_map(|id| known.get(id).map(|n| (id.clone(), *n)))
+        .collect())
+}
+
+/// Older engines list a dangling image as `<none>:<none>`; newer ones as no tags at all.
+fn real_tags(tags: Vec<String>) -> Vec<String> {
+    let mut tags: Vec<String> = tags.into_iter().filter(|t| t != "<none>:<none>").collect();
+    tags.sort();
+    tags
+}
+
+pub fn short_id(id: &str) -> String {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    hex.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_ids_drop_the_algorithm_and_keep_twelve_digits() {
+        assert_eq!(short_id("sha256:0123456789abcdef0123"), "0123456789ab");
+        assert_eq!(short_id("abc"), "abc");
+    }
+
+    #[test]
+    fn none_tags_mean_dangling() {
+        assert!(real_tags(vec!["<none>:<none>".into()]).is_empty());
+        assert_eq!(
+            real_tags(vec!["b:1".into(), "a:2".into()]),
+            vec!["a:2".to_string(), "b:1".to_string()]
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! Squashbox's headless core: everything that talks to Docker, with no window in sight.
+//!
+//! The Tauri commands, the CLI and the tests all call this crate, so each capability is
+//! written once. The usual start:
+//!
+//! ```no_run
+//! # async fn demo() -> squashbox_core::Result<()> {
+//! use squashbox_core::{endpoint::Environment, daemon::Daemon, images};
+//! let daemon = Daemon::connect(&Environment::from_process(None)).await?;
+//! let images = images::list(&daemon).await?;
+//! println!("{} images on {}", images.len(), daemon.info().endpoint.host);
+//! # Ok(()) }
+//! ```
+
+pub mod daemon;
+pub mod endpoint;
+pub mod error;
+pub mod images;
+mod raw;
+pub mod settings;
+
+pub use error::{Error, Result};

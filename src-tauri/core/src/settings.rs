@@ -1,0 +1,95 @@
+//! The user's Squashbox settings, kept as a small JSON file whose path the caller chooses (the
+//! app's config folder, or a temp folder in tests).
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use ts_rs::TS;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+pub struct Settings {
+    /// A daemon address that overrides every other way of finding one.
+    pub docker_host: Option<String>,
+}
+
+impl Settings {
+    /// Reads the settings; a missing file means defaults.
+    pub fn load(path: &Path) -> Result<Settings> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::InvalidInput(format!("{} is not valid settings: {e}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(source) => Err(Error::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Writes through a temp file and a rename, so a crash never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let temp = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        std::fs::write(&temp, text).map_err(io)?;
+        std::fs::rename(&temp, path).map_err(io)
+    }
+
+    /// Checks a host typed by the user before it is saved.
+    pub fn validate_host(host: &str) -> Result<()> {
+        const SCHEMES: [&str; 4] = ["unix://", "tcp://", "http://", "npipe://"];
+        let valid = SCHEMES
+            .iter()
+            .any(|s| host.strip_prefix(s).is_some_and(|rest| !rest.is_empty()));
+        if valid {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput(format!(
+                "\"{host}\" is not a Docker address: use unix:///path/to/docker.sock, tcp://host:port or npipe:////./pipe/name"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_defaults_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/settings.json");
+        assert_eq!(Settings::load(&path).unwrap(), Settings::default());
+        let settings = Settings {
+            docker_host: Some("unix:///tmp/d.sock".into()),
+        };
+        settings.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), settings);
+    }
+
+    #[test]
+    fn corrupt_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{{").unwrap();
+        assert!(matches!(Settings::load(&path), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn hosts_need_a_known_scheme() {
+        assert!(Settings::validate_host("unix:///var/run/docker.sock").is_ok());
+        assert!(Settings::validate_host("tcp://1.2.3.4:2375").is_ok());
+        assert!(Settings::validate_host("/var/run/docker.sock").is_err());
+        assert!(Settings::validate_host("unix://").is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! The error every command returns: a code the UI branches on, a sentence for people, and,
+//! when no daemon answered, what was tried.
+
+use serde::Serialize;
+use squashbox_core::endpoint::Attempt;
+use squashbox_core::error::ErrorCode;
+use squashbox_core::Error;
+use ts_rs::TS;
+
+#[derive(Debug, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../ui/src/lib/ipc/bindings/")]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub attempts: Option<Vec<Attempt>>,
+}
+
+impl From<Error> for IpcError {
+    fn from(err: Error) -> Self {
+        let message = err.to_string();
+        let code = err.code();
+        let attempts = match err {
+            Error::DaemonUnavailable { attempts } => Some(attempts),
+            _ => None,
+        };
+        IpcError {
+            code,
+            message,
+            attempts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use squashbox_core::endpoint::{Endpoint, Outcome, Source};
+
+    #[test]
+    fn daemon_unavailable_carries_its_attempts() {
+        let err = Error::DaemonUnavailable {
+            attempts: vec![Attempt {
+                endpoint: Endpoint {
+                    host: "unix:///nonexistent.sock".into(),
+                    source: Source::DockerHost,
+                },
+                outcome: Outcome::Failed {
+                    reason: "no socket at /nonexistent.sock".into(),
+                },
+            }],
+        };
+        let json = serde_json::to_value(IpcError::from(err)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": "daemonUnavailable",
+                "message": "Docker is not running or not reachable (unix:///nonexistent.sock: no socket at /nonexistent.sock)",
+                "attempts": [{
+                    "endpoint": { "host": "unix:///nonexistent.sock", "source": { "kind": "dockerHost" } },
+                    "outcome": { "kind": "failed", "reason": "no socket at /nonexistent.sock" }
+                }]
+            })
+        );
+    }
+
+    #[test]
+    fn other_errors_have_no_attempts() {
+        let json = serde_json::to_value(IpcError::from(Error::ImageNotFound("nope:1".into()))).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "code": "imageNotFound", "message": "no image named \"nope:1\"", "attempts": null })
+        );
+    }
+}

@@ -1,0 +1,32 @@
+//! The Tauri shell: thin commands over `squashbox_core`, the app state they share, and the
+//! error shape that crosses the IPC boundary. No Docker logic lives here.
+
+mod commands;
+mod ipc_error;
+mod state;
+
+pub use ipc_error::IpcError;
+
+use tauri::Manager;
+
+pub fn run() {
+    tauri::Builder::default()
+        .setup(|app| {
+            let settings_path = app.path().app_config_dir()?.join("settings.json");
+            app.manage(state::AppState::new(settings_path));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::connect,
+            commands::list_images,
+            commands::disk_usage,
+            commands::diagnose,
+            commands::get_settings,
+            commands::set_docker_host,
+        ])
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|err| {
+            eprintln!("Squashbox could not start: {err}");
+            std::process::exit(1);
+        });
+}

@@ -1,0 +1,181 @@
+//! Starts Xvfb (when there is no display), tauri-driver and the app, and stops them again.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// One window at a time: the tests share the display and the driver's native port.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const WAIT: Duration = Duration::from_secs(30);
+
+pub struct App {
+    pub client: Client,
+    driver: Child,
+    _display: Option<Child>,
+    _config: tempfile::TempDir,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl App {
+    /// Opens the app with extra environment variables (e.g. a dead DOCKER_HOST).
+    pub async fn launch(env: &[(&str, &str)]) -> App {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let (display, display_name) = ensure_display();
+        // A config folder of its own, so no saved setting of the user's steers the test.
+        let config = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let native_port = free_port();
+        let mut command = Command::new(tool("tauri-driver"));
+        command
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("DISPLAY", &display_name)
+            .env("XDG_CONFIG_HOME", config.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let driver = command.spawn().expect("tauri-driver starts");
+        wait_for_port(port);
+
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": env!("CARGO_BIN_EXE_squashbox") }),
+        );
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session on the app");
+        App {
+            client,
+            driver,
+            _display: display,
+            _config: config,
+            _turn: turn,
+        }
+    }
+
+    /// The text of every image row, once one of them contains `needle`.
+    pub async fn wait_for_rows_containing(&self, needle: &str) -> Vec<String> {
+        self.wait_until_rows(|rows| rows.iter().any(|r| r.contains(needle)))
+            .await
+    }
+
+    pub async fn wait_until_rows(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let started = Instant::now();
+        loop {
+            let rows = self.row_texts().await;
+            if done(&rows) {
+                return rows;
+            }
+            assert!(started.elapsed() < WAIT, "rows never became as expected: {rows:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn row_texts(&self) -> Vec<String> {
+        let mut texts = Vec::new();
+        let rows = self
+            .client
+            .find_all(Locator::Css("[data-testid=image-row]"))
+            .await
+            .unwrap_or_default();
+        for row in rows {
+            if let Ok(text) = row.text().await {
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
+    /// Saves a screenshot under target/e2e-screenshots/ for a person to look at.
+    pub async fn screenshot(&self, name: &str) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        stop(&mut self.driver);
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        stop(&mut self.driver);
+        if let Some(display) = &mut self._display {
+            stop(display);
+        }
+    }
+}
+
+/// SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver and the app too.
+fn stop(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The display to use: the session's own, or a fresh Xvfb.
+fn ensure_display() -> (Option<Child>, String) {
+    if let Ok(display) = std::env::var("DISPLAY") {
+        if !display.is_empty() {
+            return (None, display);
+        }
+    }
+    let number = 90 + std::process::id() % 100;
+    let name = format!(":{number}");
+    let xvfb = Command::new("Xvfb")
+        .args([name.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("Xvfb is installed (the README test command installs it)");
+    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "Xvfb did not start on {name}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (Some(xvfb), name)
+}
+
+fn tool(name: &str) -> PathBuf {
+    let cargo_bin = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cargo/bin").join(name))
+        .filter(|p| p.exists());
+    cargo_bin.unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

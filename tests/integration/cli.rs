@@ -1,0 +1,66 @@
+//! The command-line front, run as a user would run it.
+
+use std::process::Command;
+
+use crate::support::{workspace_binary, Fixture};
+
+fn cli() -> Command {
+    Command::new(workspace_binary("squashbox-cli"))
+}
+
+#[test]
+fn images_json_lists_a_fixture() {
+    let fixture = Fixture::small("cli");
+    let output = cli().args(["images", "--json"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let image = list
+        .iter()
+        .find(|i| i["id"] == fixture.id.as_str())
+        .expect("the fixture is listed");
+    assert_eq!(image["tags"], serde_json::json!([fixture.tag]));
+    assert!(image["size"].as_u64().unwrap() > 0);
+    assert_eq!(image["layers"], 2);
+    assert_eq!(image["dangling"], false);
+    assert_eq!(image["inUse"], false);
+    assert!(image["created"].as_i64().unwrap() > 1_600_000_000);
+}
+
+#[test]
+fn a_dead_daemon_is_one_clear_line_and_exit_code_3() {
+    let output = cli()
+        .args(["images", "--json"])
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("Docker"), "{stderr}");
+    assert!(stderr.contains("DOCKER_HOST"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn doctor_lists_each_endpoint_and_what_it_answered() {
+    let output = cli().arg("doctor").output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("unix:///var/run/docker.sock"), "{stdout}");
+    assert!(stdout.contains("Docker Engine"), "{stdout}");
+    assert!(stdout.contains("no socket there"), "{stdout}");
+}
+
+#[test]
+fn doctor_with_a_dead_docker_host_says_so_and_fails() {
+    let output = cli()
+        .arg("doctor")
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("DOCKER_HOST"), "{stdout}");
+    assert!(stdout.contains("no socket at /nonexistent.sock"), "{stdout}");
+}

@@ -1,0 +1,89 @@
+//! The image list, checked against what the docker CLI says about the same fixtures.
+
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::images::{self, ImageSummary};
+
+use crate::support::{docker, Fixture};
+
+async fn list() -> Vec<ImageSummary> {
+    let daemon = Daemon::connect(&Environment::from_process(None)).await.unwrap();
+    images::list(&daemon).await.unwrap()
+}
+
+fn find<'a>(list: &'a [ImageSummary], id: &str) -> &'a ImageSummary {
+    list.iter()
+        .find(|i| i.id == id)
+        .unwrap_or_else(|| panic!("{id} is not in the list"))
+}
+
+#[tokio::test]
+async fn lists_a_fixture_with_its_tag_size_and_layers() {
+    let fixture = Fixture::small("listed");
+    let list = list().await;
+    let image = find(&list, &fixture.id);
+    assert_eq!(image.tags, vec![fixture.tag.clone()]);
+    assert_eq!(image.short_id, &fixture.id["sha256:".len()..][..12]);
+    let size: u64 = docker(&["image", "inspect", "--format", "{{.Size}}", &fixture.id])
+        .parse()
+        .unwrap();
+    assert_eq!(image.size, size);
+    // busybox copy + hello.txt copy
+    assert_eq!(image.layers, 2);
+    assert!(!image.dangling);
+    assert!(!image.in_use);
+}
+
+#[tokio::test]
+async fn every_tag_of_an_image_is_listed() {
+    let fixture = Fixture::small("tagged");
+    let second = crate::support::unique_name("second");
+    docker(&["tag", &fixture.id, &second]);
+    let list = list().await;
+    let mut expected = vec![fixture.tag.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(find(&list, &fixture.id).tags, expected);
+    docker(&["rmi", &second]);
+}
+
+#[tokio::test]
+async fn a_stopped_container_marks_its_image_in_use() {
+    let mut fixture = Fixture::small("used");
+    fixture.create_container();
+    assert!(find(&list().await, &fixture.id).in_use);
+}
+
+#[tokio::test]
+async fn an_untagged_image_is_dangling() {
+    let mut fixture = Fixture::small("dangling");
+    let old = fixture.rebuild_leaving_dangling();
+    let list = list().await;
+    let dangling = find(&list, &old);
+    assert!(dangling.dangling);
+    assert!(dangling.tags.is_empty());
+    assert!(!find(&list, &fixture.id).dangling);
+}
+
+#[tokio::test]
+async fn images_come_newest_first() {
+    let list = list().await;
+    assert!(list.windows(2).all(|w| w[0].created >= w[1].created));
+}
+
+#[tokio::test]
+async fn disk_usage_matches_the_daemons_own_figure() {
+    let _fixture = Fixture::small("df");
+    let daemon = Daemon::connect(&Environment::from_process(None)).await.unwrap();
+    let ours = images::disk_usage(&daemon).await.unwrap();
+    // Asked independently of our client: curl on the same socket.
+    let output = std::process::Command::new("curl")
+        .args(["-s", "--unix-socket", "/var/run/docker.sock", "http://docker/system/df"])
+        .output()
+        .expect("curl is installed");
+    let df: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let expected = df["ImageUsage"]["TotalSize"]
+        .as_u64()
+        .or_else(|| df["LayersSize"].as_u64())
+        .expect("the daemon reports its images' size");
+    assert_eq!(ours, expected);
+}

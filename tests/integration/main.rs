@@ -1,0 +1,9 @@
+//! Integration tests against the real Docker daemon (the README's test command starts one).
+//! One binary, so fixtures and the connection code are compiled once.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod daemon;
+mod images;

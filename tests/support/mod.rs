@@ -1,0 +1,166 @@
+//! Test helpers shared by the integration and end-to-end tests: fixture images built
+//! `FROM scratch` (nothing is ever pulled) and removed again when the test ends, pass or fail.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Runs the docker CLI and returns its output; panics with stderr when it fails.
+pub fn docker(args: &[&str]) -> String {
+    let output = docker_output(args);
+    assert!(
+        output.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+pub fn docker_output(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        // The classic builder: no buildx plugin needed, same on every engine version here.
+        .env("DOCKER_BUILDKIT", "0")
+        .output()
+        .expect("the docker CLI is installed (see README: the test command installs it)")
+}
+
+/// A name no other test, run or person uses.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "squashbox-test/{prefix}:{}-{}-{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An image built for one test. Dropping it removes its tag, any containers it records, and the
+/// images it was built from, so nothing is left even when the test panics.
+pub struct Fixture {
+    pub tag: String,
+    pub id: String,
+    cleanup_images: Vec<String>,
+    cleanup_containers: Vec<String>,
+}
+
+/// What goes into a fixture: files to write under the build context and the Dockerfile lines
+/// after `FROM scratch` and the busybox copy.
+pub struct FixtureSpec<'a> {
+    pub name: &'a str,
+    pub files: &'a [(&'a str, &'a [u8])],
+    pub steps: &'a [&'a str],
+}
+
+impl Fixture {
+    /// Builds `FROM scratch` + `/bin/busybox` (Debian's busybox-static) + `/bin/sh` + the spec.
+    pub fn build(spec: &FixtureSpec) -> Fixture {
+        let tag = unique_name(spec.name);
+        let context = tempfile::tempdir().expect("temp dir");
+        let id = build_in(context.path(), &tag, spec);
+        Fixture {
+            tag,
+            id,
+            cleanup_images: Vec::new(),
+            cleanup_containers: Vec::new(),
+        }
+    }
+
+    /// The smallest useful fixture: busybox plus one file, in two layers.
+    pub fn small(name: &str) -> Fixture {
+        Fixture::build(&FixtureSpec {
+            name,
+            files: &[("hello.txt", b"hello from a squashbox fixture\n")],
+            steps: &["COPY hello.txt /hello.txt"],
+        })
+    }
+
+    /// Creates (never starts) a container from this image; removed on drop.
+    pub fn create_container(&mut self) -> String {
+        let id = docker(&["create", &self.id, "/bin/sh"]);
+        self.cleanup_containers.push(id.clone());
+        id
+    }
+
+    /// Moves this fixture's tag onto a new build, leaving the old image dangling; returns the
+    /// dangling image's ID. Both are removed on drop.
+    pub fn rebuild_leaving_dangling(&mut self) -> String {
+        let old = self.id.clone();
+        let context = tempfile::tempdir().expect("temp dir");
+        let spec = FixtureSpec {
+            name: "rebuilt",
+            files: &[("other.txt", b"a different layer\n")],
+            steps: &["COPY other.txt /other.txt"],
+        };
+        self.id = build_in(context.path(), &self.tag, &spec);
+        self.cleanup_images.push(old.clone());
+        old
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        for container in &self.cleanup_containers {
+            let _ = docker_output(&["rm", "-f", container]);
+        }
+        let _ = docker_output(&["rmi", "-f", &self.tag]);
+        let _ = docker_output(&["rmi", "-f", &self.id]);
+        for image in &self.cleanup_images {
+            let _ = docker_output(&["rmi", "-f", image]);
+        }
+    }
+}
+
+fn build_in(dir: &Path, tag: &str, spec: &FixtureSpec) -> String {
+    std::fs::create_dir_all(dir.join("rootfs/bin")).expect("rootfs");
+    std::fs::copy(busybox(), dir.join("rootfs/bin/busybox")).expect("copy busybox");
+    std::os::unix::fs::symlink("busybox", dir.join("rootfs/bin/sh")).expect("sh link");
+    for (path, bytes) in spec.files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).expect("fixture dir");
+        }
+        std::fs::write(target, bytes).expect("fixture file");
+    }
+    let mut dockerfile = String::from("FROM scratch\nCOPY rootfs/ /\n");
+    for step in spec.steps {
+        dockerfile.push_str(step);
+        dockerfile.push('\n');
+    }
+    std::fs::write(dir.join("Dockerfile"), dockerfile).expect("Dockerfile");
+    let dir = dir.to_str().expect("utf-8 temp path");
+    docker(&["build", "-q", "-t", tag, dir])
+}
+
+fn busybox() -> PathBuf {
+    let path = PathBuf::from("/bin/busybox");
+    assert!(
+        path.exists(),
+        "/bin/busybox is missing: install Debian's busybox-static (the README test command does)"
+    );
+    path
+}
+
+/// The workspace's target folder for a binary built by `cargo test --workspace` (the CLI lives in
+/// another package, so Cargo gives us no CARGO_BIN_EXE_ for it).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
