@@ -25,7 +25,9 @@ pub async fn list_images(state: State<'_, AppState>) -> CommandResult<Vec<ImageS
 #[tauri::command]
 pub async fn disk_usage(state: State<'_, AppState>) -> CommandResult<u64> {
     let daemon = state.daemon().await?;
-    Ok(state.forget_if_gone(images::disk_usage(&daemon).await).await?)
+    Ok(state
+        .forget_if_gone(images::disk_usage(&daemon).await)
+        .await?)
 }
 
 #[tauri::command]
@@ -48,10 +50,8 @@ pub async fn set_docker_host(
     if let Some(host) = &host {
         Settings::validate_host(host)?;
     }
-    let settings = Settings {
-        docker_host: host,
-        ..state.settings()?
-    };
+    let mut settings = state.settings()?;
+    settings.docker_host = host;
     state.save_settings(&settings)?;
     Ok(state.reconnect().await?.info().clone())
 }

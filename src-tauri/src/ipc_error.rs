@@ -9,7 +9,7 @@ use ts_rs::TS;
 
 #[derive(Debug, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub struct IpcError {
     pub code: ErrorCode,
     pub message: String,
@@ -66,7 +66,8 @@ mod tests {
 
     #[test]
     fn other_errors_have_no_attempts() {
-        let json = serde_json::to_value(IpcError::from(Error::ImageNotFound("nope:1".into()))).unwrap();
+        let json =
+            serde_json::to_value(IpcError::from(Error::ImageNotFound("nope:1".into()))).unwrap();
         assert_eq!(
             json,
             serde_json::json!({ "code": "imageNotFound", "message": "no image named \"nope:1\"", "attempts": null })

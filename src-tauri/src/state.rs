@@ -53,7 +53,10 @@ impl AppState {
     /// Drops the kept connection when a command finds the daemon gone, so the next command
     /// looks for it again instead of failing the same way forever.
     pub async fn forget_if_gone<T>(&self, result: Result<T>) -> Result<T> {
-        if matches!(result, Err(Error::Stream(_) | Error::DaemonUnavailable { .. })) {
+        if matches!(
+            result,
+            Err(Error::Stream(_) | Error::DaemonUnavailable { .. })
+        ) {
             *self.daemon.lock().await = None;
         }
         result

@@ -4,11 +4,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// One window at a time: the tests share the display and the driver's native port.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -17,13 +16,13 @@ pub struct App {
     driver: Child,
     _display: Option<Child>,
     _config: tempfile::TempDir,
-    _turn: MutexGuard<'static, ()>,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl App {
     /// Opens the app with extra environment variables (e.g. a dead DOCKER_HOST).
     pub async fn launch(env: &[(&str, &str)]) -> App {
-        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        let turn = ONE_AT_A_TIME.lock().await;
         let (display, display_name) = ensure_display();
         // A config folder of its own, so no saved setting of the user's steers the test.
         let config = tempfile::tempdir().unwrap();
@@ -31,7 +30,12 @@ impl App {
         let native_port = free_port();
         let mut command = Command::new(tool("tauri-driver"));
         command
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .env("DISPLAY", &display_name)
             .env("XDG_CONFIG_HOME", config.path())
             .stdout(Stdio::null())
@@ -75,7 +79,10 @@ impl App {
             if done(&rows) {
                 return rows;
             }
-            assert!(started.elapsed() < WAIT, "rows never became as expected: {rows:?}");
+            assert!(
+                started.elapsed() < WAIT,
+                "rows never became as expected: {rows:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -144,7 +151,14 @@ fn ensure_display() -> (Option<Child>, String) {
     let number = 90 + std::process::id() % 100;
     let name = format!(":{number}");
     let xvfb = Command::new("Xvfb")
-        .args([name.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .args([
+            name.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -175,7 +189,10 @@ fn free_port() -> u16 {
 fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tauri-driver did not listen on {port}");
+        assert!(
+            Instant::now() < deadline,
+            "tauri-driver did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -23,13 +23,15 @@ async fn the_window_lists_a_fixture_and_the_filter_narrows_the_list() {
     assert!(rows.iter().any(|r| r.contains(&beta.tag)));
     app.screenshot("image-list").await;
 
-    let filter = app.client.find(Locator::Css("[data-testid=filter]")).await.unwrap();
+    let filter = app
+        .client
+        .find(Locator::Css("[data-testid=filter]"))
+        .await
+        .unwrap();
     // The unique middle of alpha's tag matches alpha alone.
     let needle = alpha.tag.trim_start_matches("squashbox-test/");
     filter.send_keys(needle).await.unwrap();
-    let narrowed = app
-        .wait_until_rows(|rows| rows.len() == 1)
-        .await;
+    let narrowed = app.wait_until_rows(|rows| rows.len() == 1).await;
     assert!(narrowed[0].contains(&alpha.tag), "{narrowed:?}");
     app.screenshot("image-list-filtered").await;
     app.close().await;

@@ -12,7 +12,11 @@ fn cli() -> Command {
 fn images_json_lists_a_fixture() {
     let fixture = Fixture::small("cli");
     let output = cli().args(["images", "--json"]).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
     let image = list
         .iter()
@@ -62,5 +66,8 @@ fn doctor_with_a_dead_docker_host_says_so_and_fails() {
     assert_eq!(output.status.code(), Some(3));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("DOCKER_HOST"), "{stdout}");
-    assert!(stdout.contains("no socket at /nonexistent.sock"), "{stdout}");
+    assert!(
+        stdout.contains("no socket at /nonexistent.sock"),
+        "{stdout}"
+    );
 }

@@ -25,7 +25,9 @@ async fn connects_to_the_running_daemon_and_reports_it() {
 /// `/v<negotiated>/…`, every call after connecting would fail.
 #[tokio::test]
 async fn requests_carry_the_negotiated_api_version() {
-    let daemon = Daemon::connect(&Environment::from_process(None)).await.unwrap();
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
     let server_api = crate::support::docker(&["version", "--format", "{{.Server.APIVersion}}"]);
     let ours = squashbox_core::daemon::ApiVersion::bollard().to_string();
     let expected = if squashbox_core::daemon::ApiVersion::parse(&server_api)
@@ -50,7 +52,9 @@ async fn a_dead_docker_host_is_a_clear_error_and_nothing_else_is_tried() {
     match Daemon::connect(&env).await {
         Err(Error::DaemonUnavailable { attempts }) => {
             assert_eq!(attempts[0].endpoint.source, Source::DockerHost);
-            assert!(matches!(&attempts[0].outcome, Outcome::Failed { reason } if reason.contains("/nonexistent.sock")));
+            assert!(
+                matches!(&attempts[0].outcome, Outcome::Failed { reason } if reason.contains("/nonexistent.sock"))
+            );
             // The running daemon at the default socket is not used behind the user's back.
             assert!(attempts[1..].iter().all(|a| a.outcome == Outcome::Skipped));
         }

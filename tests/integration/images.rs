@@ -7,7 +7,9 @@ use squashbox_core::images::{self, ImageSummary};
 use crate::support::{docker, Fixture};
 
 async fn list() -> Vec<ImageSummary> {
-    let daemon = Daemon::connect(&Environment::from_process(None)).await.unwrap();
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
     images::list(&daemon).await.unwrap()
 }
 
@@ -73,11 +75,18 @@ async fn images_come_newest_first() {
 #[tokio::test]
 async fn disk_usage_matches_the_daemons_own_figure() {
     let _fixture = Fixture::small("df");
-    let daemon = Daemon::connect(&Environment::from_process(None)).await.unwrap();
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
     let ours = images::disk_usage(&daemon).await.unwrap();
     // Asked independently of our client: curl on the same socket.
     let output = std::process::Command::new("curl")
-        .args(["-s", "--unix-socket", "/var/run/docker.sock", "http://docker/system/df"])
+        .args([
+            "-s",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "http://docker/system/df",
+        ])
         .output()
         .expect("curl is installed");
     let df: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();

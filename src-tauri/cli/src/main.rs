@@ -15,7 +15,11 @@ use squashbox_core::{images, Error};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "squashbox-cli", version, about = "Understand and shrink Docker images")]
+#[command(
+    name = "squashbox-cli",
+    version,
+    about = "Understand and shrink Docker images"
+)]
 struct Cli {
     /// Daemon address to use instead of DOCKER_HOST, the Docker context or the usual sockets,
     /// e.g. unix:///var/run/docker.sock or tcp://127.0.0.1:2375.

@@ -37,7 +37,7 @@ const OLDEST_API: ApiVersion = ApiVersion(1, 41);
 /// What the connection bar shows.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub struct DaemonInfo {
     pub endpoint: Endpoint,
     /// e.g. "Docker Engine" or "Podman Engine".
@@ -80,7 +80,10 @@ impl std::fmt::Display for ApiVersion {
 
 /// The version to pin, given what the daemon says it speaks; `Err` with the reason when we
 /// share no version.
-pub fn negotiate(server_max: ApiVersion, server_min: Option<ApiVersion>) -> Result<ApiVersion, String> {
+pub fn negotiate(
+    server_max: ApiVersion,
+    server_min: Option<ApiVersion>,
+) -> Result<ApiVersion, String> {
     let ours = ApiVersion::bollard();
     let chosen = server_max.min(ours);
     if chosen < OLDEST_API {
@@ -232,7 +235,10 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
         .as_deref()
         .and_then(ApiVersion::parse)
         .ok_or("the daemon did not say which API version it speaks")?;
-    let server_min = version.min_api_version.as_deref().and_then(ApiVersion::parse);
+    let server_min = version
+        .min_api_version
+        .as_deref()
+        .and_then(ApiVersion::parse);
     let api = negotiate(server_max, server_min)?;
     let docker = pin_api_version(unpinned, api);
     let info = docker.info().await.map_err(describe_connect_error)?;
@@ -243,9 +249,10 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "Docker Engine".into());
     let driver_status = info.driver_status.unwrap_or_default();
-    let containerd_store = driver_status
-        .iter()
-        .any(|pair| pair.first().is_some_and(|k| k == "driver-type") && pair.get(1).is_some_and(|v| v.contains("containerd")));
+    let containerd_store = driver_status.iter().any(|pair| {
+        pair.first().is_some_and(|k| k == "driver-type")
+            && pair.get(1).is_some_and(|v| v.contains("containerd"))
+    });
     let info = DaemonInfo {
         endpoint: endpoint.clone(),
         product,
@@ -342,8 +349,14 @@ mod tests {
 
     #[test]
     fn negotiation_takes_the_lower_version() {
-        assert_eq!(negotiate(ApiVersion(1, 41), Some(ApiVersion(1, 12))), Ok(ApiVersion(1, 41)));
-        assert_eq!(negotiate(ApiVersion(1, 99), Some(ApiVersion(1, 44))), Ok(ApiVersion::bollard()));
+        assert_eq!(
+            negotiate(ApiVersion(1, 41), Some(ApiVersion(1, 12))),
+            Ok(ApiVersion(1, 41))
+        );
+        assert_eq!(
+            negotiate(ApiVersion(1, 99), Some(ApiVersion(1, 44))),
+            Ok(ApiVersion::bollard())
+        );
     }
 
     #[test]

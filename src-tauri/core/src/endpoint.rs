@@ -20,7 +20,7 @@ use ts_rs::TS;
 /// Why an endpoint is on the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub enum Source {
     /// Chosen in Squashbox's settings or with `--host`.
     Setting,
@@ -51,7 +51,7 @@ impl Source {
 /// A daemon address (`unix://…`, `tcp://…`, `npipe://…`) and why we try it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub struct Endpoint {
     pub host: String,
     pub source: Source,
@@ -83,7 +83,7 @@ impl Candidate {
 /// What was tried, and what it answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub struct Attempt {
     pub endpoint: Endpoint,
     pub outcome: Outcome,
@@ -91,7 +91,7 @@ pub struct Attempt {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub enum Outcome {
     /// A daemon answered: its engine version and API version.
     Answered { engine: String, api: String },
@@ -136,7 +136,9 @@ impl Environment {
             docker_host: var("DOCKER_HOST"),
             docker_context: var("DOCKER_CONTEXT"),
             docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
-            home: var("HOME").or_else(|| var("USERPROFILE")).map(PathBuf::from),
+            home: var("HOME")
+                .or_else(|| var("USERPROFILE"))
+                .map(PathBuf::from),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
             windows: cfg!(windows),
         }
@@ -184,7 +186,10 @@ fn well_known_sockets(env: &Environment) -> Vec<(&'static str, String)> {
     let unix = |p: PathBuf| format!("unix://{}", p.display());
     let mut list = vec![("Docker Engine", "unix:///var/run/docker.sock".to_string())];
     if let Some(home) = &env.home {
-        list.push(("Docker Desktop (macOS)", unix(home.join(".docker/run/docker.sock"))));
+        list.push((
+            "Docker Desktop (macOS)",
+            unix(home.join(".docker/run/docker.sock")),
+        ));
         list.push((
             "Docker Desktop (Linux)",
             unix(home.join(".docker/desktop/docker.sock")),
@@ -226,7 +231,10 @@ fn current_context(env: &Environment) -> Result<Option<(String, String)>, (Strin
         Some(host) => Ok(Some((name, host))),
         None => Err((
             name.clone(),
-            format!("no Docker context named \"{name}\" in {}", meta_dir.display()),
+            format!(
+                "no Docker context named \"{name}\" in {}",
+                meta_dir.display()
+            ),
         )),
     }
 }
@@ -243,16 +251,19 @@ fn read_current_context(config_dir: &Path) -> Option<String> {
 /// Contexts live in `meta/<digest of name>/meta.json`; scanning them avoids depending on the
 /// digest scheme.
 fn find_context_host(meta_dir: &Path, name: &str) -> Option<String> {
-    std::fs::read_dir(meta_dir).ok()?.flatten().find_map(|entry| {
-        let text = std::fs::read_to_string(entry.path().join("meta.json")).ok()?;
-        let meta: serde_json::Value = serde_json::from_str(&text).ok()?;
-        if meta.get("Name")?.as_str()? != name {
-            return None;
-        }
-        meta.pointer("/Endpoints/docker/Host")?
-            .as_str()
-            .map(str::to_owned)
-    })
+    std::fs::read_dir(meta_dir)
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let text = std::fs::read_to_string(entry.path().join("meta.json")).ok()?;
+            let meta: serde_json::Value = serde_json::from_str(&text).ok()?;
+            if meta.get("Name")?.as_str()? != name {
+                return None;
+            }
+            meta.pointer("/Endpoints/docker/Host")?
+                .as_str()
+                .map(str::to_owned)
+        })
 }
 
 #[cfg(test)]
@@ -351,7 +362,10 @@ mod tests {
             ..home_env(home.path())
         };
         assert_eq!(candidates(&env)[0].host(), Some("unix:///orb.sock"));
-        assert_eq!(candidates(&home_env(home.path()))[0].host(), Some("unix:///colima.sock"));
+        assert_eq!(
+            candidates(&home_env(home.path()))[0].host(),
+            Some("unix:///colima.sock")
+        );
     }
 
     #[test]
@@ -374,7 +388,11 @@ mod tests {
             r#"{"Name":"far","Endpoints":{"docker":{"Host":"ssh://far"}}}"#,
         )
         .unwrap();
-        fs::write(elsewhere.path().join("config.json"), r#"{"currentContext":"far"}"#).unwrap();
+        fs::write(
+            elsewhere.path().join("config.json"),
+            r#"{"currentContext":"far"}"#,
+        )
+        .unwrap();
         let env = Environment {
             docker_config: Some(elsewhere.path().to_owned()),
             ..home_env(home.path())

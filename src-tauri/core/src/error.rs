@@ -51,7 +51,7 @@ fn summary(attempts: &[Attempt]) -> String {
 /// key on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub enum ErrorCode {
     DaemonUnavailable,
     ImageNotFound,

@@ -24,7 +24,7 @@ const INSPECT_CONCURRENCY: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub struct ImageSummary {
     /// Full content ID, `sha256:…`.
     pub id: String,
@@ -121,7 +121,9 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
     // Owned IDs: futures borrowing from the caller would not be `Send` for every lifetime,
     // which Tauri's async commands need.
     let missing: Vec<String> = {
-        let known = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         ids.iter()
             .filter(|id| !known.contains_key(*id))
             .cloned()
@@ -131,7 +133,10 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
         .map(|id| async move {
             match daemon.docker().inspect_image(&id).await {
                 Ok(inspect) => {
-                    let count = inspect.root_fs.and_then(|r| r.layers).map_or(0, |l| l.len());
+                    let count = inspect
+                        .root_fs
+                        .and_then(|r| r.layers)
+                        .map_or(0, |l| l.len());
                     Ok(Some((id, count as u32)))
                 }
                 // Removed between the list and the inspection: not an error, just gone.
@@ -145,7 +150,9 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
         .try_filter_map(|found| async move { Ok(found) })
         .try_collect()
         .await?;
-    let mut known = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut known = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     known.extend(fetched);
     Ok(ids
         .iter()

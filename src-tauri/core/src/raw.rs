@@ -26,7 +26,9 @@ pub async fn get_json<T: DeserializeOwned>(daemon: &Daemon, path: &str) -> Resul
             .map_err(|e| Error::Stream(format!("{addr}: {e}")))?;
         exchange(stream, &target).await?
     } else {
-        return Err(Error::Stream(format!("cannot send a plain request to {host}")));
+        return Err(Error::Stream(format!(
+            "cannot send a plain request to {host}"
+        )));
     };
     decode(&response)
 }
@@ -40,11 +42,17 @@ async fn connect_unix(socket: &str) -> Result<tokio::net::UnixStream> {
 
 #[cfg(not(unix))]
 async fn connect_unix(socket: &str) -> Result<tokio::net::TcpStream> {
-    Err(Error::Stream(format!("unix sockets are not available here: {socket}")))
+    Err(Error::Stream(format!(
+        "unix sockets are not available here: {socket}"
+    )))
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, target: &str) -> Result<Vec<u8>> {
-    let request = format!("GET {target} HTTP/1.0\r\nHost: docker\r\nAccept: application/json\r\n\r\n");
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    target: &str,
+) -> Result<Vec<u8>> {
+    let request =
+        format!("GET {target} HTTP/1.0\r\nHost: docker\r\nAccept: application/json\r\n\r\n");
     let io = |e: std::io::Error| Error::Stream(e.to_string());
     stream.write_all(request.as_bytes()).await.map_err(io)?;
     let mut response = Vec::new();
@@ -83,7 +91,8 @@ mod tests {
 
     #[test]
     fn decodes_a_json_body() {
-        let answer = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"LayersSize\":42}";
+        let answer =
+            b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"LayersSize\":42}";
         let value: serde_json::Value = decode(answer).unwrap();
         assert_eq!(value["LayersSize"], 42);
     }
@@ -102,7 +111,10 @@ mod tests {
 
     #[test]
     fn truncated_answers_are_errors() {
-        assert!(matches!(decode::<serde_json::Value>(b"HTTP/1.0 200"), Err(Error::Stream(_))));
+        assert!(matches!(
+            decode::<serde_json::Value>(b"HTTP/1.0 200"),
+            Err(Error::Stream(_))
+        ));
         assert!(matches!(
             decode::<serde_json::Value>(b"HTTP/1.0 200 OK\r\n\r\n{\"a\":"),
             Err(Error::Stream(_))

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
-#[ts(export, export_to = "../../../ui/src/lib/ipc/bindings/")]
+#[ts(export)]
 pub struct Settings {
     /// A daemon address that overrides every other way of finding one.
     pub docker_host: Option<String>,
@@ -40,7 +40,8 @@ impl Settings {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         let temp = path.with_extension("json.tmp");
-        let text = serde_json::to_vec_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let text =
+            serde_json::to_vec_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
         std::fs::write(&temp, text).map_err(io)?;
         std::fs::rename(&temp, path).map_err(io)
     }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every check and test: formatting, lints, the UI's type check and
+# unit tests, and the Rust unit, integration (real daemon) and end-to-end (real window) tests.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
+cd "$root_dir"
+
+say "cargo fmt --check"
+cargo fmt --all --check
+
+# The end-to-end tests run the real app with its web assets embedded.
+say "Building the UI"
+npm --prefix ui run build
+
+say "cargo clippy"
+cargo clippy --workspace --all-targets --features squashbox/custom-protocol -- -D warnings
+
+say "UI type check and unit tests"
+npm --prefix ui run check
+npm --prefix ui test
+
+say "cargo test"
+cargo test --workspace --features squashbox/custom-protocol
+
+# cargo test regenerates the TypeScript twins of the IPC types; stale ones mean the UI was
+# checked against types the Rust side no longer has.
+if ! git diff --quiet -- ui/src/lib/ipc/bindings || [ -n "$(git ls-files --others --exclude-standard ui/src/lib/ipc/bindings)" ]; then
+  echo "ui/src/lib/ipc/bindings changed when the tests ran: commit the regenerated files." >&2
+  git status --short ui/src/lib/ipc/bindings >&2
+  exit 1
+fi
