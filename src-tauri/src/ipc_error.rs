@@ -7,7 +7,7 @@ use squashbox_core::error::ErrorCode;
 use squashbox_core::Error;
 use ts_rs::TS;
 
-#[derive(Debug, Serialize, TS)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct IpcError {

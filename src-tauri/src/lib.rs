@@ -13,7 +13,7 @@ pub fn run() {
     tauri::Builder::default()
         .setup(|app| {
             let settings_path = app.path().app_config_dir()?.join("settings.json");
-            app.manage(state::AppState::new(settings_path));
+            app.manage(state::AppState::new(app.handle().clone(), settings_path));
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -1,22 +1,35 @@
-//! What the commands share: the settings file's path and the current daemon connection.
+//! What the commands share: the settings file's path, the current daemon connection, and the
+//! task that relays the daemon's news to the window.
 
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::settings::Settings;
-use squashbox_core::{Error, Result};
+use squashbox_core::{events, Error, Result};
 use std::path::PathBuf;
+use tauri::async_runtime::JoinHandle;
+use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
 
+use crate::ipc_error::IpcError;
+
+/// App-wide news the window listens for.
+pub const IMAGES_CHANGED: &str = "images-changed";
+pub const DAEMON_LOST: &str = "daemon-lost";
+
 pub struct AppState {
+    app: AppHandle,
     settings_path: PathBuf,
     daemon: Mutex<Option<Daemon>>,
+    watcher: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl AppState {
-    pub fn new(settings_path: PathBuf) -> Self {
+    pub fn new(app: AppHandle, settings_path: PathBuf) -> Self {
         AppState {
+            app,
             settings_path,
             daemon: Mutex::new(None),
+            watcher: std::sync::Mutex::new(None),
         }
     }
 
@@ -38,7 +51,24 @@ impl AppState {
         *slot = None;
         let daemon = Daemon::connect(&self.environment()?).await?;
         *slot = Some(daemon.clone());
+        self.relay_news(daemon.clone());
         Ok(daemon)
+    }
+
+    /// Replaces the relay of the previous connection, if any, with one for `daemon`.
+    fn relay_news(&self, daemon: Daemon) {
+        let app = self.app.clone();
+        let task = tauri::async_runtime::spawn(async move {
+            let ended_by = events::watch_images(&daemon, || {
+                let _ = app.emit(IMAGES_CHANGED, ());
+            })
+            .await;
+            let _ = app.emit(DAEMON_LOST, IpcError::from(ended_by));
+        });
+        let mut watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(previous) = watcher.replace(task) {
+            previous.abort();
+        }
     }
 
     /// The kept connection, or a new one.

@@ -13,10 +13,20 @@ const WAIT: Duration = Duration::from_secs(30);
 
 pub struct App {
     pub client: Client,
-    driver: Child,
-    _display: Option<Child>,
+    // Fields drop in order: the driver (and with it the app) before the display.
+    _driver: Process,
+    _display: Option<Process>,
     _config: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// A child process stopped when dropped, so a failing test leaves nothing running.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        stop(&mut self.0);
+    }
 }
 
 impl App {
@@ -43,7 +53,7 @@ impl App {
         for (key, value) in env {
             command.env(key, value);
         }
-        let driver = command.spawn().expect("tauri-driver starts");
+        let driver = Process(command.spawn().expect("tauri-driver starts"));
         wait_for_port(port);
 
         let mut capabilities = serde_json::Map::new();
@@ -52,14 +62,17 @@ impl App {
             serde_json::json!({ "application": env!("CARGO_BIN_EXE_squashbox") }),
         );
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        let client = ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{port}"))
+        let url = format!("http://127.0.0.1:{port}");
+        let mut builder = ClientBuilder::new(connector);
+        builder.capabilities(capabilities);
+        let session = builder.connect(&url);
+        let client = tokio::time::timeout(WAIT, session)
             .await
+            .expect("the app's WebDriver session opens in time")
             .expect("a WebDriver session on the app");
         App {
             client,
-            driver,
+            _driver: driver,
             _display: display,
             _config: config,
             _turn: turn,
@@ -110,18 +123,9 @@ impl App {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
-    pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
-        stop(&mut self.driver);
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        stop(&mut self.driver);
-        if let Some(display) = &mut self._display {
-            stop(display);
-        }
+    /// Ends the session politely; dropping the App then stops the driver and the display.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
     }
 }
 
@@ -141,35 +145,37 @@ fn stop(child: &mut Child) {
     }
 }
 
-/// The display to use: the session's own, or a fresh Xvfb.
-fn ensure_display() -> (Option<Child>, String) {
+/// The display to use: the session's own, or a fresh Xvfb on a display number it picks itself
+/// (`-displayfd`), so stale locks of earlier runs never collide with ours.
+fn ensure_display() -> (Option<Process>, String) {
     if let Ok(display) = std::env::var("DISPLAY") {
         if !display.is_empty() {
             return (None, display);
         }
     }
-    let number = 90 + std::process::id() % 100;
-    let name = format!(":{number}");
-    let xvfb = Command::new("Xvfb")
-        .args([
-            name.as_str(),
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Xvfb is installed (the README test command installs it)");
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "Xvfb did not start on {name}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (Some(xvfb), name)
+    let mut xvfb = Process(
+        Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is installed (the README test command installs it)"),
+    );
+    let stdout = xvfb.0.stdout.take().expect("Xvfb's stdout");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+        .expect("Xvfb reports its display");
+    let number = line.trim();
+    assert!(!number.is_empty(), "Xvfb did not start");
+    (Some(xvfb), format!(":{number}"))
 }
 
 fn tool(name: &str) -> PathBuf {

@@ -20,7 +20,11 @@ async fn the_window_lists_a_fixture_and_the_filter_narrows_the_list() {
     let app = App::launch(&[]).await;
 
     let rows = app.wait_for_rows_containing(&alpha.tag).await;
-    assert!(rows.iter().any(|r| r.contains(&beta.tag)));
+    let beta_rows = rows.iter().filter(|r| r.contains(&beta.tag)).count();
+    assert_eq!(beta_rows, 1, "beta has a row of its own: {rows:?}");
+    assert!(rows
+        .iter()
+        .all(|r| !(r.contains(&alpha.tag) && r.contains(&beta.tag))));
     app.screenshot("image-list").await;
 
     let filter = app

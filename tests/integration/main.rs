@@ -6,4 +6,5 @@ mod support;
 
 mod cli;
 mod daemon;
+mod events;
 mod images;

@@ -73,11 +73,13 @@ impl Fixture {
         }
     }
 
-    /// The smallest useful fixture: busybox plus one file, in two layers.
+    /// The smallest useful fixture: busybox plus one file, in two layers. The file names the
+    /// fixture, so two fixtures are always two images, never one image with two tags.
     pub fn small(name: &str) -> Fixture {
+        let hello = format!("hello from {}\n", unique_name(name));
         Fixture::build(&FixtureSpec {
             name,
-            files: &[("hello.txt", b"hello from a squashbox fixture\n")],
+            files: &[("hello.txt", hello.as_bytes())],
             steps: &["COPY hello.txt /hello.txt"],
         })
     }

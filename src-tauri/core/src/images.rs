@@ -160,9 +160,13 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
         .collect())
 }
 
-/// Older engines list a dangling image as `<none>:<none>`; newer ones as no tags at all.
+/// Older engines list a dangling image as `<none>:<none>`, newer ones as no tags at all, and the
+/// containerd image store keeps it under a `moby-dangling@sha256:…` name: none of these is a tag.
 fn real_tags(tags: Vec<String>) -> Vec<String> {
-    let mut tags: Vec<String> = tags.into_iter().filter(|t| t != "<none>:<none>").collect();
+    let mut tags: Vec<String> = tags
+        .into_iter()
+        .filter(|t| t != "<none>:<none>" && !t.starts_with("moby-dangling@"))
+        .collect();
     tags.sort();
     tags
 }
@@ -185,6 +189,7 @@ mod tests {
     #[test]
     fn none_tags_mean_dangling() {
         assert!(real_tags(vec!["<none>:<none>".into()]).is_empty());
+        assert!(real_tags(vec!["moby-dangling@sha256:abcd".into()]).is_empty());
         assert_eq!(
             real_tags(vec!["b:1".into(), "a:2".into()]),
             vec!["a:2".to_string(), "b:1".to_string()]

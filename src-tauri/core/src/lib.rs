@@ -15,6 +15,7 @@
 pub mod daemon;
 pub mod endpoint;
 pub mod error;
+pub mod events;
 pub mod images;
 mod raw;
 pub mod settings;

@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { countLabel, formatBytes, outcomeText, relativeTime, sourceLabel, splitTag, viaLabel } from "./format";
+
+describe("formatBytes", () => {
+  it("uses decimal units with three significant digits, like docker", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(1000)).toBe("1.00 kB");
+    expect(formatBytes(13_300)).toBe("13.3 kB");
+    expect(formatBytes(12_300_000)).toBe("12.3 MB");
+    expect(formatBytes(123_400_000)).toBe("123 MB");
+    expect(formatBytes(2_150_000_000)).toBe("2.15 GB");
+    expect(formatBytes(4_000_000_000_000)).toBe("4.00 TB");
+  });
+
+  it("moves up a unit rather than print 1000", () => {
+    expect(formatBytes(999_950)).toBe("1.00 MB");
+    expect(formatBytes(999_400)).toBe("999 kB");
+  });
+
+  it("says nothing sensible about nonsense", () => {
+    expect(formatBytes(-1)).toBe("—");
+    expect(formatBytes(Number.NaN)).toBe("—");
+  });
+});
+
+describe("relativeTime", () => {
+  const now = Date.UTC(2024, 5, 1, 12, 0, 0);
+  const at = (secondsAgo: number) => now / 1000 - secondsAgo;
+
+  it("counts seconds, minutes, hours, days, weeks, months and years", () => {
+    expect(relativeTime(at(0), now)).toBe("just now");
+    expect(relativeTime(at(1), now)).toBe("1 second ago");
+    expect(relativeTime(at(59), now)).toBe("59 seconds ago");
+    expect(relativeTime(at(60), now)).toBe("1 minute ago");
+    expect(relativeTime(at(3 * 60 + 20), now)).toBe("3 minutes ago");
+    expect(relativeTime(at(3600), now)).toBe("1 hour ago");
+    expect(relativeTime(at(47 * 3600), now)).toBe("47 hours ago");
+    expect(relativeTime(at(2 * 86400), now)).toBe("2 days ago");
+    expect(relativeTime(at(20 * 86400), now)).toBe("2 weeks ago");
+    expect(relativeTime(at(100 * 86400), now)).toBe("3 months ago");
+    expect(relativeTime(at(3 * 365 * 86400), now)).toBe("3 years ago");
+  });
+
+  it("treats a time in the future as now", () => {
+    expect(relativeTime(at(-30), now)).toBe("just now");
+  });
+});
+
+describe("splitTag", () => {
+  it("splits at the tag's colon, not a registry port", () => {
+    expect(splitTag("alpine:3.20")).toEqual(["alpine", "3.20"]);
+    expect(splitTag("localhost:5000/app:1.2")).toEqual(["localhost:5000/app", "1.2"]);
+    expect(splitTag("localhost:5000/app")).toEqual(["localhost:5000/app", ""]);
+  });
+});
+
+describe("daemon words", () => {
+  it("names each source the way people know it", () => {
+    expect(sourceLabel({ kind: "dockerHost" })).toBe("DOCKER_HOST");
+    expect(sourceLabel({ kind: "context", name: "colima" })).toBe('Docker context "colima"');
+    expect(sourceLabel({ kind: "wellKnown", name: "Docker Desktop (macOS)" })).toBe("Docker Desktop (macOS)");
+    expect(sourceLabel({ kind: "setting" })).toBe("Saved address");
+    expect(viaLabel({ kind: "dockerHost" })).toBe("via DOCKER_HOST");
+    expect(viaLabel({ kind: "setting" })).toBe("via your saved address");
+  });
+
+  it("says what each endpoint answered", () => {
+    expect(outcomeText({ kind: "answered", engine: "27.3.1", api: "1.47" })).toBe("answered (Engine 27.3.1, API 1.47)");
+    expect(outcomeText({ kind: "noSocket" })).toBe("no socket there");
+    expect(outcomeText({ kind: "failed", reason: "permission denied" })).toBe("failed: permission denied");
+    expect(outcomeText({ kind: "skipped" })).toBe("not tried");
+  });
+});
+
+describe("countLabel", () => {
+  it("counts, and says how many are hidden by a filter", () => {
+    expect(countLabel(1, 1)).toBe("1 image");
+    expect(countLabel(0, 0)).toBe("0 images");
+    expect(countLabel(3, 12)).toBe("3 of 12 images");
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * How numbers, times and daemon facts read on screen. Pure functions, so they are tested
+ * directly and every component words things the same way.
+ */
+import type { Outcome, Source } from "./ipc";
+
+// Decimal units, as `docker images` prints them (go-units HumanSize).
+const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
+
+/** `12300000` → `"12.3 MB"`: three significant digits, decimal units like Docker. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return "—";
+  if (bytes < 1000) return `${Math.round(bytes)} B`;
+  let unit = Math.min(Math.floor(Math.log10(bytes) / 3), BYTE_UNITS.length - 1);
+  let value = bytes / 1000 ** unit;
+  // 999_950 bytes rounds to "1000 kB"; say "1.00 MB" instead.
+  if (Number(value.toPrecision(3)) >= 1000 && unit < BYTE_UNITS.length - 1) {
+    unit += 1;
+    value = bytes / 1000 ** unit;
+  }
+  return `${value.toPrecision(3)} ${BYTE_UNITS[unit]}`;
+}
+
+function ago(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
+}
+
+/**
+ * `"3 minutes ago"`, `"2 days ago"`. Thresholds follow Docker's HumanDuration so the app
+ * and the CLI agree about the same image. A time in the future (clock skew) is "just now".
+ */
+export function relativeTime(unixSeconds: number, nowMs: number): string {
+  const seconds = Math.floor(nowMs / 1000 - unixSeconds);
+  if (seconds < 1) return "just now";
+  if (seconds < 60) return ago(seconds, "second");
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return ago(minutes, "minute");
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return ago(hours, "hour");
+  const days = Math.floor(hours / 24);
+  if (days < 14) return ago(days, "day");
+  if (days < 90) return ago(Math.floor(days / 7), "week");
+  if (days < 365 * 2) return ago(Math.floor(days / 30), "month");
+  return ago(Math.floor(days / 365), "year");
+}
+
+// Made once: building a formatter per row would dominate rendering a long list.
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** The full local date and time, for tooltips. */
+export function formatDate(unixSeconds: number): string {
+  return dateFormat.format(new Date(unixSeconds * 1000));
+}
+
+/**
+ * `"localhost:5000/app:1.2"` → `["localhost:5000/app", "1.2"]`: the tag is after the last
+ * colon that follows the last slash, so a registry port is not mistaken for it.
+ */
+export function splitTag(name: string): [repo: string, tag: string] {
+  const colon = name.lastIndexOf(":");
+  if (colon <= name.lastIndexOf("/")) return [name, ""];
+  return [name.slice(0, colon), name.slice(colon + 1)];
+}
+
+/** Why an endpoint was tried, in the words a person knows it by. */
+export function sourceLabel(source: Source): string {
+  switch (source.kind) {
+    case "setting":
+      return "Saved address";
+    case "dockerHost":
+      return "DOCKER_HOST";
+    case "context":
+      return `Docker context "${source.name}"`;
+    case "wellKnown":
+      return source.name;
+  }
+}
+
+/** The connection bar's "via …": which way of finding the daemon won. */
+export function viaLabel(source: Source): string {
+  return source.kind === "setting" ? "via your saved address" : `via ${sourceLabel(source)}`;
+}
+
+/** What an endpoint answered, as a short phrase. */
+export function outcomeText(outcome: Outcome): string {
+  switch (outcome.kind) {
+    case "answered":
+      return `answered (Engine ${outcome.engine}, API ${outcome.api})`;
+    case "noSocket":
+      return "no socket there";
+    case "failed":
+      return `failed: ${outcome.reason}`;
+    case "skipped":
+      return "not tried";
+  }
+}
+
+/** `"3 images"`, or `"3 of 12 images"` while a filter hides some. */
+export function countLabel(shown: number, total: number): string {
+  const noun = total === 1 ? "image" : "images";
+  return shown === total ? `${total} ${noun}` : `${shown} of ${total} ${noun}`;
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { filterImages, sortImages, stepIndex } from "./imageQuery";
+import type { ImageSummary } from "./ipc";
+
+function image(id: string, tags: string[], created: number, size: number): ImageSummary {
+  return {
+    id: `sha256:${id}`,
+    shortId: id.slice(0, 12),
+    tags,
+    dangling: tags.length === 0,
+    inUse: false,
+    created,
+    size,
+    layers: 1,
+  };
+}
+
+const alpine = image("aa11".repeat(16), ["alpine:3.20", "alpine:latest"], 300, 8_000_000);
+const node = image("bb22".repeat(16), ["Node:22"], 200, 1_100_000_000);
+const dangling = image("cc33".repeat(16), [], 400, 50_000_000);
+const app = image("dd44".repeat(16), ["registry.local:5000/app:10"], 100, 90_000_000);
+const app2 = image("ee55".repeat(16), ["registry.local:5000/app:9"], 100, 90_000_000);
+const all = [dangling, alpine, node, app, app2];
+
+const ids = (list: readonly ImageSummary[]) => list.map((i) => i.id.slice(7, 11));
+
+describe("filterImages", () => {
+  it("keeps everything for an empty or blank query", () => {
+    expect(filterImages(all, "")).toBe(all);
+    expect(filterImages(all, "   ")).toBe(all);
+  });
+
+  it("matches any tag by substring, ignoring case", () => {
+    expect(ids(filterImages(all, "LATEST"))).toEqual(["aa11"]);
+    expect(ids(filterImages(all, "node"))).toEqual(["bb22"]);
+    expect(ids(filterImages(all, "5000/app"))).toEqual(["dd44", "ee55"]);
+  });
+
+  it("matches IDs by prefix only, with or without sha256:", () => {
+    expect(ids(filterImages(all, "BB22b"))).toEqual(["bb22"]);
+    expect(ids(filterImages(all, "sha256:cc33"))).toEqual(["cc33"]);
+    // "22bb" is inside node's ID but not at its start.
+    expect(filterImages(all, "22bb")).toEqual([]);
+  });
+
+  it("finds untagged images by what the table calls them", () => {
+    expect(ids(filterImages(all, "<none>"))).toEqual(["cc33"]);
+  });
+});
+
+describe("sortImages", () => {
+  it("sorts by size both ways", () => {
+    expect(ids(sortImages(all, "size", "desc"))).toEqual(["bb22", "dd44", "ee55", "cc33", "aa11"]);
+    expect(ids(sortImages(all, "size", "asc"))).toEqual(["aa11", "cc33", "dd44", "ee55", "bb22"]);
+  });
+
+  it("sorts by creation time, ties by ID", () => {
+    expect(ids(sortImages(all, "created", "desc"))).toEqual(["cc33", "aa11", "bb22", "dd44", "ee55"]);
+    expect(ids(sortImages(all, "created", "asc"))).toEqual(["dd44", "ee55", "bb22", "aa11", "cc33"]);
+  });
+
+  it("sorts by first tag, naturally and case-blind, untagged last either way", () => {
+    expect(ids(sortImages(all, "name", "asc"))).toEqual(["aa11", "bb22", "ee55", "dd44", "cc33"]);
+    expect(ids(sortImages(all, "name", "desc"))).toEqual(["dd44", "ee55", "bb22", "aa11", "cc33"]);
+  });
+
+  it("returns a copy", () => {
+    const sorted = sortImages(all, "size", "asc");
+    expect(sorted).not.toBe(all);
+    expect(ids(all)).toEqual(["cc33", "aa11", "bb22", "dd44", "ee55"]);
+  });
+});
+
+describe("stepIndex", () => {
+  it("clamps to the list and starts from an end when nothing is selected", () => {
+    expect(stepIndex(-1, 1, 5)).toBe(0);
+    expect(stepIndex(-1, -1, 5)).toBe(4);
+    expect(stepIndex(2, 1, 5)).toBe(3);
+    expect(stepIndex(4, 1, 5)).toBe(4);
+    expect(stepIndex(0, -1, 5)).toBe(0);
+    expect(stepIndex(1, 10, 5)).toBe(4);
+    expect(stepIndex(0, 1, 0)).toBe(-1);
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * The one door to the Rust side: a typed wrapper per Tauri command, and the error every
+ * wrapper rejects with. Nothing outside `lib/ipc/` imports `@tauri-apps/api`, so components
+ * are tested with these wrappers (or `mockIPC` underneath them) standing in for the backend.
+ *
+ *     const info = await ipc.connect();          // DaemonInfo, or throws IpcError
+ *     const stop = await ipc.onImagesChanged(() => refresh());
+ */
+import { invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type { Attempt } from "./bindings/Attempt";
+import type { DaemonInfo } from "./bindings/DaemonInfo";
+import type { ErrorCode } from "./bindings/ErrorCode";
+import type { ImageSummary } from "./bindings/ImageSummary";
+import type { IpcError } from "./bindings/IpcError";
+import type { Settings } from "./bindings/Settings";
+
+export type { Attempt, DaemonInfo, ErrorCode, ImageSummary, IpcError, Settings };
+export type { Endpoint } from "./bindings/Endpoint";
+export type { Outcome } from "./bindings/Outcome";
+export type { Source } from "./bindings/Source";
+
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  "daemonUnavailable",
+  "imageNotFound",
+  "daemon",
+  "stream",
+  "invalidInput",
+  "cancelled",
+  "io",
+]);
+
+export function isIpcError(value: unknown): value is IpcError {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.code === "string" && ERROR_CODES.has(v.code) && typeof v.message === "string";
+}
+
+/**
+ * Turns whatever a rejected `invoke` carried into an IpcError.
+ *
+ * Our commands always reject with `{code, message, attempts}`. Anything else comes from
+ * Tauri itself or from the webview: a plain string for an unknown command or a refused
+ * permission, an `Error` when there is no Tauri at all (a plain browser). Those become
+ * code `"daemon"` — a generic failure the UI shows as a message — and never
+ * `"daemonUnavailable"`, because that code sends the app to the no-daemon screen and an
+ * app-side bug should not pose as a stopped Docker.
+ */
+export function toIpcError(value: unknown): IpcError {
+  if (isIpcError(value)) {
+    return { code: value.code, message: value.message, attempts: value.attempts ?? null };
+  }
+  let message: string;
+  if (typeof value === "string") message = value;
+  else if (value instanceof Error) message = value.message;
+  else {
+    try {
+      message = JSON.stringify(value) ?? String(value);
+    } catch {
+      message = String(value);
+    }
+  }
+  return { code: "daemon", message: message || "Unknown error", attempts: null };
+}
+
+/** Errors after which the daemon must be looked for again. */
+export function isConnectionLoss(err: IpcError): boolean {
+  return err.code === "daemonUnavailable" || err.code === "stream";
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (err) {
+    throw toIpcError(err);
+  }
+}
+
+/** (Re)connects: the saved setting, then DOCKER_HOST, the Docker context, well-known sockets. */
+export function connect(): Promise<DaemonInfo> {
+  return call("connect");
+}
+
+/** Newest first. */
+export function listImages(): Promise<ImageSummary[]> {
+  return call("list_images");
+}
+
+/** Bytes the images take on disk, shared layers counted once. Slower than the list. */
+export function diskUsage(): Promise<number> {
+  return call("disk_usage");
+}
+
+/** Tries every endpoint and says what each answered. */
+export function diagnose(): Promise<Attempt[]> {
+  return call("diagnose");
+}
+
+export function getSettings(): Promise<Settings> {
+  return call("get_settings");
+}
+
+/** Saves the address (null clears it), then connects through it. */
+export function setDockerHost(host: string | null): Promise<DaemonInfo> {
+  return call("set_docker_host", { host });
+}
+
+/** App-wide news the Rust side emits (names fixed in src-tauri/src/state.rs). */
+export const EVENTS = {
+  imagesChanged: "images-changed",
+  daemonLost: "daemon-lost",
+} as const;
+
+/**
+ * Subscribes to an event; resolves to the unsubscribe. Never rejects: without the event
+ * permission (or outside Tauri) the app still works, only without live updates.
+ */
+async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<() => void> {
+  try {
+    const unlisten = await listen<T>(event, (e) => handler(e.payload));
+    // Unlistening talks to the backend too; a window closing mid-way is no error to report.
+    return () => void Promise.resolve().then(unlisten).catch(() => {});
+  } catch {
+    return () => {};
+  }
+}
+
+/** An image or container appeared, went or was retagged (e.g. `docker build` beside us). */
+export function onImagesChanged(handler: () => void): Promise<() => void> {
+  return subscribe<unknown>(EVENTS.imagesChanged, () => handler());
+}
+
+/** The daemon's event stream ended: it stopped, or the connection broke. */
+export function onDaemonLost(handler: (err: IpcError) => void): Promise<() => void> {
+  return subscribe<unknown>(EVENTS.daemonLost, (payload) => handler(toIpcError(payload)));
+}

@@ -1,0 +1,65 @@
+/**
+ * The app's state, wired together: a connect loads the images; an image refresh or the
+ * daemon's own news that finds it gone sends the connection back to looking for it; news of
+ * a changed image list refreshes it.
+ *
+ *     const session = createSession();
+ *     session.start();
+ */
+import * as ipc from "../ipc";
+import { Clock } from "./clock.svelte";
+import { Connection } from "./connection.svelte";
+import { Images } from "./images.svelte";
+
+export interface Session {
+  connection: Connection;
+  images: Images;
+  clock: Clock;
+  start(): void;
+  dispose(): void;
+}
+
+// `docker build` sends a burst of events; one refresh after the burst is enough.
+export const CHANGE_SETTLE_MS = 300;
+
+export function createSession(): Session {
+  const clock = new Clock();
+  const images: Images = new Images({
+    onConnectionLost: (err) => connection.lost(err),
+    onLoaded: () => clock.tick(),
+  });
+  const connection: Connection = new Connection({ onConnected: () => void images.refresh() });
+
+  let settle: ReturnType<typeof setTimeout> | null = null;
+  const unsubscribes: Promise<() => void>[] = [];
+
+  function onImagesChanged(): void {
+    if (settle !== null) clearTimeout(settle);
+    settle = setTimeout(() => {
+      settle = null;
+      if (connection.phase === "connected") void images.refresh();
+    }, CHANGE_SETTLE_MS);
+  }
+
+  return {
+    connection,
+    images,
+    clock,
+    start() {
+      clock.start();
+      unsubscribes.push(
+        ipc.onImagesChanged(onImagesChanged),
+        ipc.onDaemonLost((err) => {
+          if (connection.phase === "connected") connection.lost(err);
+        }),
+      );
+      connection.start();
+    },
+    dispose() {
+      clock.stop();
+      connection.dispose();
+      if (settle !== null) clearTimeout(settle);
+      for (const unsubscribe of unsubscribes.splice(0)) void unsubscribe.then((stop) => stop());
+    },
+  };
+}
