@@ -10,6 +10,7 @@ import {
   fakeInfo,
   mockCommands,
   unavailable,
+  CHOSEN_ATTEMPTS,
   type Handlers,
 } from "./lib/ipc/mockBackend";
 
@@ -201,16 +202,13 @@ describe("image list", () => {
     expect(await screen.findByTestId("no-daemon")).toBeTruthy();
   });
 
-  it("renders 300 images quickly", async () => {
+  // Speed is measured by scripts/bench-image-list.sh, not here; this checks nothing is dropped.
+  it("renders every one of 300 images", async () => {
     const many = fakeImages(300);
     mockCommands(backend({ list_images: () => many }));
-    const started = performance.now();
     render(App);
     await screen.findAllByTestId("image-row");
-    const elapsed = performance.now() - started;
     expect(rows()).toHaveLength(300);
-    // jsdom is several times slower than a webview; this still catches a quadratic slip.
-    expect(elapsed).toBeLessThan(3000);
   });
 });
 
@@ -220,6 +218,22 @@ describe("no daemon", () => {
     await vi.advanceTimersByTimeAsync(ms);
     await tick();
   }
+
+  it("names the address the user chose when only that one was tried", async () => {
+    vi.useFakeTimers();
+    mockCommands(backend({ connect: () => { throw unavailable(CHOSEN_ATTEMPTS); } }));
+    render(App);
+    await settle();
+
+    const text = screen.getByTestId("no-daemon").textContent ?? "";
+    expect(text).toContain("Docker isn't reachable");
+    expect(text).toContain("unset DOCKER_HOST");
+    const attempts = screen.getAllByTestId("attempt").map((a) => a.textContent?.replace(/\s+/g, " ").trim());
+    expect(attempts).toEqual([
+      "DOCKER_HOST unix:///nonexistent.sock failed: no socket at /nonexistent.sock",
+      "Docker Engine unix:///var/run/docker.sock not tried",
+    ]);
+  });
 
   it("shows what was tried, retries every 3 s, and opens the list once Docker answers", async () => {
     vi.useFakeTimers();
@@ -236,9 +250,8 @@ describe("no daemon", () => {
     expect(screenEl.textContent).toContain("Docker isn't running");
     const attempts = screen.getAllByTestId("attempt").map((a) => a.textContent?.replace(/\s+/g, " ").trim());
     expect(attempts).toEqual([
-      "DOCKER_HOST unix:///run/user/1000/docker.sock no socket there",
-      'Docker context "desktop-linux" unix:///home/me/.docker/run/docker.sock failed: connection refused',
-      "Docker Engine (Linux) unix:///var/run/docker.sock not tried",
+      "Docker Engine unix:///var/run/docker.sock failed: connection refused",
+      "Docker Desktop (macOS) unix:///home/me/.docker/run/docker.sock no socket there",
     ]);
     expect(screen.getByTestId("retry-status").textContent).toContain("Retrying in 3 s");
     expect(screenEl.textContent).toContain("sudo systemctl start docker");

@@ -37,17 +37,26 @@ export function resetMockBackend(): void {
   clearMocks();
 }
 
+/** Nothing chosen by the user: the well-known sockets, tried in order. */
 export const FAKE_ATTEMPTS: Attempt[] = [
   {
-    endpoint: { host: "unix:///run/user/1000/docker.sock", source: { kind: "dockerHost" } },
-    outcome: { kind: "noSocket" },
-  },
-  {
-    endpoint: { host: "unix:///home/me/.docker/run/docker.sock", source: { kind: "context", name: "desktop-linux" } },
+    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine" } },
     outcome: { kind: "failed", reason: "connection refused" },
   },
   {
-    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine (Linux)" } },
+    endpoint: { host: "unix:///home/me/.docker/run/docker.sock", source: { kind: "wellKnown", name: "Docker Desktop (macOS)" } },
+    outcome: { kind: "noSocket" },
+  },
+];
+
+/** DOCKER_HOST set and dead: the only address tried, the usual sockets left alone. */
+export const CHOSEN_ATTEMPTS: Attempt[] = [
+  {
+    endpoint: { host: "unix:///nonexistent.sock", source: { kind: "dockerHost" } },
+    outcome: { kind: "failed", reason: "no socket at /nonexistent.sock" },
+  },
+  {
+    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine" } },
     outcome: { kind: "skipped" },
   },
 ];
