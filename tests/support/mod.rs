@@ -150,8 +150,9 @@ fn busybox() -> PathBuf {
     path
 }
 
-/// The workspace's target folder for a binary built by `cargo test --workspace` (the CLI lives in
-/// another package, so Cargo gives us no CARGO_BIN_EXE_ for it).
+/// A binary of another workspace package, from this profile's target folder. Cargo gives no
+/// CARGO_BIN_EXE_ across packages and `cargo test` does not build other packages' binaries, so
+/// the test command builds them first (`cargo build --workspace`).
 pub fn workspace_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
@@ -161,7 +162,7 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(
         path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace`",
+        "{} is not built: run `cargo build --workspace` before the tests (scripts/test.sh does)",
         path.display()
     );
     path

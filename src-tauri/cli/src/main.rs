@@ -2,9 +2,11 @@
 //!
 //! ```text
 //! squashbox-cli images [--json]
+//! squashbox-cli audit IMAGE [--json] [--ci [--lowest-efficiency F] …]
 //! squashbox-cli doctor
 //! ```
 
+mod audit;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +40,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show where an image's bytes go: layers vs. final filesystem, wasted files, what a squash
+    /// would save.
+    Audit(audit::AuditArgs),
     /// Show every place Squashbox looks for Docker and what each answered.
     Doctor,
 }
@@ -48,6 +53,7 @@ async fn main() -> ExitCode {
     let env = Environment::from_process(cli.host);
     let result = match cli.command {
         Command::Images { json } => list_images(&env, json).await,
+        Command::Audit(args) => audit::run(&env, args).await,
         Command::Doctor => doctor(&env).await,
     };
     match result {
@@ -97,6 +103,7 @@ fn exit_code(err: &Error) -> ExitCode {
         ErrorCode::ImageNotFound => 4,
         ErrorCode::InvalidInput => 5,
         ErrorCode::Cancelled => 130,
+        ErrorCode::MalformedArchive => 6,
         ErrorCode::Daemon | ErrorCode::Stream | ErrorCode::Io => 1,
     })
 }

@@ -28,6 +28,11 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// An image archive (the stream `docker save` writes) that cannot be read: truncated,
+    /// not a tar, or missing the manifest, config or a layer.
+    #[error("the image archive is malformed: {0}")]
+    MalformedArchive(String),
+
     #[error("cancelled")]
     Cancelled,
 
@@ -58,6 +63,7 @@ pub enum ErrorCode {
     Daemon,
     Stream,
     InvalidInput,
+    MalformedArchive,
     Cancelled,
     Io,
 }
@@ -70,6 +76,7 @@ impl Error {
             Error::Daemon { .. } => ErrorCode::Daemon,
             Error::Stream(_) => ErrorCode::Stream,
             Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::MalformedArchive(_) => ErrorCode::MalformedArchive,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Io { .. } => ErrorCode::Io,
         }

@@ -12,11 +12,14 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audit;
+pub mod ci_gate;
 pub mod daemon;
 pub mod endpoint;
 pub mod error;
 pub mod events;
 pub mod images;
+pub mod job;
 mod raw;
 pub mod settings;
 

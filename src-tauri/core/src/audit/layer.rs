@@ -1,0 +1,182 @@
+//! One layer's tar boiled down to what the audit needs: for each entry its path, its type, its
+//! size and, for hard links, the path it links to. File contents are skipped, never kept.
+//!
+//! ```text
+//! let summary = layer::summarise(decompressed_layer_tar)?;
+//! ```
+
+use std::collections::HashSet;
+use std::io::{self, Read};
+use tar::EntryType;
+
+/// The marker the image spec puts in a directory to hide everything lower layers had in it.
+const OPAQUE_MARKER: &str = ".wh..wh..opq";
+/// Names that start like this are aufs bookkeeping (`.wh..wh.plnk`, `.wh..wh.aufs`), not
+/// whiteouts: Docker skips them when it applies a layer, and so do we.
+const AUFS_META_PREFIX: &str = ".wh..wh.";
+const WHITEOUT_PREFIX: &str = ".wh.";
+/// The PAX record in which tar keeps a file's `security.capability` xattr.
+const CAPABILITY_XATTR: &str = "SCHILY.xattr.security.capability";
+
+/// A layer's entries in archive order. Paths are normalised (see [`normalise`]).
+#[derive(Debug, Clone)]
+pub(super) struct LayerSummary {
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Change {
+    pub path: Box<str>,
+    pub what: What,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum What {
+    Dir,
+    /// A regular file; `size` is its content size (the logical size for a sparse file).
+    File {
+        size: u64,
+        capability: bool,
+    },
+    /// A tar hard link: a new name for the file at `target`, with no bytes of its own.
+    HardLink {
+        target: Box<str>,
+    },
+    Symlink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+    /// `.wh.<name>`: `path` (and all under it) is deleted from the lower layers.
+    Whiteout,
+    /// `.wh..wh..opq`: everything the lower layers had under the directory `path` is hidden.
+    Opaque,
+}
+
+impl LayerSummary {
+    /// The directories that hold something in this layer. They are the tree's inner nodes:
+    /// dive scores only the leaves of each layer's tree, and an opaque marker, which dive
+    /// ignores, does not make its directory an inner node.
+    pub fn inner_dirs(&self) -> HashSet<&str> {
+        let mut dirs = HashSet::new();
+        for change in self.changes.iter().filter(|c| c.what != What::Opaque) {
+            let mut path: &str = &change.path;
+            while let Some((parent, _)) = path.rsplit_once('/') {
+                if !dirs.insert(parent) {
+                    // Its ancestors went in with it.
+                    break;
+                }
+                path = parent;
+            }
+        }
+        dirs
+    }
+}
+
+/// Reads a (decompressed) layer tar to its end-of-archive marker.
+pub(super) fn summarise(reader: impl Read) -> io::Result<LayerSummary> {
+    let mut archive = tar::Archive::new(reader);
+    let mut changes = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = normalise(&entry.path_bytes());
+        let (parent, name) = match path.rsplit_once('/') {
+            Some((parent, name)) => (parent, name),
+            None => ("", path.as_str()),
+        };
+        // Docker decides on the name alone, whatever the entry's type.
+        let what = if name == OPAQUE_MARKER {
+            Some((parent.into(), What::Opaque))
+        } else if name.starts_with(AUFS_META_PREFIX) {
+            None
+        } else if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
+            (!deleted.is_empty()).then(|| (join(parent, deleted), What::Whiteout))
+        } else if path.is_empty() {
+            // The root directory itself: always there, nothing to record.
+            None
+        } else {
+            classify(&mut entry)?.map(|what| (path.into_boxed_str(), what))
+        };
+        if let Some((path, what)) = what {
+            changes.push(Change { path, what });
+        }
+    }
+    Ok(LayerSummary { changes })
+}
+
+/// `None` for entries that put nothing in the filesystem (PAX global headers, unknown types).
+fn classify<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Option<What>> {
+    let what = match entry.header().entry_type() {
+        // `Entry::size` is the PAX size when there is one, and a sparse file's logical size.
+        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => What::File {
+            size: entry.size(),
+            capability: has_capability(entry)?,
+        },
+        EntryType::Directory => What::Dir,
+        EntryType::Link => What::HardLink {
+            target: entry
+                .link_name_bytes()
+                .map(|target| normalise(&target))
+                .unwrap_or_default()
+                .into_boxed_str(),
+        },
+        EntryType::Symlink => What::Symlink,
+        EntryType::Char => What::CharDevice,
+        EntryType::Block => What::BlockDevice,
+        EntryType::Fifo => What::Fifo,
+        _ => return Ok(None),
+    };
+    Ok(Some(what))
+}
+
+fn has_capability<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<bool> {
+    let Some(extensions) = entry.pax_extensions()? else {
+        return Ok(false);
+    };
+    for extension in extensions {
+        if extension?.key() == Ok(CAPABILITY_XATTR) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The one spelling of a path inside an image: relative to the root, no `.` or empty
+/// components, no trailing slash; `..` climbs but never above the root. The root is `""`.
+/// Names that are not UTF-8 are shown with replacement characters.
+pub(super) fn normalise(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+pub(super) fn join(dir: &str, name: &str) -> Box<str> {
+    if dir.is_empty() {
+        name.into()
+    } else {
+        format!("{dir}/{name}").into_boxed_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_normalised() {
+        assert_eq!(normalise(b"./usr/bin/"), "usr/bin");
+        assert_eq!(normalise(b"/etc//passwd"), "etc/passwd");
+        assert_eq!(normalise(b"./"), "");
+        assert_eq!(normalise(b"a/./b/../c"), "a/c");
+        assert_eq!(normalise(b"../../etc"), "etc");
+        assert_eq!(normalise("é/ü".as_bytes()), "é/ü");
+    }
+}

@@ -1,0 +1,898 @@
+//! Image archives built in memory, with numbers worked out by hand.
+
+use super::*;
+use crate::Error;
+use std::io::{self, Write};
+use tar::{EntryType, Header};
+
+/// Builds one layer's tar.
+struct Layer {
+    tar: tar::Builder<Vec<u8>>,
+}
+
+impl Layer {
+    fn new() -> Self {
+        Layer {
+            tar: tar::Builder::new(Vec::new()),
+        }
+    }
+
+    fn entry(mut self, kind: EntryType, path: &str, size: usize) -> Self {
+        let mut header = Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(0o644);
+        header.set_size(size as u64);
+        let data = vec![b'x'; size];
+        self.tar
+            .append_data(&mut header, path, data.as_slice())
+            .expect("append");
+        self
+    }
+
+    fn dir(self, path: &str) -> Self {
+        self.entry(EntryType::Directory, path, 0)
+    }
+
+    fn file(self, path: &str, size: usize) -> Self {
+        self.entry(EntryType::Regular, path, size)
+    }
+
+    fn whiteout(self, path: &str) -> Self {
+        let wh = match path.rsplit_once('/') {
+            Some((dir, name)) => format!("{dir}/.wh.{name}"),
+            None => format!(".wh.{path}"),
+        };
+        self.file(&wh, 0)
+    }
+
+    fn opaque(self, dir: &str) -> Self {
+        self.file(&format!("{dir}/.wh..wh..opq"), 0)
+    }
+
+    fn link(mut self, kind: EntryType, path: &str, target: &str) -> Self {
+        let mut header = Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(0o777);
+        header.set_size(0);
+        self.tar
+            .append_link(&mut header, path, target)
+            .expect("append link");
+        self
+    }
+
+    fn hardlink(self, path: &str, target: &str) -> Self {
+        self.link(EntryType::Link, path, target)
+    }
+
+    fn symlink(self, path: &str, target: &str) -> Self {
+        self.link(EntryType::Symlink, path, target)
+    }
+
+    /// An entry preceded by a PAX header with `records`; `path` goes in a `path` record, so it
+    /// may be any length.
+    fn pax_file(mut self, path: &str, size: usize, records: &[(&str, &[u8])]) -> Self {
+        let mut data = pax_record("path", path.as_bytes());
+        for (key, value) in records {
+            data.extend(pax_record(key, value));
+        }
+        let mut pax = Header::new_ustar();
+        pax.set_entry_type(EntryType::XHeader);
+        pax.set_path("PaxHeaders/entry").expect("pax path");
+        pax.set_size(data.len() as u64);
+        pax.set_cksum();
+        self.tar.append(&pax, data.as_slice()).expect("append pax");
+        let mut header = Header::new_ustar();
+        header.set_entry_type(EntryType::Regular);
+        header.set_path("truncated-name").expect("path");
+        header.set_mode(0o644);
+        header.set_size(size as u64);
+        header.set_cksum();
+        self.tar
+            .append(&header, vec![b'y'; size].as_slice())
+            .expect("append");
+        self
+    }
+
+    fn tar(self) -> Vec<u8> {
+        self.tar.into_inner().expect("finish layer")
+    }
+}
+
+/// `"<len> <key>=<value>\n"`, where `<len>` counts the whole record, itself included.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let rest = key.len() + value.len() + 3;
+    let mut len = rest + 1;
+    while len != rest + len.to_string().len() {
+        len = rest + len.to_string().len();
+    }
+    let mut record = format!("{len} {key}=").into_bytes();
+    record.extend_from_slice(value);
+    record.push(b'\n');
+    record
+}
+
+fn gzip(tar: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(tar).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+fn zstd(tar: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(tar, 3).expect("zstd")
+}
+
+/// One file of the outer archive.
+fn put(archive: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8]) {
+    let mut header = Header::new_gnu();
+    header.set_mode(0o644);
+    header.set_size(bytes.len() as u64);
+    archive.append_data(&mut header, path, bytes).expect("put");
+}
+
+fn diff_id(index: usize) -> String {
+    format!("sha256:{:064x}", index + 1)
+}
+
+/// A config whose history has a no-layer step before every layer's step, to check that they
+/// are skipped when history is paired with layers.
+fn config(layers: usize) -> Vec<u8> {
+    let history: Vec<serde_json::Value> = (0..layers)
+        .flat_map(|i| {
+            [
+                serde_json::json!({ "created_by": format!("ENV STEP={i}"), "empty_layer": true }),
+                serde_json::json!({ "created_by": format!("RUN step {i}") }),
+            ]
+        })
+        .collect();
+    let diff_ids: Vec<String> = (0..layers).map(diff_id).collect();
+    serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "rootfs": { "type": "layers", "diff_ids": diff_ids },
+        "history": history,
+    }))
+    .expect("config")
+}
+
+/// What Engine ≤ 24 writes: layer directories (named so that their archive order is the
+/// reverse of the image order), the config, then `manifest.json` and `repositories` — or the
+/// manifest first, with `manifest_first`.
+fn legacy(layers: &[Vec<u8>], manifest_first: bool) -> Vec<u8> {
+    let dirs: Vec<String> = (0..layers.len())
+        .map(|i| format!("{:02}{}", layers.len() - i, "f".repeat(62)))
+        .collect();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "c0ffee.json",
+        "RepoTags": ["test:latest"],
+        "Layers": dirs.iter().map(|d| format!("{d}/layer.tar")).collect::<Vec<_>>(),
+    }]))
+    .expect("manifest");
+    let mut archive = tar::Builder::new(Vec::new());
+    if manifest_first {
+        put(&mut archive, "manifest.json", &manifest);
+    }
+    let mut order: Vec<usize> = (0..layers.len()).collect();
+    order.sort_by_key(|&i| dirs[i].clone());
+    for i in order {
+        put(&mut archive, &format!("{}/VERSION", dirs[i]), b"1.0");
+        put(
+            &mut archive,
+            &format!("{}/json", dirs[i]),
+            b"{\"id\":\"x\"}",
+        );
+        put(&mut archive, &format!("{}/layer.tar", dirs[i]), &layers[i]);
+    }
+    put(&mut archive, "c0ffee.json", &config(layers.len()));
+    if !manifest_first {
+        put(&mut archive, "manifest.json", &manifest);
+    }
+    put(
+        &mut archive,
+        "repositories",
+        b"{\"test\":{\"latest\":\"c0ffee\"}}",
+    );
+    archive.into_inner().expect("archive")
+}
+
+fn blob(hex: &str) -> String {
+    format!("blobs/sha256/{hex}")
+}
+
+fn hex(n: usize) -> String {
+    format!("{n:064x}")
+}
+
+/// What Engine 25+ writes: blobs first, then `index.json`, `manifest.json` (unless
+/// `with_manifest_json` is false) and `oci-layout`. The index points at an image index that
+/// lists an attestation manifest before the image's manifest.
+fn oci(layers: &[Vec<u8>], with_manifest_json: bool) -> Vec<u8> {
+    let layer_hex: Vec<String> = (0..layers.len()).map(|i| hex(100 + i)).collect();
+    let (config_hex, manifest_hex, image_index_hex, attestation_hex) =
+        (hex(1), hex(2), hex(3), hex(4));
+    let image_manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": format!("sha256:{config_hex}"), "size": 1 },
+        "layers": layer_hex.iter().map(|h| serde_json::json!({
+            "mediaType": "application/vnd.oci.image.layer.v1.tar",
+            "digest": format!("sha256:{h}"), "size": 1 })).collect::<Vec<_>>(),
+    }))
+    .expect("manifest");
+    let attestation = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "config": { "digest": format!("sha256:{}", hex(5)) }, "layers": [],
+    }))
+    .expect("attestation");
+    let image_index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [
+            { "digest": format!("sha256:{attestation_hex}"),
+              "annotations": { "vnd.docker.reference.type": "attestation-manifest" } },
+            { "digest": format!("sha256:{manifest_hex}"),
+              "platform": { "architecture": "amd64", "os": "linux" } },
+        ],
+    }))
+    .expect("image index");
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{ "digest": format!("sha256:{image_index_hex}"),
+                        "annotations": { "io.containerd.image.name": "docker.io/library/test:latest" } }],
+    }))
+    .expect("index");
+    let manifest_json = serde_json::to_vec(&serde_json::json!([{
+        "Config": blob(&config_hex),
+        "RepoTags": ["test:latest"],
+        "Layers": layer_hex.iter().map(|h| blob(h)).collect::<Vec<_>>(),
+    }]))
+    .expect("manifest.json");
+
+    let mut archive = tar::Builder::new(Vec::new());
+    // Blobs sorted by digest, as the exporter writes them: the layers come after the JSON.
+    put(&mut archive, &blob(&config_hex), &config(layers.len()));
+    put(&mut archive, &blob(&manifest_hex), &image_manifest);
+    put(&mut archive, &blob(&image_index_hex), &image_index);
+    put(&mut archive, &blob(&attestation_hex), &attestation);
+    for (h, layer) in layer_hex.iter().zip(layers).rev() {
+        put(&mut archive, &blob(h), layer);
+    }
+    put(&mut archive, "index.json", &index);
+    if with_manifest_json {
+        put(&mut archive, "manifest.json", &manifest_json);
+    }
+    put(
+        &mut archive,
+        "oci-layout",
+        b"{\"imageLayoutVersion\":\"1.0.0\"}",
+    );
+    archive.into_inner().expect("archive")
+}
+
+fn audit(archive: &[u8]) -> Result<AuditReport> {
+    audit_archive(archive, &mut |_| ControlFlow::Continue(()))
+}
+
+fn audit_layers(layers: &[Vec<u8>]) -> AuditReport {
+    audit(&legacy(layers, false)).expect("audit")
+}
+
+/// `(layer, filesystem, reclaimable, wasted)` bytes.
+fn totals(report: &AuditReport) -> (u64, u64, u64, u64) {
+    (
+        report.layer_bytes,
+        report.filesystem_bytes,
+        report.reclaimable_bytes,
+        report.wasted_bytes,
+    )
+}
+
+/// Per layer: `(bytes added, files added, changed, removed, bytes lost later)`.
+fn per_layer(report: &AuditReport) -> Vec<(u64, u32, u32, u32, u64)> {
+    report
+        .layers
+        .iter()
+        .map(|l| {
+            (
+                l.bytes_added,
+                l.files_added,
+                l.files_changed,
+                l.files_removed,
+                l.bytes_lost_later,
+            )
+        })
+        .collect()
+}
+
+/// Wasted files with their paths as the layers write them (the report makes them absolute).
+fn wasted(report: &AuditReport) -> Vec<(&str, u64, Vec<u32>)> {
+    report
+        .wasted_files
+        .iter()
+        .map(|w| (relative(&w.path), w.wasted_bytes, w.layers.clone()))
+        .collect()
+}
+
+fn relative(path: &str) -> &str {
+    path.strip_prefix('/')
+        .unwrap_or_else(|| panic!("{path} is not absolute"))
+}
+
+fn assert_close(actual: f64, expected: f64) {
+    assert!(
+        (actual - expected).abs() < 1e-12,
+        "{actual} is not {expected}"
+    );
+}
+
+#[test]
+fn a_whiteout_deletes_a_file() {
+    let report = audit_layers(&[
+        Layer::new()
+            .dir("etc")
+            .file("etc/a", 100)
+            .file("etc/b", 50)
+            .tar(),
+        Layer::new().whiteout("etc/a").tar(),
+    ]);
+    assert_eq!(totals(&report), (150, 50, 100, 100));
+    assert_eq!(
+        per_layer(&report),
+        vec![(150, 2, 0, 0, 100), (0, 0, 0, 1, 0)]
+    );
+    assert_eq!(wasted(&report), vec![("etc/a", 100, vec![0, 1])]);
+    // dive: etc/a seen as 100 then (deleted) 0, etc/b as 50: (0 + 50) / (100 + 0 + 50).
+    assert_close(report.efficiency, 50.0 / 150.0);
+}
+
+#[test]
+fn a_whiteout_deletes_a_directory_and_everything_in_it() {
+    let report = audit_layers(&[
+        Layer::new()
+            .dir("d")
+            .file("d/x", 10)
+            .dir("d/sub")
+            .file("d/sub/y", 20)
+            .symlink("d/sub/z", "y")
+            .file("keep", 5)
+            .tar(),
+        Layer::new().whiteout("d").tar(),
+    ]);
+    assert_eq!(totals(&report), (35, 5, 30, 30));
+    assert_eq!(per_layer(&report), vec![(35, 4, 0, 0, 30), (0, 0, 0, 3, 0)]);
+    assert_eq!(
+        wasted(&report),
+        vec![("d/sub/y", 20, vec![0, 1]), ("d/x", 10, vec![0, 1])]
+    );
+    // dive sees d/x 10, d/sub/y 20, d/sub/z 0, keep 5, then the whiteout of d as the 30 bytes
+    // it deletes, a path seen once: every minimum equals its sum, and the score stays 1.
+    assert_close(report.efficiency, 1.0);
+    assert_eq!(report.tree.files, 1);
+    assert_eq!(report.tree.bytes, 5);
+}
+
+#[test]
+fn an_opaque_directory_hides_what_lower_layers_had_but_not_its_own_files() {
+    let report = audit_layers(&[
+        Layer::new().dir("d").file("d/a", 10).file("d/b", 20).tar(),
+        Layer::new()
+            .dir("d")
+            .opaque("d")
+            .file("d/c", 5)
+            .file("d/a", 7)
+            .tar(),
+    ]);
+    assert_eq!(totals(&report), (42, 12, 30, 30));
+    assert_eq!(
+        per_layer(&report),
+        vec![(30, 2, 0, 0, 30), (12, 1, 1, 2, 0)]
+    );
+    assert_eq!(
+        wasted(&report),
+        vec![("d/b", 20, vec![0, 1]), ("d/a", 10, vec![0, 1])]
+    );
+    // dive ignores the marker: d/a min(10, 7) + d/b 20 + d/c 5 over 10 + 20 + 5 + 7.
+    assert_close(report.efficiency, 32.0 / 42.0);
+}
+
+#[test]
+fn a_file_replaced_by_a_directory_and_a_directory_by_a_file() {
+    let report = audit_layers(&[
+        Layer::new()
+            .file("x", 10)
+            .dir("y")
+            .file("y/a", 3)
+            .file("y/b", 4)
+            .tar(),
+        Layer::new().dir("x").file("x/inner", 6).file("y", 2).tar(),
+    ]);
+    assert_eq!(totals(&report), (25, 8, 17, 17));
+    // Layer 1 adds x/inner and changes y (a directory below); it removes the file x and the
+    // two files under the directory y.
+    assert_eq!(per_layer(&report), vec![(17, 3, 0, 0, 17), (8, 1, 1, 3, 0)]);
+    assert_eq!(
+        wasted(&report),
+        vec![
+            ("x", 10, vec![0, 1]),
+            ("y/b", 4, vec![0, 1]),
+            ("y/a", 3, vec![0, 1])
+        ]
+    );
+    let names: Vec<(&str, TreeNodeKind, u64)> = report
+        .tree
+        .children
+        .iter()
+        .map(|c| (c.name.as_str(), c.kind, c.bytes))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("x", TreeNodeKind::Directory, 6),
+            ("y", TreeNodeKind::File, 2)
+        ]
+    );
+}
+
+#[test]
+fn a_file_where_a_later_layer_needs_a_directory_is_replaced_by_one() {
+    // No entry for the directory x itself: extracting x/inner makes it.
+    let report = audit_layers(&[
+        Layer::new().file("x", 10).tar(),
+        Layer::new().file("x/inner", 6).tar(),
+    ]);
+    assert_eq!(totals(&report), (16, 6, 10, 10));
+    assert_eq!(per_layer(&report), vec![(10, 1, 0, 0, 10), (6, 1, 0, 1, 0)]);
+}
+
+#[test]
+fn hard_links_count_once_and_keep_their_bytes_alive() {
+    let base = Layer::new()
+        .file("f", 100)
+        .hardlink("h", "f")
+        .file("g", 10)
+        .tar();
+    let delete_f = Layer::new().whiteout("f").tar();
+    let delete_h = Layer::new().whiteout("h").tar();
+
+    let report = audit_layers(std::slice::from_ref(&base));
+    assert_eq!(totals(&report), (110, 110, 0, 0));
+    assert_eq!(per_layer(&report), vec![(110, 3, 0, 0, 0)]);
+    assert_eq!(report.tree.bytes, 110);
+    assert_eq!(report.tree.files, 3);
+
+    // f is gone, but its bytes live on as h.
+    let report = audit_layers(&[base.clone(), delete_f.clone()]);
+    assert_eq!(totals(&report), (110, 110, 0, 0));
+    assert_eq!(per_layer(&report), vec![(110, 3, 0, 0, 0), (0, 0, 0, 1, 0)]);
+    assert!(report.wasted_files.is_empty());
+    let h = report.tree.children.iter().find(|c| c.name == "h");
+    assert_eq!(h.map(|h| h.bytes), Some(100));
+
+    // Now the last name goes too: the loss is charged to f, the path that wrote the bytes.
+    let report = audit_layers(&[base, delete_f, delete_h]);
+    assert_eq!(totals(&report), (110, 10, 100, 100));
+    assert_eq!(
+        per_layer(&report),
+        vec![(110, 3, 0, 0, 100), (0, 0, 0, 1, 0), (0, 0, 0, 1, 0)]
+    );
+    assert_eq!(wasted(&report), vec![("f", 100, vec![0, 1])]);
+}
+
+#[test]
+fn a_hard_link_to_a_lower_layers_file_adds_no_bytes() {
+    let report = audit_layers(&[
+        Layer::new().file("f", 100).tar(),
+        Layer::new().hardlink("h", "f").tar(),
+    ]);
+    assert_eq!(totals(&report), (100, 100, 0, 0));
+    assert_eq!(per_layer(&report), vec![(100, 1, 0, 0, 0), (0, 1, 0, 0, 0)]);
+}
+
+#[test]
+fn symlinks_weigh_nothing() {
+    let report = audit_layers(&[
+        Layer::new()
+            .dir("bin")
+            .file("bin/busybox", 1000)
+            .symlink("bin/sh", "busybox")
+            .tar(),
+        Layer::new().file("bin/sh", 5).tar(),
+    ]);
+    assert_eq!(totals(&report), (1005, 1005, 0, 0));
+    assert_eq!(
+        per_layer(&report),
+        vec![(1000, 2, 0, 0, 0), (5, 0, 1, 0, 0)]
+    );
+    assert!(report.wasted_files.is_empty());
+    assert_eq!(report.tree.files, 2);
+}
+
+#[test]
+fn long_and_unicode_names_are_read_whole() {
+    let pax_path = format!("deep/{}/file.bin", "p".repeat(140));
+    let gnu_path = format!("gnu/{}/file.bin", "g".repeat(120));
+    let unicode = "données/naïve-文件.txt";
+    let report = audit_layers(&[
+        Layer::new()
+            .pax_file(&pax_path, 42, &[])
+            .file(&gnu_path, 8)
+            .file(unicode, 7)
+            .tar(),
+        Layer::new()
+            .pax_file(&pax_path, 1, &[])
+            .file(&gnu_path, 1)
+            .file(unicode, 1)
+            .tar(),
+    ]);
+    assert_eq!(totals(&report), (60, 3, 57, 57));
+    assert_eq!(
+        wasted(&report),
+        vec![
+            (pax_path.as_str(), 42, vec![0, 1]),
+            (gnu_path.as_str(), 8, vec![0, 1]),
+            (unicode, 7, vec![0, 1])
+        ]
+    );
+}
+
+#[test]
+fn devices_fifos_and_capabilities_are_counted() {
+    let report = audit_layers(&[
+        Layer::new()
+            .dir("dev")
+            .entry(EntryType::Char, "dev/null", 0)
+            .entry(EntryType::Block, "dev/sda", 0)
+            .entry(EntryType::Fifo, "run/pipe", 0)
+            .pax_file(
+                "usr/bin/ping",
+                9,
+                &[("SCHILY.xattr.security.capability", b"\x01\x00\x00\x02")],
+            )
+            .pax_file("usr/bin/plain", 3, &[("mtime", b"1")])
+            .entry(EntryType::Fifo, "tmp/gone", 0)
+            .tar(),
+        Layer::new().whiteout("tmp/gone").tar(),
+    ]);
+    assert_eq!(
+        report.special_files,
+        SpecialFiles {
+            devices: 2,
+            fifos: 1,
+            capabilities: 1
+        }
+    );
+    assert_eq!(totals(&report), (12, 12, 0, 0));
+}
+
+fn sample_layers() -> Vec<Vec<u8>> {
+    vec![
+        Layer::new()
+            .dir("app")
+            .file("app/a", 100)
+            .file("app/b", 50)
+            .tar(),
+        Layer::new().file("app/a", 30).tar(),
+        Layer::new().file("app/a", 60).whiteout("app/b").tar(),
+    ]
+}
+
+#[test]
+fn efficiency_matches_dive_on_a_worked_example() {
+    let report = audit_layers(&sample_layers());
+    // dive: app/a seen as 100, 30, 60 (min 30); app/b as 50 then deleted (0).
+    // (30 + 0) / (100 + 30 + 60 + 50 + 0).
+    assert_close(report.efficiency, 30.0 / 240.0);
+    assert_eq!(totals(&report), (240, 60, 180, 180));
+    assert_eq!(
+        per_layer(&report),
+        vec![(150, 2, 0, 0, 150), (30, 0, 1, 0, 30), (60, 0, 1, 1, 0)]
+    );
+    assert_eq!(
+        wasted(&report),
+        vec![("app/a", 130, vec![0, 1, 2]), ("app/b", 50, vec![0, 2])]
+    );
+}
+
+#[test]
+fn layers_get_their_digest_and_build_step_in_image_order() {
+    let report = audit_layers(&sample_layers());
+    let labels: Vec<(u32, Option<String>, Option<String>)> = report
+        .layers
+        .iter()
+        .map(|l| (l.index, l.digest.clone(), l.created_by.clone()))
+        .collect();
+    assert_eq!(
+        labels,
+        (0..3)
+            .map(|i| (i as u32, Some(diff_id(i)), Some(format!("RUN step {i}"))))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn wasted_files_are_largest_first_then_by_path() {
+    let report = audit_layers(&[
+        Layer::new()
+            .file("small", 1)
+            .file("b-tie", 5)
+            .file("a-tie", 5)
+            .file("big", 9)
+            .file("kept", 4)
+            .tar(),
+        Layer::new()
+            .whiteout("small")
+            .whiteout("b-tie")
+            .whiteout("a-tie")
+            .whiteout("big")
+            .tar(),
+    ]);
+    let order: Vec<&str> = report
+        .wasted_files
+        .iter()
+        .map(|w| w.path.as_str())
+        .collect();
+    assert_eq!(order, vec!["/big", "/a-tie", "/b-tie", "/small"]);
+}
+
+#[test]
+fn every_layout_and_compression_gives_the_same_report() {
+    let plain = sample_layers();
+    let expected = audit(&legacy(&plain, false)).expect("legacy");
+    let gzipped: Vec<Vec<u8>> = plain.iter().map(|l| gzip(l)).collect();
+    let zstded: Vec<Vec<u8>> = plain.iter().map(|l| zstd(l)).collect();
+    let mixed = vec![gzip(&plain[0]), zstd(&plain[1]), plain[2].clone()];
+    let archives = [
+        ("legacy, manifest first", legacy(&plain, true)),
+        ("legacy, gzip", legacy(&gzipped, false)),
+        ("oci", oci(&plain, true)),
+        ("oci, zstd", oci(&zstded, true)),
+        ("oci, mixed compression", oci(&mixed, true)),
+        ("oci without manifest.json", oci(&gzipped, false)),
+    ];
+    for (name, archive) in archives {
+        assert_eq!(audit(&archive).expect(name), expected, "{name}");
+    }
+}
+
+#[test]
+fn a_layer_used_twice_is_applied_twice() {
+    // Old `docker save` writes a repeated layer once and links the second copy to it.
+    let layer = Layer::new().file("f", 10).tar();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "c.json",
+        "Layers": ["one/layer.tar", "two/layer.tar", "one/layer.tar"],
+    }]))
+    .expect("manifest");
+    let mut archive = tar::Builder::new(Vec::new());
+    put(&mut archive, "one/layer.tar", &layer);
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Symlink);
+    header.set_size(0);
+    archive
+        .append_link(&mut header, "two/layer.tar", "../one/layer.tar")
+        .expect("symlink");
+    put(&mut archive, "c.json", &config(3));
+    put(&mut archive, "manifest.json", &manifest);
+    let report = audit(&archive.into_inner().expect("archive")).expect("audit");
+    assert_eq!(totals(&report), (30, 10, 20, 20));
+    assert_eq!(
+        per_layer(&report),
+        vec![(10, 1, 0, 0, 10), (10, 0, 1, 0, 10), (10, 0, 1, 0, 0)]
+    );
+}
+
+#[test]
+fn the_tree_is_cut_by_depth_and_by_entries_per_directory() {
+    let mut many = Layer::new().dir("many");
+    for i in 0..60 {
+        many = many.file(&format!("many/f{i:02}"), 100 + i);
+    }
+    let report = audit_layers(&[many.file("a/b/c/d/e/f/deep", 7).tar()]);
+    let root = &report.tree;
+    assert_eq!((root.name.as_str(), root.files), ("/", 61));
+    assert_eq!(root.bytes, (100..160).sum::<u64>() + 7);
+
+    let many = root
+        .children
+        .iter()
+        .find(|c| c.name == "many")
+        .expect("many");
+    assert_eq!(many.children.len(), 50);
+    assert_eq!(many.children.first().map(|c| c.name.as_str()), Some("f59"));
+    assert_eq!(
+        many.other,
+        Some(OtherEntries {
+            entries: 10,
+            bytes: (100..110).sum(),
+            files: 10
+        })
+    );
+
+    let mut node = root.children.iter().find(|c| c.name == "a").expect("a");
+    let mut names = vec![node.name.clone()];
+    while let Some(child) = node.children.first() {
+        node = child;
+        names.push(node.name.clone());
+    }
+    assert_eq!(names, vec!["a", "b", "c", "d"]);
+    assert_eq!((node.bytes, node.files), (7, 1));
+    assert_eq!(
+        node.other,
+        Some(OtherEntries {
+            entries: 1,
+            bytes: 7,
+            files: 1
+        })
+    );
+}
+
+fn assert_malformed(result: Result<AuditReport>, what: &str) {
+    match result {
+        Err(Error::MalformedArchive(_)) => {}
+        other => panic!("{what}: expected a malformed archive, got {other:?}"),
+    }
+}
+
+#[test]
+fn garbage_and_empty_input_are_malformed() {
+    assert_malformed(audit(b""), "empty");
+    assert_malformed(audit(&[0x5a; 5000]), "garbage");
+    assert_malformed(audit(&gzip(b"not a tar")), "gzip");
+    // A tar, but not an image.
+    let tar = Layer::new().file("hello.txt", 3).tar();
+    assert_malformed(audit(&tar), "plain tar");
+}
+
+#[test]
+fn a_layer_that_is_not_a_tar_is_malformed() {
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "c.json", "Layers": ["l.tar"],
+    }]))
+    .expect("manifest");
+    let mut broken = tar::Builder::new(Vec::new());
+    put(&mut broken, "manifest.json", &manifest);
+    put(&mut broken, "c.json", &config(1));
+    put(
+        &mut broken,
+        "l.tar",
+        &gzip(b"this is no tar at all, not even close"),
+    );
+    assert_malformed(audit(&broken.into_inner().expect("archive")), "layer");
+}
+
+#[test]
+fn a_truncated_archive_is_malformed() {
+    let archive = legacy(&sample_layers(), false);
+    let full = audit(&archive).expect("whole");
+    for cut in (0..archive.len()).step_by(97) {
+        match audit(&archive[..cut]) {
+            Err(Error::MalformedArchive(_)) => {}
+            // Cut in the end-of-archive padding: everything was there.
+            Ok(report) => assert_eq!(report, full, "cut at {cut}"),
+            Err(other) => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    // Cut in the middle of the last layer.
+    let layer_end = archive.len() / 2;
+    assert_malformed(audit(&archive[..layer_end]), "half");
+}
+
+#[test]
+fn the_progress_callback_can_cancel() {
+    let archive = legacy(&sample_layers(), false);
+    let result = audit_archive(archive.as_slice(), &mut |_| ControlFlow::Break(()));
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+
+    // A big archive hears about progress on the way, and can be stopped part way.
+    let big = legacy(&[Layer::new().file("big", 3 * 1024 * 1024).tar()], false);
+    let mut heard = Vec::new();
+    audit_archive(big.as_slice(), &mut |n| {
+        heard.push(n);
+        ControlFlow::Continue(())
+    })
+    .expect("audit");
+    assert!(heard.len() > 5, "{heard:?}");
+    assert!(heard.windows(2).all(|w| w[0] <= w[1]));
+    assert!(heard
+        .last()
+        .is_some_and(|&n| n > 3 * 1024 * 1024 && n <= big.len() as u64));
+
+    let mut calls = 0;
+    let result = audit_archive(big.as_slice(), &mut |_| {
+        calls += 1;
+        if calls == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    assert_eq!(calls, 2);
+}
+
+/// A source that breaks after some bytes, like a dropped connection to the daemon.
+struct Breaks {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl io::Read for Breaks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at >= self.bytes.len() / 2 {
+            return Err(io::Error::new(io::ErrorKind::ConnectionReset, "gone"));
+        }
+        let n = buf.len().min(self.bytes.len() / 2 - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_failing_source_is_a_stream_error() {
+    let source = Breaks {
+        bytes: legacy(&sample_layers(), false),
+        at: 0,
+    };
+    let result = audit_archive(source, &mut |_| ControlFlow::Continue(()));
+    assert!(matches!(result, Err(Error::Stream(_))), "{result:?}");
+}
+
+#[test]
+fn the_report_serialises_in_camel_case() {
+    let report = audit_layers(&sample_layers());
+    let json = serde_json::to_value(&report).expect("json");
+    assert_eq!(json["reclaimableBytes"], 180);
+    assert_eq!(json["layers"][1]["bytesLostLater"], 30);
+    assert_eq!(json["specialFiles"]["fifos"], 0);
+    assert_eq!(json["tree"]["kind"], "directory");
+}
+
+/// A cheap stand-in for the fuzz target that runs with the other tests: thousands of
+/// deterministic mutations of a valid archive must give a report or an error, never a panic.
+#[test]
+fn mutated_archives_never_panic() {
+    let layers = vec![
+        gzip(&sample_layers()[0]),
+        Layer::new()
+            .hardlink("app/h", "app/a")
+            .opaque("app")
+            .symlink("app/s", "a")
+            .tar(),
+        zstd(&sample_layers()[2]),
+    ];
+    let seeds = [legacy(&layers, false), oci(&layers, false)];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        // xorshift64
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for round in 0..3000 {
+        let mut bytes = seeds[round % seeds.len()].clone();
+        let len = bytes.len() as u64;
+        match next() % 4 {
+            0 => {
+                for _ in 0..1 + next() % 8 {
+                    let at = (next() % len) as usize;
+                    bytes[at] = next() as u8;
+                }
+            }
+            1 => bytes.truncate((next() % len) as usize),
+            2 => {
+                let at = (next() % len) as usize;
+                let run = (next() % 600) as usize;
+                let end = (at + run).min(bytes.len());
+                bytes[at..end].fill(0);
+            }
+            _ => {
+                // Damage a header's size or checksum field, where parsers are most fragile.
+                let block = (next() % (len / 512)) as usize * 512;
+                let field = if next() % 2 == 0 { 124 } else { 148 };
+                for i in 0..8 {
+                    bytes[block + field + i] = b"0123456789 \0x"[(next() % 13) as usize];
+                }
+            }
+        }
+        let _ = audit(&bytes);
+    }
+}
