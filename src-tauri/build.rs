@@ -9,6 +9,9 @@ const COMMANDS: &[&str] = &[
     "diagnose",
     "get_settings",
     "set_docker_host",
+    "audit_image",
+    "cancel_audit",
+    "export_audit",
 ];
 
 fn main() {

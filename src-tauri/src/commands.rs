@@ -1,10 +1,15 @@
 //! The commands the UI calls. Each one deserialises, calls the core, maps the error.
 
+use squashbox_core::audit::export::{self, Format};
+use squashbox_core::audit::{self, AuditReport};
 use squashbox_core::daemon::{Daemon, DaemonInfo};
 use squashbox_core::endpoint::Attempt;
 use squashbox_core::images::{self, ImageSummary};
+use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::settings::Settings;
-use tauri::State;
+use squashbox_core::Error;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
 
 use crate::ipc_error::IpcError;
 use crate::state::AppState;
@@ -54,4 +59,66 @@ pub async fn set_docker_host(
     settings.docker_host = host;
     state.save_settings(&settings)?;
     Ok(state.reconnect().await?.info().clone())
+}
+
+/// Audits an image, streaming progress; a second look at the same image ID is answered from
+/// memory at once.
+#[tauri::command]
+pub async fn audit_image(
+    state: State<'_, AppState>,
+    image_id: String,
+    on_progress: Channel<Progress>,
+) -> CommandResult<AuditReport> {
+    if let Some(report) = lock(&state.audits).get(&image_id) {
+        return Ok(report.clone());
+    }
+    let daemon = state.daemon().await?;
+    let cancel = CancelToken::new();
+    lock(&state.running_audits).insert(image_id.clone(), cancel.clone());
+    let sink = move |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    let result = audit::audit_image(&daemon, &image_id, &sink, &cancel).await;
+    lock(&state.running_audits).remove(&image_id);
+    let audited = state.forget_if_gone(result).await?;
+    lock(&state.audits).insert(image_id, audited.report.clone());
+    Ok(audited.report)
+}
+
+/// Stops a running audit of the image, if there is one; it then fails with `cancelled`.
+#[tauri::command]
+pub fn cancel_audit(state: State<'_, AppState>, image_id: String) {
+    if let Some(cancel) = lock(&state.running_audits).get(&image_id) {
+        cancel.cancel();
+    }
+}
+
+/// Saves an audited image's report into the Downloads folder and returns the file's path.
+#[tauri::command]
+pub fn export_audit(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    image_id: String,
+    image_name: String,
+    format: Format,
+) -> CommandResult<String> {
+    let report = lock(&state.audits)
+        .get(&image_id)
+        .cloned()
+        .ok_or_else(|| Error::InvalidInput("audit the image before exporting its report".into()))?;
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| Error::InvalidInput(format!("no folder to save the report in: {e}")))?;
+    let path = export::save(&dir, &image_name, &image_id, &report, format)?;
+    Ok(path.display().to_string())
+}
+
+/// A poisoned lock only means another command panicked mid-update of a cache; the map itself
+/// is still whole.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -23,6 +23,9 @@ pub fn run() {
             commands::diagnose,
             commands::get_settings,
             commands::set_docker_host,
+            commands::audit_image,
+            commands::cancel_audit,
+            commands::export_audit,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|err| {

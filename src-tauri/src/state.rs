@@ -1,10 +1,13 @@
 //! What the commands share: the settings file's path, the current daemon connection, and the
 //! task that relays the daemon's news to the window.
 
+use squashbox_core::audit::AuditReport;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
+use squashbox_core::job::CancelToken;
 use squashbox_core::settings::Settings;
 use squashbox_core::{events, Error, Result};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter};
@@ -21,6 +24,10 @@ pub struct AppState {
     settings_path: PathBuf,
     daemon: Mutex<Option<Daemon>>,
     watcher: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// Audit reports by image ID: an ID names the content, so a report never goes stale.
+    pub audits: std::sync::Mutex<HashMap<String, AuditReport>>,
+    /// Cancel tokens of the audits running now, by image ID.
+    pub running_audits: std::sync::Mutex<HashMap<String, CancelToken>>,
 }
 
 impl AppState {
@@ -30,6 +37,8 @@ impl AppState {
             settings_path,
             daemon: Mutex::new(None),
             watcher: std::sync::Mutex::new(None),
+            audits: Default::default(),
+            running_audits: Default::default(),
         }
     }
 

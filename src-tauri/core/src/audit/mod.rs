@@ -20,6 +20,7 @@
 //! to, but not the same as, Docker's layer sizes, which are the unpacked diffs' disk usage.
 
 mod archive;
+pub mod export;
 mod from_daemon;
 mod layer;
 mod merge;

@@ -1,0 +1,320 @@
+//! An audit report saved for a teammate: as JSON, or as one self-contained HTML page (styles
+//! inline, no scripts, nothing fetched) that any browser opens.
+//!
+//! ```no_run
+//! # fn demo(report: &squashbox_core::audit::AuditReport) -> squashbox_core::Result<()> {
+//! use squashbox_core::audit::export::{save, Format};
+//! let path = save(std::path::Path::new("/tmp"), "app:1.2", "sha256:ab…", report, Format::Html)?;
+//! println!("saved {}", path.display());
+//! # Ok(()) }
+//! ```
+
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+use super::{AuditReport, TreeNode, TreeNodeKind};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum Format {
+    Json,
+    Html,
+}
+
+/// Writes the report into `dir` under a name made from the image's, and returns its path.
+/// An existing file of that name is never overwritten: a number is added instead.
+pub fn save(
+    dir: &Path,
+    image_name: &str,
+    image_id: &str,
+    report: &AuditReport,
+    format: Format,
+) -> Result<PathBuf> {
+    let (extension, body) = match format {
+        Format::Json => (
+            "json",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "image": image_name,
+                "id": image_id,
+                "report": report,
+            }))
+            .map_err(|e| Error::InvalidInput(format!("cannot write the report as JSON: {e}")))?,
+        ),
+        Format::Html => ("html", render_html(image_name, image_id, report)),
+    };
+    let stem = format!("squashbox-audit-{}", file_safe(image_name));
+    let path = free_path(dir, &stem, extension);
+    std::fs::write(&path, body).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+fn free_path(dir: &Path, stem: &str, extension: &str) -> PathBuf {
+    let first = dir.join(format!("{stem}.{extension}"));
+    if !first.exists() {
+        return first;
+    }
+    (2..)
+        .map(|n| dir.join(format!("{stem}-{n}.{extension}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+fn file_safe(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = safe.trim_matches('-');
+    if trimmed.is_empty() {
+        "image".into()
+    } else {
+        trimmed.chars().take(80).collect()
+    }
+}
+
+/// The whole report as one HTML page.
+pub fn render_html(image_name: &str, image_id: &str, report: &AuditReport) -> String {
+    let mut page = String::new();
+    let name = escape(image_name);
+    let saved = percent(report.reclaimable_bytes, report.layer_bytes);
+    let _ = write!(
+        page,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Squashbox audit: {name}</title><style>{STYLE}</style></head><body>\
+         <header><p class=\"kicker\">Squashbox audit</p><h1>{name}</h1><p class=\"id\">{}</p></header>\
+         <p class=\"headline\">Layers {} · Filesystem {} · A squash would save <strong>{} ({saved:.0}%)</strong></p>\
+         <p class=\"muted\">Efficiency {:.2}% as dive scores it · wasted {} (surviving copies not counted)</p>",
+        escape(image_id),
+        bytes(report.layer_bytes),
+        bytes(report.filesystem_bytes),
+        bytes(report.reclaimable_bytes),
+        report.efficiency * 100.0,
+        bytes(report.wasted_bytes),
+    );
+
+    page.push_str("<h2>Layers</h2><table><thead><tr><th>#</th><th>Step</th><th class=\"num\">Added</th><th class=\"num\">Lost later</th><th class=\"num\">Files +/~/−</th><th>Share of layer bytes</th></tr></thead><tbody>");
+    for layer in &report.layers {
+        let width = percent(layer.bytes_added, report.layer_bytes);
+        let lost = percent(layer.bytes_lost_later, report.layer_bytes);
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td class=\"cmd\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{} / {} / {}</td><td><div class=\"bar\"><span class=\"kept\" style=\"width:{:.2}%\"></span>\
+             <span class=\"lost\" style=\"width:{lost:.2}%\"></span></div></td></tr>",
+            layer.index,
+            escape(layer.created_by.as_deref().unwrap_or("")),
+            bytes(layer.bytes_added),
+            bytes(layer.bytes_lost_later),
+            layer.files_added,
+            layer.files_changed,
+            layer.files_removed,
+            (width - lost).max(0.0),
+        );
+    }
+    page.push_str("</tbody></table>");
+
+    page.push_str("<h2>Most wasted files</h2>");
+    if report.wasted_files.is_empty() {
+        page.push_str("<p class=\"muted\">No file is written and then lost in a later layer.</p>");
+    } else {
+        page.push_str("<table><thead><tr><th>Path</th><th class=\"num\">Wasted</th><th>Layers</th></tr></thead><tbody>");
+        for file in &report.wasted_files {
+            let layers: Vec<String> = file.layers.iter().map(u32::to_string).collect();
+            let _ = write!(
+                page,
+                "<tr><td class=\"path\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                escape(&file.path),
+                bytes(file.wasted_bytes),
+                layers.join(", ")
+            );
+        }
+        page.push_str("</tbody></table>");
+    }
+
+    page.push_str("<h2>Filesystem</h2><div class=\"tree\">");
+    write_tree(&mut page, &report.tree, report.tree.bytes, 0);
+    page.push_str("</div><footer>Made by Squashbox.</footer></body></html>\n");
+    page
+}
+
+fn write_tree(page: &mut String, node: &TreeNode, total: u64, depth: usize) {
+    let share = percent(node.bytes, total);
+    let label = format!(
+        "<span class=\"name\">{}</span><span class=\"size\">{}</span><span class=\"share\">{share:.1}%</span>",
+        escape(&node.name),
+        bytes(node.bytes)
+    );
+    if node.kind == TreeNodeKind::File || (node.children.is_empty() && node.other.is_none()) {
+        let _ = write!(page, "<div class=\"leaf\">{label}</div>");
+        return;
+    }
+    let open = if depth < 1 { " open" } else { "" };
+    let _ = write!(page, "<details{open}><summary>{label}</summary>");
+    for child in &node.children {
+        write_tree(page, child, total, depth + 1);
+    }
+    if let Some(other) = &node.other {
+        let _ = write!(
+            page,
+            "<div class=\"leaf muted\"><span class=\"name\">{} more entries</span><span class=\"size\">{}</span></div>",
+            other.entries,
+            bytes(other.bytes)
+        );
+    }
+    page.push_str("</details>");
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// Decimal units, as Docker prints sizes.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+const STYLE: &str = "\
+:root{color-scheme:light dark;--fg:#1d2330;--muted:#6b7385;--line:#e3e6ee;--kept:#4f6bed;--lost:#e0564b;--bg:#fff}\
+@media (prefers-color-scheme:dark){:root{--fg:#e6e8ee;--muted:#9aa2b4;--line:#2c3140;--bg:#161a22}}\
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:var(--fg);background:var(--bg);max-width:1100px;margin:32px auto;padding:0 24px}\
+h1{margin:0;font-size:24px}h2{margin-top:32px;font-size:16px}.kicker{margin:0;color:var(--muted);text-transform:uppercase;font-size:12px;letter-spacing:.06em}\
+.id,.cmd,.path{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;word-break:break-all}.id{color:var(--muted);margin:4px 0 16px}\
+.headline{font-size:18px}.muted{color:var(--muted)}table{width:100%;border-collapse:collapse}\
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}th{font-size:12px;color:var(--muted);font-weight:600}\
+.num{text-align:right;white-space:nowrap}.bar{display:flex;height:10px;min-width:160px;background:var(--line);border-radius:5px;overflow:hidden}\
+.kept{background:var(--kept)}.lost{background:var(--lost)}\
+.tree details{margin-left:16px}.tree>details{margin-left:0}summary,.leaf{display:flex;gap:12px;padding:2px 0}.leaf{margin-left:32px}\
+.name{flex:1;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}.size,.share{min-width:80px;text-align:right;color:var(--muted)}\
+footer{margin-top:40px;color:var(--muted);font-size:12px}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{LayerAudit, SpecialFiles, WastedFile};
+
+    fn report() -> AuditReport {
+        AuditReport {
+            layer_bytes: 300,
+            filesystem_bytes: 100,
+            reclaimable_bytes: 200,
+            wasted_bytes: 200,
+            efficiency: 0.5,
+            layers: vec![LayerAudit {
+                index: 0,
+                digest: None,
+                created_by: Some("RUN echo \"<script>alert(1)</script>\" && rm -rf /tmp/x".into()),
+                bytes_added: 300,
+                files_added: 2,
+                files_changed: 0,
+                files_removed: 1,
+                bytes_lost_later: 200,
+            }],
+            wasted_files: vec![WastedFile {
+                path: "/tmp/<evil>&.bin".into(),
+                wasted_bytes: 200,
+                layers: vec![0],
+            }],
+            tree: TreeNode {
+                name: "/".into(),
+                bytes: 100,
+                files: 1,
+                children: vec![TreeNode {
+                    name: "app".into(),
+                    kind: TreeNodeKind::File,
+                    bytes: 100,
+                    files: 1,
+                    ..TreeNode::default()
+                }],
+                ..TreeNode::default()
+            },
+            special_files: SpecialFiles::default(),
+        }
+    }
+
+    #[test]
+    fn html_escapes_everything_from_the_image() {
+        let page = render_html("app:<1>", "sha256:ab", &report());
+        assert!(!page.contains("<script>"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(page.contains("/tmp/&lt;evil&gt;&amp;.bin"));
+        assert!(page.contains("<title>Squashbox audit: app:&lt;1&gt;</title>"));
+        assert!(page.contains("A squash would save <strong>200 B (67%)</strong>"));
+    }
+
+    #[test]
+    fn saved_files_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = save(
+            dir.path(),
+            "repo/app:1.2",
+            "sha256:ab",
+            &report(),
+            Format::Json,
+        )
+        .unwrap();
+        let second = save(
+            dir.path(),
+            "repo/app:1.2",
+            "sha256:ab",
+            &report(),
+            Format::Json,
+        )
+        .unwrap();
+        assert_eq!(
+            first.file_name().unwrap(),
+            "squashbox-audit-repo-app-1.2.json"
+        );
+        assert_eq!(
+            second.file_name().unwrap(),
+            "squashbox-audit-repo-app-1.2-2.json"
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
+        assert_eq!(json["report"]["layerBytes"], 300);
+        assert_eq!(json["image"], "repo/app:1.2");
+    }
+}
