@@ -72,13 +72,16 @@ pub async fn audit_image(
     if let Some(report) = lock(&state.audits).get(&image_id) {
         return Ok(report.clone());
     }
-    let daemon = state.daemon().await?;
+    // Registered before anything is awaited, so a Cancel pressed at once is not lost.
     let cancel = CancelToken::new();
     lock(&state.running_audits).insert(image_id.clone(), cancel.clone());
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
     };
-    let result = audit::audit_image(&daemon, &image_id, &sink, &cancel).await;
+    let result = match state.daemon().await {
+        Ok(daemon) => audit::audit_image(&daemon, &image_id, &sink, &cancel).await,
+        Err(err) => Err(err),
+    };
     lock(&state.running_audits).remove(&image_id);
     let audited = state.forget_if_gone(result).await?;
     lock(&state.audits).insert(image_id, audited.report.clone());

@@ -34,8 +34,16 @@ impl App {
     pub async fn launch(env: &[(&str, &str)]) -> App {
         let turn = ONE_AT_A_TIME.lock().await;
         let (display, display_name) = ensure_display();
-        // A config folder of its own, so no saved setting of the user's steers the test.
+        // A config folder of its own, so no saved setting of the user's steers the test, and
+        // a Downloads folder of its own (named the XDG way) for exported reports.
         let config = tempfile::tempdir().unwrap();
+        let downloads = config.path().join("downloads");
+        std::fs::create_dir_all(&downloads).unwrap();
+        std::fs::write(
+            config.path().join("user-dirs.dirs"),
+            format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
+        )
+        .unwrap();
         let port = free_port();
         let native_port = free_port();
         let mut command = Command::new(tool("tauri-driver"));
@@ -76,6 +84,48 @@ impl App {
             _display: display,
             _config: config,
             _turn: turn,
+        }
+    }
+
+    /// Where the app saves exported reports.
+    pub fn downloads(&self) -> PathBuf {
+        self._config.path().join("downloads")
+    }
+
+    /// The text of the first element matching `css`, once it has some. Read as the DOM's
+    /// textContent: WebKitWebDriver's element text came back empty for rows of the audit view's
+    /// tables although they were on screen.
+    pub async fn wait_for_text(&self, css: &str) -> String {
+        let script =
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
+        let started = Instant::now();
+        loop {
+            let found = self.client.execute(script, vec![css.into()]).await;
+            if let Ok(serde_json::Value::String(text)) = &found {
+                if !text.trim().is_empty() {
+                    return text.split_whitespace().collect::<Vec<_>>().join(" ");
+                }
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "{css} never showed text: {found:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the element matching `css` once it is there and can be clicked (a button that
+    /// shows on a selected row appears a frame after the selection).
+    pub async fn click(&self, css: &str) {
+        let started = Instant::now();
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                if element.click().await.is_ok() {
+                    return;
+                }
+            }
+            assert!(started.elapsed() < WAIT, "{css} never became clickable");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

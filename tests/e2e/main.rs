@@ -11,7 +11,7 @@ mod harness;
 
 use fantoccini::Locator;
 use harness::App;
-use support::Fixture;
+use support::{Fixture, FixtureSpec};
 
 #[tokio::test]
 async fn the_window_lists_a_fixture_and_the_filter_narrows_the_list() {
@@ -55,5 +55,50 @@ async fn a_dead_docker_host_shows_the_no_daemon_screen() {
     assert!(text.contains("DOCKER_HOST"), "{text}");
     assert!(text.contains("unix:///nonexistent.sock"), "{text}");
     app.screenshot("no-daemon").await;
+    app.close().await;
+}
+
+#[tokio::test]
+async fn an_audit_opens_from_the_list_shows_the_waste_and_exports_html() {
+    let deleted = vec![b'd'; 5000];
+    let fixture = Fixture::build(&FixtureSpec {
+        name: "e2e-audit",
+        files: &[("deleted.bin", &deleted)],
+        steps: &[
+            "COPY deleted.bin /data/deleted.bin",
+            "RUN [\"/bin/busybox\", \"rm\", \"/data/deleted.bin\"]",
+        ],
+    });
+    let app = App::launch(&[]).await;
+    app.wait_for_rows_containing(&fixture.tag).await;
+
+    let row = format!("[data-testid=image-row][data-image-id=\"{}\"]", fixture.id);
+    // WebKitWebDriver will not click a table row itself, only what is in its cells.
+    app.click(&format!("{row} [data-testid=image-tag]")).await;
+    app.click(&format!("{row} [data-testid=audit-open]")).await;
+
+    let headline = app.wait_for_text("[data-testid=audit-headline]").await;
+    assert!(
+        headline.contains("A squash would save 5.00 kB"),
+        "{headline}"
+    );
+    let wasted = app.wait_for_text("[data-testid=wasted-row]").await;
+    assert!(wasted.contains("/data/deleted.bin"), "{wasted}");
+    app.screenshot("audit").await;
+    app.screenshot("audit").await;
+
+    app.click("[data-testid=export-html]").await;
+    let saved = app.wait_for_text("[data-testid=export-result]").await;
+    let path = saved
+        .split_once("Saved to ")
+        .map(|(_, p)| p.trim().to_owned())
+        .unwrap_or_else(|| panic!("no saved path in {saved:?}"));
+    assert!(
+        path.starts_with(&app.downloads().display().to_string()),
+        "{path}"
+    );
+    let page = std::fs::read_to_string(&path).expect("the exported page exists");
+    assert!(page.contains("/data/deleted.bin"));
+    assert!(page.starts_with("<!doctype html>"));
     app.close().await;
 }

@@ -5,30 +5,44 @@
  *
  *     const info = await ipc.connect();          // DaemonInfo, or throws IpcError
  *     const stop = await ipc.onImagesChanged(() => refresh());
+ *     const report = await ipc.auditImage(id, (p) => show(p));
  */
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Attempt } from "./bindings/Attempt";
+import type { AuditReport } from "./bindings/AuditReport";
 import type { DaemonInfo } from "./bindings/DaemonInfo";
 import type { ErrorCode } from "./bindings/ErrorCode";
+import type { Format } from "./bindings/Format";
 import type { ImageSummary } from "./bindings/ImageSummary";
 import type { IpcError } from "./bindings/IpcError";
+import type { Progress } from "./bindings/Progress";
 import type { Settings } from "./bindings/Settings";
 
-export type { Attempt, DaemonInfo, ErrorCode, ImageSummary, IpcError, Settings };
+export type { Attempt, AuditReport, DaemonInfo, ErrorCode, Format, ImageSummary, IpcError, Progress, Settings };
 export type { Endpoint } from "./bindings/Endpoint";
+export type { LayerAudit } from "./bindings/LayerAudit";
+export type { OtherEntries } from "./bindings/OtherEntries";
 export type { Outcome } from "./bindings/Outcome";
 export type { Source } from "./bindings/Source";
+export type { SpecialFiles } from "./bindings/SpecialFiles";
+export type { TreeNode } from "./bindings/TreeNode";
+export type { TreeNodeKind } from "./bindings/TreeNodeKind";
+export type { WastedFile } from "./bindings/WastedFile";
 
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  "daemonUnavailable",
-  "imageNotFound",
-  "daemon",
-  "stream",
-  "invalidInput",
-  "cancelled",
-  "io",
-]);
+// A record, not a list, so a code added on the Rust side fails the type check here until it
+// is listed; a code missing from this set would turn into a generic "daemon" error.
+const KNOWN_CODES: Record<ErrorCode, true> = {
+  daemonUnavailable: true,
+  imageNotFound: true,
+  daemon: true,
+  stream: true,
+  invalidInput: true,
+  malformedArchive: true,
+  cancelled: true,
+  io: true,
+};
+const ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(KNOWN_CODES));
 
 export function isIpcError(value: unknown): value is IpcError {
   if (typeof value !== "object" || value === null) return false;
@@ -103,6 +117,35 @@ export function getSettings(): Promise<Settings> {
 /** Saves the address (null clears it), then connects through it. */
 export function setDockerHost(host: string | null): Promise<DaemonInfo> {
   return call("set_docker_host", { host });
+}
+
+/**
+ * Audits an image: layers, wasted files, the final filesystem. `onProgress` hears how far
+ * the read of the image has got; a report the Rust side already has comes back at once,
+ * with no progress at all. Rejects with code `cancelled` after `cancelAudit`.
+ */
+export async function auditImage(imageId: string, onProgress: (progress: Progress) => void): Promise<AuditReport> {
+  let channel: Channel<Progress>;
+  try {
+    channel = new Channel<Progress>(onProgress);
+  } catch (err) {
+    // Outside Tauri there is nothing to make a channel with; fail like any other call.
+    throw toIpcError(err);
+  }
+  return call("audit_image", { imageId, onProgress: channel });
+}
+
+/** Stops a running audit of the image; nothing happens when none is running. */
+export function cancelAudit(imageId: string): Promise<void> {
+  return call<null>("cancel_audit", { imageId }).then(() => undefined);
+}
+
+/**
+ * Saves an audited image's report in the Downloads folder, never over an existing file, and
+ * resolves with the file's path. `imageName` names the file.
+ */
+export function exportAudit(imageId: string, imageName: string, format: Format): Promise<string> {
+  return call("export_audit", { imageId, imageName, format });
 }
 
 /** App-wide news the Rust side emits (names fixed in src-tauri/src/state.rs). */

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import * as ipc from "./index";
-import { fakeInfo, mockCommands, unavailable } from "./mockBackend";
+import type { Progress } from "./index";
+import { fakeInfo, fakeReport, mockCommands, progressSender, unavailable } from "./mockBackend";
 
 describe("toIpcError", () => {
   it("keeps an IpcError as it is", () => {
@@ -22,6 +23,11 @@ describe("toIpcError", () => {
       message: "Command nope not found",
       attempts: null,
     });
+  });
+
+  it("keeps every code the Rust side sends, the audit's included", () => {
+    expect(ipc.toIpcError({ code: "malformedArchive", message: "bad tar", attempts: null }).code).toBe("malformedArchive");
+    expect(ipc.toIpcError({ code: "cancelled", message: "stopped", attempts: null }).code).toBe("cancelled");
   });
 
   it("turns JavaScript errors and odd values into a generic error with a message", () => {
@@ -53,6 +59,37 @@ describe("wrappers", () => {
       message: "Command list_images not found",
       attempts: null,
     });
+  });
+
+  it("hand audit progress from the channel to the callback, then the report", async () => {
+    mockCommands({
+      audit_image: (args) => {
+        const send = progressSender(args);
+        send({ stage: "reading", done: 1, total: 4 });
+        send({ stage: "reading", done: 4, total: 4 });
+        return fakeReport();
+      },
+    });
+    const heard: Progress[] = [];
+    const report = await ipc.auditImage("sha256:ab", (p) => heard.push(p));
+    expect(report.layerBytes).toBe(2_100_000_000);
+    expect(heard).toEqual([
+      { stage: "reading", done: 1, total: 4 },
+      { stage: "reading", done: 4, total: 4 },
+    ]);
+  });
+
+  it("pass the audit commands their camel-cased args", async () => {
+    const audit = vi.fn(() => fakeReport());
+    const cancel = vi.fn(() => null);
+    const save = vi.fn(() => "/home/me/Downloads/app-audit.json");
+    mockCommands({ audit_image: audit, cancel_audit: cancel, export_audit: save });
+    await ipc.auditImage("sha256:ab", () => {});
+    expect(audit).toHaveBeenCalledWith({ imageId: "sha256:ab", onProgress: expect.objectContaining({ id: expect.any(Number) }) });
+    await expect(ipc.cancelAudit("sha256:ab")).resolves.toBeUndefined();
+    expect(cancel).toHaveBeenCalledWith({ imageId: "sha256:ab" });
+    await expect(ipc.exportAudit("sha256:ab", "app:1", "json")).resolves.toBe("/home/me/Downloads/app-audit.json");
+    expect(save).toHaveBeenCalledWith({ imageId: "sha256:ab", imageName: "app:1", format: "json" });
   });
 
   it("knows which failures mean the daemon is gone", () => {

@@ -4,10 +4,11 @@
  * underneath `invoke`, so the real wrappers and their error handling still run.
  *
  *     mockCommands({ connect: () => fakeInfo(), list_images: () => fakeImages(3) });
+ *     mockCommands({ audit_image: (args) => { progressSender(args)({ stage: "reading", done: 1, total: 2 }); return fakeReport(); } });
  */
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { Attempt, DaemonInfo, ImageSummary, IpcError } from "./index";
+import type { Attempt, AuditReport, DaemonInfo, ImageSummary, IpcError, Progress, TreeNode } from "./index";
 
 export type Command =
   | "connect"
@@ -15,7 +16,10 @@ export type Command =
   | "disk_usage"
   | "diagnose"
   | "get_settings"
-  | "set_docker_host";
+  | "set_docker_host"
+  | "audit_image"
+  | "cancel_audit"
+  | "export_audit";
 
 export type Handlers = Partial<Record<Command, (args: Record<string, unknown>) => unknown>>;
 
@@ -31,6 +35,22 @@ export function mockCommands(handlers: Handlers): void {
 /** Delivers an event to the app's listeners, as the Rust side's `app.emit` would. */
 export function emitMockEvent(event: string, payload?: unknown): Promise<void> {
   return emit(event, payload);
+}
+
+interface MockInternals {
+  runCallback(id: number, data: unknown): void;
+}
+
+/**
+ * What the Rust side's `Channel::send` does for the channel an `audit_image` handler was
+ * handed (`args.onProgress`): each message goes to the page's callback with its index, the
+ * way real channel messages arrive, so the real `Channel` in the wrapper unpacks them.
+ */
+export function progressSender(args: Record<string, unknown>): (progress: Progress) => void {
+  const { id } = args.onProgress as { id: number };
+  const internals = (window as unknown as { __TAURI_INTERNALS__: MockInternals }).__TAURI_INTERNALS__;
+  let index = 0;
+  return (progress) => internals.runCallback(id, { index: index++, message: progress });
 }
 
 export function resetMockBackend(): void {
@@ -111,6 +131,96 @@ export function fakeImages(n: number, nowSeconds = Math.floor(Date.now() / 1000)
   return images;
 }
 
+function file(name: string, bytes: number): TreeNode {
+  return { name, kind: "file", bytes, files: 1, children: [], other: null };
+}
+
+function dir(name: string, children: TreeNode[], other: TreeNode["other"] = null): TreeNode {
+  const bytes = children.reduce((sum, c) => sum + c.bytes, 0) + (other?.bytes ?? 0);
+  const files = children.reduce((sum, c) => sum + c.files, 0) + (other?.files ?? 0);
+  return { name, kind: "directory", bytes, files, children, other };
+}
+
+/**
+ * A node image built the careless way: a compiler installed in one layer and purged in a
+ * later one. Round numbers, so tests can say what the screen shows: layers 2.10 GB,
+ * filesystem 1.07 GB, 1.03 GB (49%) to save by squashing.
+ */
+export function fakeReport(overrides: Partial<AuditReport> = {}): AuditReport {
+  const tree = dir("/", [
+    dir("app", [dir("node_modules", [], { entries: 412, bytes: 571_000_000, files: 9800 }), file("server.js", 1_000_000)]),
+    dir("usr", [
+      dir("lib", [dir("x86_64-linux-gnu", [], { entries: 640, bytes: 280_000_000, files: 700 })], {
+        entries: 38,
+        bytes: 20_000_000,
+        files: 300,
+      }),
+      dir("bin", [file("node", 95_000_000)], { entries: 120, bytes: 5_000_000, files: 120 }),
+      dir("share", [], { entries: 90, bytes: 20_000_000, files: 1500 }),
+    ]),
+    dir("var", [], { entries: 6, bytes: 50_000_000, files: 400 }),
+    dir("etc", [file("ld.so.cache", 30_000), file("passwd", 1_000)], { entries: 150, bytes: 7_969_000, files: 180 }),
+  ], { entries: 15, bytes: 20_000_000, files: 120 });
+  return {
+    layerBytes: 2_100_000_000,
+    filesystemBytes: 1_070_000_000,
+    reclaimableBytes: 1_030_000_000,
+    wastedBytes: 1_030_000_000,
+    efficiency: 0.516,
+    layers: [
+      {
+        index: 0,
+        digest: "sha256:" + "0a".repeat(32),
+        createdBy: "/bin/sh -c #(nop) ADD file:4f7bd01a2b in / ",
+        bytesAdded: 80_000_000,
+        filesAdded: 1200,
+        filesChanged: 0,
+        filesRemoved: 0,
+        bytesLostLater: 2_000_000,
+      },
+      {
+        index: 1,
+        digest: "sha256:" + "1b".repeat(32),
+        createdBy: "RUN /bin/sh -c apt-get update && apt-get install -y build-essential python3 # buildkit",
+        bytesAdded: 1_400_000_000,
+        filesAdded: 5000,
+        filesChanged: 30,
+        filesRemoved: 0,
+        bytesLostLater: 1_000_000_000,
+      },
+      {
+        index: 2,
+        digest: "sha256:" + "2c".repeat(32),
+        createdBy: "COPY . /app # buildkit",
+        bytesAdded: 600_000_000,
+        filesAdded: 300,
+        filesChanged: 0,
+        filesRemoved: 0,
+        bytesLostLater: 28_000_000,
+      },
+      {
+        index: 3,
+        digest: "sha256:" + "3d".repeat(32),
+        createdBy: "RUN /bin/sh -c apt-get purge -y build-essential && rm -rf /var/lib/apt/lists/* /app/.cache # buildkit",
+        bytesAdded: 20_000_000,
+        filesAdded: 10,
+        filesChanged: 40,
+        filesRemoved: 4800,
+        bytesLostLater: 0,
+      },
+    ],
+    wastedFiles: [
+      { path: "/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus", wastedBytes: 520_000_000, layers: [1, 3] },
+      { path: "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", wastedBytes: 480_000_000, layers: [1, 3] },
+      { path: "/app/.cache/build.bin", wastedBytes: 28_000_000, layers: [2, 3] },
+      { path: "/etc/ld.so.cache", wastedBytes: 2_000_000, layers: [0, 1] },
+    ],
+    tree,
+    specialFiles: { devices: 0, fifos: 0, capabilities: 1 },
+    ...overrides,
+  };
+}
+
 /** For `npm run dev` in a browser: `ok` (default), `down`, `empty`, `many` (300 images). */
 export function installMockBackend(scenario: string): void {
   let dockerHost: string | null = null;
@@ -130,6 +240,35 @@ export function installMockBackend(scenario: string): void {
     if (!up) throw unavailable();
     return fakeInfo();
   };
+  // Like the Rust side: reports kept by ID, a running audit stoppable by ID.
+  const reports = new Map<string, AuditReport>();
+  const running = new Map<string, () => void>();
+  const auditImage = (args: Record<string, unknown>) => {
+    const id = args.imageId as string;
+    const cached = reports.get(id);
+    if (cached) return cached;
+    const send = progressSender(args);
+    const total = images.find((i) => i.id === id)?.size ?? 500_000_000;
+    return new Promise<AuditReport>((resolve, reject) => {
+      let done = 0;
+      const timer = setInterval(() => {
+        done = Math.min(total, done + total / 40);
+        send({ stage: "reading", done, total });
+        if (done >= total) {
+          clearInterval(timer);
+          running.delete(id);
+          const report = fakeReport();
+          reports.set(id, report);
+          resolve(report);
+        }
+      }, 75);
+      running.set(id, () => {
+        clearInterval(timer);
+        running.delete(id);
+        reject({ code: "cancelled", message: "the audit was cancelled", attempts: null } satisfies IpcError);
+      });
+    });
+  };
   mockCommands({
     connect: () => delay(300, connect),
     list_images: () => delay(150, () => images),
@@ -148,6 +287,18 @@ export function installMockBackend(scenario: string): void {
       dockerHost = host;
       up = host !== null || scenario !== "down";
       return delay(300, connect);
+    },
+    audit_image: auditImage,
+    cancel_audit: (args) => {
+      running.get(args.imageId as string)?.();
+      return null;
+    },
+    export_audit: (args) => {
+      if (!reports.has(args.imageId as string)) {
+        throw { code: "invalidInput", message: "audit the image before exporting its report", attempts: null } satisfies IpcError;
+      }
+      const name = String(args.imageName).replace(/[^A-Za-z0-9._-]+/g, "-");
+      return delay(200, () => `/home/me/Downloads/${name}-audit.${String(args.format)}`);
     },
   });
 }

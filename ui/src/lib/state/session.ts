@@ -1,12 +1,13 @@
 /**
- * The app's state, wired together: a connect loads the images; an image refresh or the
- * daemon's own news that finds it gone sends the connection back to looking for it; news of
- * a changed image list refreshes it.
+ * The app's state, wired together: a connect loads the images; an image refresh, an audit
+ * or the daemon's own news that finds it gone sends the connection back to looking for it;
+ * news of a changed image list refreshes it.
  *
  *     const session = createSession();
  *     session.start();
  */
 import * as ipc from "../ipc";
+import { Audits } from "./audits.svelte";
 import { Clock } from "./clock.svelte";
 import { Connection } from "./connection.svelte";
 import { Images } from "./images.svelte";
@@ -14,6 +15,7 @@ import { Images } from "./images.svelte";
 export interface Session {
   connection: Connection;
   images: Images;
+  audits: Audits;
   clock: Clock;
   start(): void;
   dispose(): void;
@@ -28,6 +30,7 @@ export function createSession(): Session {
     onConnectionLost: (err) => connection.lost(err),
     onLoaded: () => clock.tick(),
   });
+  const audits = new Audits({ onConnectionLost: (err) => connection.lost(err) });
   const connection: Connection = new Connection({ onConnected: () => void images.refresh() });
 
   let settle: ReturnType<typeof setTimeout> | null = null;
@@ -44,6 +47,7 @@ export function createSession(): Session {
   return {
     connection,
     images,
+    audits,
     clock,
     start() {
       clock.start();

@@ -1,0 +1,142 @@
+/**
+ * How an audit report reads on screen: the headline, shares, build commands, the order of
+ * the wasted files and which rows of the filesystem tree are open. Pure functions, tested
+ * directly, so the audit components only lay things out.
+ *
+ *     headline(report);                        // "Layers 2.10 GB · Filesystem 1.07 GB · …"
+ *     visibleTreeRows(report.tree, expanded);  // the tree as the rows to draw
+ */
+import { formatBytes } from "./format";
+import type { AuditReport, ImageSummary, OtherEntries, Progress, SpecialFiles, TreeNode, WastedFile } from "./ipc";
+
+/** `part` of `whole` as a whole percentage: `"49%"`; never "0%" or "100%" when it isn't. */
+export function formatShare(part: number, whole: number): string {
+  if (!(whole > 0) || !(part > 0)) return "0%";
+  const percent = (part / whole) * 100;
+  if (percent < 1) return "<1%";
+  if (part < whole) return `${Math.min(99, Math.round(percent))}%`;
+  return `${Math.round(percent)}%`;
+}
+
+/** dive's efficiency score (0–1) with one decimal: `"51.6%"`. */
+export function formatEfficiency(score: number): string {
+  return `${(Math.min(1, Math.max(0, score)) * 100).toFixed(1)}%`;
+}
+
+/** The report in one line: what the layers hold, what a container sees, what squashing saves. */
+export function headline(report: AuditReport): string {
+  const layers = `Layers ${formatBytes(report.layerBytes)}`;
+  const fs = `Filesystem ${formatBytes(report.filesystemBytes)}`;
+  const save =
+    report.reclaimableBytes > 0
+      ? `A squash would save ${formatBytes(report.reclaimableBytes)} (${formatShare(report.reclaimableBytes, report.layerBytes)})`
+      : "A squash would save nothing";
+  return `${layers} · ${fs} · ${save}`;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** `"2 device nodes, 1 FIFO and 3 files with capabilities"`, or null when there are none. */
+export function specialFilesText(special: SpecialFiles): string | null {
+  const parts: string[] = [];
+  if (special.devices > 0) parts.push(plural(special.devices, "device node", "device nodes"));
+  if (special.fifos > 0) parts.push(plural(special.fifos, "FIFO", "FIFOs"));
+  if (special.capabilities > 0) parts.push(plural(special.capabilities, "file with capabilities", "files with capabilities"));
+  if (parts.length === 0) return null;
+  return parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+}
+
+/**
+ * A build step as a person wrote it. The legacy builder records metadata steps as
+ * `/bin/sh -c #(nop)  CMD […]` and RUN steps as `/bin/sh -c apt-get …`; BuildKit writes
+ * `RUN /bin/sh -c apt-get … # buildkit`. The shell wrapper and the marker are noise.
+ */
+export function cleanCommand(createdBy: string | null): string {
+  let command = (createdBy ?? "").trim();
+  command = command.replace(/\s*# buildkit$/, "");
+  const nop = /^\/bin\/sh -c #\(nop\)\s*/;
+  if (nop.test(command)) return command.replace(nop, "").trim();
+  if (command.startsWith("/bin/sh -c ")) return `RUN ${command.slice("/bin/sh -c ".length).trim()}`;
+  return command.replace(/^RUN \/bin\/sh -c /, "RUN ").trim();
+}
+
+/** The layers that touched a wasted file, in order: `"1 → 3"`. */
+export function layerPath(layers: number[]): string {
+  return layers.join(" → ");
+}
+
+/** How far the read has got, 0–1; null while the total is unknown. */
+export function progressFraction(progress: Progress | null): number | null {
+  if (progress === null || progress.total === null || progress.total <= 0) return null;
+  return Math.min(1, Math.max(0, progress.done / progress.total));
+}
+
+/**
+ * `"Reading image… 45% (12.0 MB of about 27.0 MB)"`. The total is the daemon's size of the
+ * image, which the exported archive only roughly matches, hence "about".
+ */
+export function progressText(progress: Progress | null): string {
+  const fraction = progressFraction(progress);
+  if (progress === null || progress.done === 0) return "Reading image…";
+  if (fraction === null || progress.total === null) return `Reading image… ${formatBytes(progress.done)}`;
+  return `Reading image… ${Math.floor(fraction * 100)}% (${formatBytes(progress.done)} of about ${formatBytes(progress.total)})`;
+}
+
+/** The name a person knows the image by: its first tag, or its short ID when it has none. */
+export function imageName(image: ImageSummary): string {
+  return image.tags[0] ?? image.shortId;
+}
+
+export type WastedSortKey = "bytes" | "path";
+export type SortDir = "asc" | "desc";
+
+/** Largest first is the useful default for bytes; paths read best A to Z. */
+export const WASTED_DEFAULT_DIR: Record<WastedSortKey, SortDir> = { bytes: "desc", path: "asc" };
+
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+/** A sorted copy; ties go by path so the order never jumps between renders. */
+export function sortWasted(files: readonly WastedFile[], key: WastedSortKey, dir: SortDir): WastedFile[] {
+  const sign = dir === "asc" ? 1 : -1;
+  return [...files].sort((a, b) => {
+    const byKey = key === "bytes" ? a.wastedBytes - b.wastedBytes : collator.compare(a.path, b.path);
+    return byKey !== 0 ? sign * byKey : collator.compare(a.path, b.path);
+  });
+}
+
+/** One drawn row of the filesystem tree: a node, or the "N more entries" of a directory. */
+export type TreeRow =
+  | { kind: "node"; key: string; node: TreeNode; depth: number; parentBytes: number; expandable: boolean; expanded: boolean }
+  | { kind: "other"; key: string; other: OtherEntries; depth: number; parentBytes: number };
+
+export const TREE_ROOT = "/";
+
+function childPath(parent: string, name: string): string {
+  return parent === TREE_ROOT ? `/${name}` : `${parent}/${name}`;
+}
+
+export function isExpandable(node: TreeNode): boolean {
+  return node.kind === "directory" && (node.children.length > 0 || node.other !== null);
+}
+
+/**
+ * The rows to draw: the root, and under every expanded directory its children then its
+ * "other" entries. Keys are paths, so an open directory stays open across renders.
+ */
+export function visibleTreeRows(root: TreeNode, expanded: ReadonlySet<string>): TreeRow[] {
+  const rows: TreeRow[] = [];
+  const visit = (node: TreeNode, path: string, depth: number, parentBytes: number) => {
+    const expandable = isExpandable(node);
+    const open = expandable && expanded.has(path);
+    rows.push({ kind: "node", key: path, node, depth, parentBytes, expandable, expanded: open });
+    if (!open) return;
+    for (const child of node.children) visit(child, childPath(path, child.name), depth + 1, node.bytes);
+    if (node.other !== null) {
+      rows.push({ kind: "other", key: `${path}\u0000other`, other: node.other, depth: depth + 1, parentBytes: node.bytes });
+    }
+  };
+  visit(root, TREE_ROOT, 0, root.bytes);
+  return rows;
+}
