@@ -3,11 +3,13 @@
 //! ```text
 //! squashbox-cli images [--json]
 //! squashbox-cli audit IMAGE [--json] [--ci [--lowest-efficiency F] …]
+//! squashbox-cli prune [--dry-run] [--build-cache] [--json]
 //! squashbox-cli doctor
 //! ```
 
 mod audit;
 mod output;
+mod prune;
 
 use clap::{Parser, Subcommand};
 use squashbox_core::daemon::Daemon;
@@ -43,6 +45,8 @@ enum Command {
     /// Show where an image's bytes go: layers vs. final filesystem, wasted files, what a squash
     /// would save.
     Audit(audit::AuditArgs),
+    /// Remove dangling images (never tagged ones, never ones a container uses).
+    Prune(prune::PruneArgs),
     /// Show every place Squashbox looks for Docker and what each answered.
     Doctor,
 }
@@ -54,6 +58,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Images { json } => list_images(&env, json).await,
         Command::Audit(args) => audit::run(&env, args).await,
+        Command::Prune(args) => prune::run(&env, args).await,
         Command::Doctor => doctor(&env).await,
     };
     match result {

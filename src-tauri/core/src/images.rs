@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
+use crate::disk::RawUsage;
 use crate::error::{Error, Result};
 
 /// How many image inspections run at once. The daemon answers them quickly; more in flight
@@ -90,28 +91,11 @@ pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
 }
 
 /// Bytes the daemon's images take on disk, each shared layer counted once (what `docker system
-/// df` calls the images' size).
+/// df` calls the images' size). Asks for the images only: containers' and volumes' sizes can
+/// take the daemon a long while.
 pub async fn disk_usage(daemon: &Daemon) -> Result<u64> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Usage {
-        /// API ≤ 1.51.
-        layers_size: Option<i64>,
-        /// API ≥ 1.52.
-        image_usage: Option<ImageUsage>,
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct ImageUsage {
-        total_size: Option<i64>,
-    }
-    let usage: Usage = crate::raw::get_json(daemon, "/system/df?type=image").await?;
-    let bytes = usage
-        .image_usage
-        .and_then(|u| u.total_size)
-        .or(usage.layers_size)
-        .ok_or_else(|| Error::Stream("the daemon's disk usage had no image size".into()))?;
-    Ok(bytes.max(0) as u64)
+    let usage: RawUsage = crate::raw::get_json(daemon, "/system/df?type=image").await?;
+    usage.images_bytes()
 }
 
 /// Layer counts by image ID. An ID names its content, so a count never changes: the daemon
@@ -162,7 +146,7 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
 
 /// Older engines list a dangling image as `<none>:<none>`, newer ones as no tags at all, and the
 /// containerd image store keeps it under a `moby-dangling@sha256:…` name: none of these is a tag.
-fn real_tags(tags: Vec<String>) -> Vec<String> {
+pub(crate) fn real_tags(tags: Vec<String>) -> Vec<String> {
     let mut tags: Vec<String> = tags
         .into_iter()
         .filter(|t| t != "<none>:<none>" && !t.starts_with("moby-dangling@"))

@@ -15,11 +15,13 @@
 pub mod audit;
 pub mod ci_gate;
 pub mod daemon;
+pub mod disk;
 pub mod endpoint;
 pub mod error;
 pub mod events;
 pub mod images;
 pub mod job;
+pub mod prune;
 mod raw;
 pub mod settings;
 

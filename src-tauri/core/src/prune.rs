@@ -1,0 +1,296 @@
+//! Clean-up with a preview: the dangling images a prune would remove (never a tagged image,
+//! never one a container uses), then the removal of exactly those, with the space the daemon
+//! says came back. The build cache is a separate choice.
+//!
+//! ```no_run
+//! # async fn demo(daemon: &squashbox_core::daemon::Daemon) -> squashbox_core::Result<()> {
+//! use squashbox_core::{job::{CancelToken, Progress}, prune};
+//! let preview = prune::preview_images(daemon).await?;
+//! let ids: Vec<String> = preview.images.iter().map(|i| i.id.clone()).collect();
+//! let result = prune::prune_images(daemon, &ids, &|_: Progress| {}, &CancelToken::new()).await?;
+//! println!("{} removed, {} bytes back", result.images_deleted.len(), result.space_reclaimed);
+//! # Ok(()) }
+//! ```
+//!
+//! Images are removed one by one by ID, not by the daemon's prune endpoint, so what goes is
+//! what the preview showed: an image that became dangling after the preview stays.
+
+use bollard::query_parameters::RemoveImageOptions;
+use serde::Serialize;
+use std::collections::HashMap;
+use ts_rs::TS;
+
+use crate::daemon::Daemon;
+use crate::disk::RawUsage;
+use crate::error::{Error, Result};
+use crate::images::{self, ImageSummary};
+use crate::job::{CancelToken, Progress, ProgressSink};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PruneCandidate {
+    pub id: String,
+    pub short_id: String,
+    #[ts(type = "number")]
+    pub created: i64,
+    /// The image's size, layers it shares with other images included.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Bytes only this image holds: what removing it frees, as far as the daemon tells.
+    #[ts(type = "number")]
+    pub unique_size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PrunePreview {
+    /// The dangling images a prune removes, newest first.
+    pub images: Vec<PruneCandidate>,
+    /// Their unique bytes added up: an estimate (layers shared only among them count nowhere).
+    #[ts(type = "number")]
+    pub estimated_bytes: u64,
+    /// Dangling images kept because a container, running or not, uses them.
+    pub kept_in_use: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Skipped {
+    pub id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PruneResult {
+    /// IDs of the images removed, `sha256:…` (Podman's bare IDs are given the prefix).
+    pub images_deleted: Vec<String>,
+    /// Bytes the daemon's own disk usage shows freed.
+    #[ts(type = "number")]
+    pub space_reclaimed: u64,
+    /// Images of the preview that were left, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CachePreview {
+    pub entries: u32,
+    /// What a prune of the build cache frees, by the daemon's reckoning.
+    #[ts(type = "number")]
+    pub reclaimable: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CachePruneResult {
+    pub entries_deleted: u32,
+    #[ts(type = "number")]
+    pub space_reclaimed: u64,
+}
+
+/// What a prune of dangling images would remove now.
+pub async fn preview_images(daemon: &Daemon) -> Result<PrunePreview> {
+    let (list, unique) = tokio::try_join!(images::list(daemon), unique_sizes(daemon))?;
+    Ok(preview_from(&list, &unique))
+}
+
+fn preview_from(list: &[ImageSummary], unique: &HashMap<String, u64>) -> PrunePreview {
+    let images: Vec<PruneCandidate> = list
+        .iter()
+        .filter(|i| i.dangling && !i.in_use)
+        .map(|i| PruneCandidate {
+            id: i.id.clone(),
+            short_id: i.short_id.clone(),
+            created: i.created,
+            size: i.size,
+            unique_size: unique.get(&i.id).copied().unwrap_or(i.size).min(i.size),
+        })
+        .collect();
+    PrunePreview {
+        estimated_bytes: images.iter().map(|i| i.unique_size).sum(),
+        kept_in_use: list.iter().filter(|i| i.dangling && i.in_use).count() as u32,
+        images,
+    }
+}
+
+/// Removes the given images if each is still dangling and unused; reports progress per image
+/// and stops between images when cancelled.
+pub async fn prune_images(
+    daemon: &Daemon,
+    ids: &[String],
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<PruneResult> {
+    let before = images_bytes(daemon).await?;
+    let total = Some(ids.len() as u64);
+    let mut deleted = Vec::new();
+    let mut skipped = Vec::new();
+    for (done, id) in ids.iter().enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        sink.report(Progress::new("removing", done as u64, total));
+        match remove_if_still_dangling(daemon, id).await? {
+            Ok(ids) => deleted.extend(ids),
+            Err(reason) => skipped.push(Skipped {
+                id: id.clone(),
+                reason,
+            }),
+        }
+    }
+    sink.report(Progress::new("removing", ids.len() as u64, total));
+    let after = images_bytes(daemon).await?;
+    if cancel.is_cancelled() && deleted.is_empty() {
+        return Err(Error::Cancelled);
+    }
+    Ok(PruneResult {
+        images_deleted: deleted,
+        space_reclaimed: before.saturating_sub(after),
+        skipped,
+    })
+}
+
+/// `Ok(Ok(deleted IDs))`, or `Ok(Err(why it was left))`; `Err` only when the daemon fails.
+async fn remove_if_still_dangling(
+    daemon: &Daemon,
+    id: &str,
+) -> Result<Result<Vec<String>, String>> {
+    let docker = daemon.docker();
+    let inspect = match docker.inspect_image(id).await {
+        Ok(inspect) => inspect,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => return Ok(Err("already gone".into())),
+        Err(e) => return Err(Error::from_docker(e)),
+    };
+    // Deleting by ID would also untag a tagged image: check right before, not only at preview.
+    let tags = images::real_tags(inspect.repo_tags.unwrap_or_default());
+    if !tags.is_empty() {
+        return Ok(Err(format!(
+            "tagged since the preview ({})",
+            tags.join(", ")
+        )));
+    }
+    let keep_tagged_and_used = RemoveImageOptions {
+        force: false,
+        noprune: false,
+        ..Default::default()
+    };
+    match docker
+        .remove_image(id, Some(keep_tagged_and_used), None)
+        .await
+    {
+        Ok(items) => Ok(Ok(items
+            .into_iter()
+            .filter_map(|item| item.deleted)
+            .map(|id| normalise_id(&id))
+            .collect())),
+        // The daemon refuses to remove an image a container uses: that is the rule we want.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            message,
+        }) => Ok(Err(message)),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(Err("already gone".into())),
+        Err(e) => Err(Error::from_docker(e)),
+    }
+}
+
+/// Podman answers bare hex IDs where Docker writes `sha256:…`.
+pub fn normalise_id(id: &str) -> String {
+    if id.contains(':') {
+        id.to_owned()
+    } else {
+        format!("sha256:{id}")
+    }
+}
+
+/// The daemon's figure for the images' bytes on disk.
+async fn images_bytes(daemon: &Daemon) -> Result<u64> {
+    images::disk_usage(daemon).await
+}
+
+/// Unique bytes per image ID, from the daemon's disk usage (API ≤ 1.51 lists images there).
+async fn unique_sizes(daemon: &Daemon) -> Result<HashMap<String, u64>> {
+    let raw: RawUsage = crate::raw::get_json(daemon, "/system/df?type=image&verbose=1").await?;
+    Ok(raw
+        .images
+        .unwrap_or_default()
+        .iter()
+        .map(|i| (i.id.clone(), i.unique_size()))
+        .collect())
+}
+
+/// What a build-cache prune would free now.
+pub async fn preview_build_cache(daemon: &Daemon) -> Result<CachePreview> {
+    let usage = crate::disk::usage(daemon).await?;
+    Ok(CachePreview {
+        entries: usage.build_cache.count - usage.build_cache.active,
+        reclaimable: usage.build_cache.reclaimable,
+    })
+}
+
+/// Frees the build cache no build is using.
+pub async fn prune_build_cache(daemon: &Daemon) -> Result<CachePruneResult> {
+    let response = daemon
+        .docker()
+        .prune_build(None::<bollard::query_parameters::PruneBuildOptions>)
+        .await
+        .map_err(Error::from_docker)?;
+    Ok(CachePruneResult {
+        entries_deleted: response.caches_deleted.map_or(0, |c| c.len() as u32),
+        space_reclaimed: response.space_reclaimed.unwrap_or(0).max(0) as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(id: &str, dangling: bool, in_use: bool, size: u64) -> ImageSummary {
+        ImageSummary {
+            id: id.into(),
+            short_id: id.into(),
+            tags: if dangling {
+                vec![]
+            } else {
+                vec![format!("{id}:1")]
+            },
+            dangling,
+            in_use,
+            created: 1,
+            size,
+            layers: 1,
+        }
+    }
+
+    #[test]
+    fn only_unused_dangling_images_are_candidates() {
+        let list = vec![
+            image("a", true, false, 100),
+            image("b", true, true, 200),
+            image("c", false, false, 300),
+        ];
+        let unique = HashMap::from([("a".to_string(), 60)]);
+        let preview = preview_from(&list, &unique);
+        assert_eq!(preview.images.len(), 1);
+        assert_eq!(preview.images[0].id, "a");
+        assert_eq!(preview.images[0].unique_size, 60);
+        assert_eq!(preview.estimated_bytes, 60);
+        assert_eq!(preview.kept_in_use, 1);
+    }
+
+    #[test]
+    fn podman_ids_get_the_prefix() {
+        assert_eq!(normalise_id("abc"), "sha256:abc");
+        assert_eq!(normalise_id("sha256:abc"), "sha256:abc");
+    }
+}

@@ -1,0 +1,153 @@
+//! Prune against the real daemon. A test binary of its own: it compares the daemon's disk usage
+//! before and after, which the integration tests change as they build fixtures, and Cargo runs
+//! test binaries one after another.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::prune;
+use std::process::Command;
+
+use support::{docker, docker_output, workspace_binary, Fixture, FixtureSpec};
+
+/// The tests here build images too: one at a time, so none lands between another's before and
+/// after.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A fixture with a layer of its own (`size` bytes no other image has), then rebuilt under the
+/// same tag so that first image is left dangling. Returns the fixture and the dangling ID.
+fn dangling_with_unique_bytes(name: &str, size: usize) -> (Fixture, String) {
+    let unique: Vec<u8> = (0..size).map(|i| (i * 7 + name.len()) as u8).collect();
+    let mut fixture = Fixture::build(&FixtureSpec {
+        name,
+        files: &[("unique.bin", &unique)],
+        steps: &["COPY unique.bin /unique.bin"],
+    });
+    let dangling = fixture.rebuild_leaving_dangling();
+    (fixture, dangling)
+}
+
+/// The images' bytes as the daemon reports them, asked with curl rather than our client.
+fn daemon_images_bytes() -> u64 {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "http://docker/system/df?type=image",
+        ])
+        .output()
+        .expect("curl is installed");
+    let df: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    df["ImageUsage"]["TotalSize"]
+        .as_u64()
+        .or_else(|| df["LayersSize"].as_u64())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prune_removes_what_the_preview_listed_and_spares_tagged_and_used_images() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (_first, gone_a) = dangling_with_unique_bytes("prune-a", 300_000);
+    let (_second, gone_b) = dangling_with_unique_bytes("prune-b", 200_000);
+    let (mut used_fixture, used_dangling) = dangling_with_unique_bytes("prune-used", 50_000);
+    let container = docker(&["create", &used_dangling, "/bin/sh"]);
+    let tagged = Fixture::small("prune-tagged");
+
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
+    let preview = prune::preview_images(&daemon).await.unwrap();
+    let listed: Vec<&str> = preview.images.iter().map(|i| i.id.as_str()).collect();
+    assert!(
+        listed.contains(&gone_a.as_str()) && listed.contains(&gone_b.as_str()),
+        "{listed:?}"
+    );
+    assert!(
+        !listed.contains(&used_dangling.as_str()),
+        "an image a container uses is not offered"
+    );
+    assert!(
+        !listed.contains(&tagged.id.as_str()),
+        "a tagged image is not offered"
+    );
+    assert!(preview.kept_in_use >= 1);
+    let unique_a = preview
+        .images
+        .iter()
+        .find(|i| i.id == gone_a)
+        .unwrap()
+        .unique_size;
+    assert!(unique_a >= 300_000, "{unique_a}");
+
+    // Also ask for the two that must survive, as a stale preview might: they are left.
+    let ids = vec![
+        gone_a.clone(),
+        gone_b.clone(),
+        used_dangling.clone(),
+        tagged.id.clone(),
+    ];
+    let before = daemon_images_bytes();
+    let progress = std::sync::Mutex::new(Vec::new());
+    let result = prune::prune_images(
+        &daemon,
+        &ids,
+        &|p: Progress| progress.lock().unwrap().push(p.done),
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    let after = daemon_images_bytes();
+
+    assert!(result.images_deleted.contains(&gone_a), "{result:?}");
+    assert!(result.images_deleted.contains(&gone_b), "{result:?}");
+    let skipped: Vec<&str> = result.skipped.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(skipped, vec![used_dangling.as_str(), tagged.id.as_str()]);
+    assert!(!docker_output(&["image", "inspect", &gone_a])
+        .status
+        .success());
+    docker(&["image", "inspect", &used_dangling]);
+    docker(&["image", "inspect", &tagged.id]);
+    assert_eq!(
+        result.space_reclaimed,
+        before - after,
+        "the daemon's own figure"
+    );
+    assert!(
+        result.space_reclaimed >= 500_000,
+        "{}",
+        result.space_reclaimed
+    );
+    assert_eq!(*progress.lock().unwrap().last().unwrap(), 4);
+
+    docker(&["rm", &container]);
+    used_fixture.rebuild_leaving_dangling();
+}
+
+#[tokio::test]
+async fn cli_dry_run_lists_and_removes_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let (_fixture, dangling) = dangling_with_unique_bytes("prune-dry", 10_000);
+    let output = Command::new(workspace_binary("squashbox-cli"))
+        .args(["prune", "--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["dryRun"], true);
+    assert_eq!(json["imagesDeleted"], serde_json::json!([]));
+    assert_eq!(json["spaceReclaimed"], 0);
+    assert!(json["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == dangling.as_str()));
+    docker(&["image", "inspect", &dangling]);
+}
