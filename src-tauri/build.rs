@@ -12,6 +12,11 @@ const COMMANDS: &[&str] = &[
     "audit_image",
     "cancel_audit",
     "export_audit",
+    "disk_overview",
+    "preview_prune",
+    "prune_images",
+    "preview_build_cache",
+    "prune_build_cache",
 ];
 
 fn main() {

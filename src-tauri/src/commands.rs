@@ -3,9 +3,11 @@
 use squashbox_core::audit::export::{self, Format};
 use squashbox_core::audit::{self, AuditReport};
 use squashbox_core::daemon::{Daemon, DaemonInfo};
+use squashbox_core::disk::{self, DiskUsage};
 use squashbox_core::endpoint::Attempt;
 use squashbox_core::images::{self, ImageSummary};
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::prune::{self, CachePreview, CachePruneResult, PrunePreview, PruneResult};
 use squashbox_core::settings::Settings;
 use squashbox_core::Error;
 use tauri::ipc::Channel;
@@ -116,6 +118,53 @@ pub fn export_audit(
         .map_err(|e| Error::InvalidInput(format!("no folder to save the report in: {e}")))?;
     let path = export::save(&dir, &image_name, &image_id, &report, format)?;
     Ok(path.display().to_string())
+}
+
+/// Docker's disk usage by kind, and the host disk when the daemon is local.
+#[tauri::command]
+pub async fn disk_overview(state: State<'_, AppState>) -> CommandResult<DiskUsage> {
+    let daemon = state.daemon().await?;
+    Ok(state.forget_if_gone(disk::usage(&daemon).await).await?)
+}
+
+/// The dangling images a prune would remove now.
+#[tauri::command]
+pub async fn preview_prune(state: State<'_, AppState>) -> CommandResult<PrunePreview> {
+    let daemon = state.daemon().await?;
+    Ok(state
+        .forget_if_gone(prune::preview_images(&daemon).await)
+        .await?)
+}
+
+/// Removes exactly the previewed images the user confirmed (each re-checked first).
+#[tauri::command]
+pub async fn prune_images(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    on_progress: Channel<Progress>,
+) -> CommandResult<PruneResult> {
+    let daemon = state.daemon().await?;
+    let sink = move |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    let result = prune::prune_images(&daemon, &ids, &sink, &CancelToken::new()).await;
+    Ok(state.forget_if_gone(result).await?)
+}
+
+#[tauri::command]
+pub async fn preview_build_cache(state: State<'_, AppState>) -> CommandResult<CachePreview> {
+    let daemon = state.daemon().await?;
+    Ok(state
+        .forget_if_gone(prune::preview_build_cache(&daemon).await)
+        .await?)
+}
+
+#[tauri::command]
+pub async fn prune_build_cache(state: State<'_, AppState>) -> CommandResult<CachePruneResult> {
+    let daemon = state.daemon().await?;
+    Ok(state
+        .forget_if_gone(prune::prune_build_cache(&daemon).await)
+        .await?)
 }
 
 /// A poisoned lock only means another command panicked mid-update of a cache; the map itself

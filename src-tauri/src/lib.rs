@@ -26,6 +26,11 @@ pub fn run() {
             commands::audit_image,
             commands::cancel_audit,
             commands::export_audit,
+            commands::disk_overview,
+            commands::preview_prune,
+            commands::prune_images,
+            commands::preview_build_cache,
+            commands::prune_build_cache,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|err| {
