@@ -5,6 +5,7 @@
 mod support;
 
 mod audit;
+mod build;
 mod cli;
 mod daemon;
 mod events;

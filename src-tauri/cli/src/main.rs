@@ -109,6 +109,7 @@ fn exit_code(err: &Error) -> ExitCode {
         ErrorCode::InvalidInput => 5,
         ErrorCode::Cancelled => 130,
         ErrorCode::MalformedArchive => 6,
+        ErrorCode::BuildFailed => 7,
         ErrorCode::Daemon | ErrorCode::Stream | ErrorCode::Io => 1,
     })
 }

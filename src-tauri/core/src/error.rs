@@ -33,6 +33,10 @@ pub enum Error {
     #[error("the image archive is malformed: {0}")]
     MalformedArchive(String),
 
+    /// A build the daemon ran and reported as failed (an `errorDetail` in its stream).
+    #[error("the build failed: {0}")]
+    BuildFailed(String),
+
     #[error("cancelled")]
     Cancelled,
 
@@ -64,6 +68,7 @@ pub enum ErrorCode {
     Stream,
     InvalidInput,
     MalformedArchive,
+    BuildFailed,
     Cancelled,
     Io,
 }
@@ -77,6 +82,7 @@ impl Error {
             Error::Stream(_) => ErrorCode::Stream,
             Error::InvalidInput(_) => ErrorCode::InvalidInput,
             Error::MalformedArchive(_) => ErrorCode::MalformedArchive,
+            Error::BuildFailed(_) => ErrorCode::BuildFailed,
             Error::Cancelled => ErrorCode::Cancelled,
             Error::Io { .. } => ErrorCode::Io,
         }

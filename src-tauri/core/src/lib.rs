@@ -13,6 +13,7 @@
 //! ```
 
 pub mod audit;
+pub mod build;
 pub mod ci_gate;
 pub mod daemon;
 pub mod disk;

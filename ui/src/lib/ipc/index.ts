@@ -39,6 +39,7 @@ const KNOWN_CODES: Record<ErrorCode, true> = {
   stream: true,
   invalidInput: true,
   malformedArchive: true,
+  buildFailed: true,
   cancelled: true,
   io: true,
 };

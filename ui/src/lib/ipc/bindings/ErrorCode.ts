@@ -4,4 +4,4 @@
  * A stable, machine-readable name for each variant: the IPC layer and the CLI's exit codes
  * key on it.
  */
-export type ErrorCode = "daemonUnavailable" | "imageNotFound" | "daemon" | "stream" | "invalidInput" | "malformedArchive" | "cancelled" | "io";
+export type ErrorCode = "daemonUnavailable" | "imageNotFound" | "daemon" | "stream" | "invalidInput" | "malformedArchive" | "buildFailed" | "cancelled" | "io";

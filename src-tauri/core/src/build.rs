@@ -1,0 +1,201 @@
+//! Builds a Dockerfile through the Engine API, with a context that holds only the Dockerfile
+//! (enough for `FROM scratch` + `COPY --from=<image>`, and accepted by both builders).
+//!
+//! ```no_run
+//! # async fn demo(daemon: &squashbox_core::daemon::Daemon) -> squashbox_core::Result<()> {
+//! use squashbox_core::build::{build_dockerfile, Builder};
+//! use squashbox_core::job::{CancelToken, Progress};
+//! let id = build_dockerfile(daemon, "FROM scratch\n", Builder::Classic, &|_: Progress| {}, &CancelToken::new()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The result is left untagged: the caller tags it once it is known good, so a failed or
+//! cancelled build never leaves a half-made tag behind. A build error arrives as HTTP 200 with
+//! `errorDetail` in the stream; it is an error here (docker-squash ignores it and exits 0).
+
+use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
+use ts_rs::TS;
+
+use crate::daemon::Daemon;
+use crate::error::{Error, Result};
+use crate::job::{CancelToken, Progress, ProgressSink};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum Builder {
+    /// The legacy builder (`version=1`): reproduces device nodes, FIFOs and all metadata.
+    Classic,
+    /// BuildKit (`version=2`): faster, but turns device nodes into empty files, drops FIFOs and
+    /// keeps a cache snapshot as large as the image.
+    BuildKit,
+}
+
+/// Builds `dockerfile` and returns the new image's ID.
+pub async fn build_dockerfile(
+    daemon: &Daemon,
+    dockerfile: &str,
+    builder: Builder,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<String> {
+    let context = context_with(dockerfile)?;
+    let version = match builder {
+        Builder::Classic => 1,
+        Builder::BuildKit => 2,
+    };
+    let path = format!("/build?dockerfile=Dockerfile&version={version}&rm=1&forcerm=1&pull=0");
+    let mut answer = BuildAnswer::default();
+    let streaming =
+        crate::raw::post_streaming(daemon, &path, "application/x-tar", &context, |value| {
+            answer.read(&value, sink)
+        });
+    tokio::select! {
+        result = streaming => result?,
+        // Dropping the request closes the connection, which makes the daemon stop the build.
+        _ = cancel.cancelled() => return Err(Error::Cancelled),
+    }
+    answer.into_result()
+}
+
+/// A tar holding only `Dockerfile`.
+fn context_with(dockerfile: &str) -> Result<Vec<u8>> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(dockerfile.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut archive = tar::Builder::new(Vec::new());
+    archive
+        .append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .and_then(|()| archive.into_inner())
+        .map_err(|e| Error::InvalidInput(format!("cannot pack the Dockerfile: {e}")))
+}
+
+/// What the build stream said: the last image ID, or the error.
+#[derive(Default)]
+struct BuildAnswer {
+    image_id: Option<String>,
+    error: Option<String>,
+    messages: u64,
+}
+
+impl BuildAnswer {
+    fn read(&mut self, value: &serde_json::Value, sink: &dyn ProgressSink) -> ControlFlow<()> {
+        if let Some(message) = error_message(value) {
+            self.error = Some(message);
+            return ControlFlow::Break(());
+        }
+        // Classic: {"aux":{"ID":…}}; BuildKit: {"id":"moby.image.id","aux":{"ID":…}}. BuildKit's
+        // trace aux is a string and has no ID.
+        if let Some(id) = value.pointer("/aux/ID").and_then(|v| v.as_str()) {
+            self.image_id = Some(id.to_owned());
+        }
+        self.messages += 1;
+        let progress = value
+            .get("stream")
+            .and_then(|v| v.as_str())
+            .and_then(step_of)
+            .map(|(step, steps)| Progress::new("building", step, Some(steps)))
+            .unwrap_or_else(|| Progress::new("building", self.messages, None));
+        sink.report(progress);
+        ControlFlow::Continue(())
+    }
+
+    fn into_result(self) -> Result<String> {
+        match (self.error, self.image_id) {
+            (Some(message), _) => Err(Error::BuildFailed(message)),
+            (None, Some(id)) => Ok(id),
+            (None, None) => Err(Error::BuildFailed(
+                "the build ended without making an image".into(),
+            )),
+        }
+    }
+}
+
+fn error_message(value: &serde_json::Value) -> Option<String> {
+    value
+        .pointer("/errorDetail/message")
+        .or_else(|| value.get("error"))
+        .and_then(|v| v.as_str())
+        .map(|m| m.trim().to_owned())
+}
+
+/// "Step 2/5 : COPY …" → (2, 5).
+fn step_of(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim_start().strip_prefix("Step ")?;
+    let (fraction, _) = rest.split_once(' ')?;
+    let (step, steps) = fraction.split_once('/')?;
+    Some((step.parse().ok()?, steps.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn read_all(lines: &[&str]) -> (Result<String>, Vec<Progress>) {
+        let seen = Mutex::new(Vec::new());
+        let sink = |p: Progress| seen.lock().unwrap().push(p);
+        let mut answer = BuildAnswer::default();
+        for line in lines {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            if answer.read(&value, &sink).is_break() {
+                break;
+            }
+        }
+        (answer.into_result(), seen.into_inner().unwrap())
+    }
+
+    #[test]
+    fn classic_streams_give_steps_and_the_last_id() {
+        let (result, progress) = read_all(&[
+            r#"{"stream":"Step 1/2 : FROM scratch\n"}"#,
+            r#"{"stream":"Step 2/2 : COPY --from=sha256:ab / /\n"}"#,
+            r#"{"aux":{"ID":"sha256:final"}}"#,
+            r#"{"stream":"Successfully built final\n"}"#,
+        ]);
+        assert_eq!(result.unwrap(), "sha256:final");
+        assert_eq!(progress[1], Progress::new("building", 2, Some(2)));
+    }
+
+    #[test]
+    fn buildkit_streams_give_the_image_id_message() {
+        let (result, _) = read_all(&[
+            r#"{"id":"moby.buildkit.trace","aux":"CmQKR3NoYTI1Ng=="}"#,
+            r#"{"id":"moby.image.id","aux":{"ID":"sha256:kit"}}"#,
+        ]);
+        assert_eq!(result.unwrap(), "sha256:kit");
+    }
+
+    #[test]
+    fn an_error_in_a_200_answer_is_a_failed_build() {
+        let (result, _) = read_all(&[
+            r#"{"stream":"Step 1/2 : FROM scratch\n"}"#,
+            r#"{"errorDetail":{"message":"No such image: sha256:gone"},"error":"No such image: sha256:gone"}"#,
+            r#"{"aux":{"ID":"sha256:never"}}"#,
+        ]);
+        match result {
+            Err(Error::BuildFailed(message)) => assert_eq!(message, "No such image: sha256:gone"),
+            other => panic!("expected BuildFailed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stream_without_an_image_is_a_failed_build() {
+        let (result, _) = read_all(&[r#"{"stream":"Step 1/1 : FROM scratch\n"}"#]);
+        assert!(matches!(result, Err(Error::BuildFailed(_))));
+    }
+
+    #[test]
+    fn the_context_holds_only_the_dockerfile() {
+        let context = context_with("FROM scratch\n").unwrap();
+        let mut archive = tar::Archive::new(context.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, vec!["Dockerfile"]);
+    }
+}

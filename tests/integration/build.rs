@@ -1,0 +1,106 @@
+//! Builds through the Engine API with both builders, on a fixture named by ID.
+
+use squashbox_core::build::{build_dockerfile, Builder};
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::Error;
+
+use crate::support::{docker, docker_output, Fixture};
+
+async fn daemon() -> Daemon {
+    Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap()
+}
+
+/// Removes a built image when the test ends, however it ends.
+struct Built(String);
+
+impl Drop for Built {
+    fn drop(&mut self) {
+        let _ = docker_output(&["rmi", "-f", &self.0]);
+    }
+}
+
+/// BuildKit reads `--from=sha256:…` as a registry name (and goes looking for it online), so it is
+/// given the fixture's tag; the classic builder takes the ID.
+async fn copy_build(builder: Builder) {
+    let fixture = Fixture::small("build");
+    let source = match builder {
+        Builder::Classic => &fixture.id,
+        Builder::BuildKit => &fixture.tag,
+    };
+    let dockerfile = format!("FROM scratch\nCOPY --from={source} / /\nENV BUILT_BY=squashbox\n");
+    let steps = std::sync::Mutex::new(0);
+    let id = build_dockerfile(
+        &daemon().await,
+        &dockerfile,
+        builder,
+        &|_: Progress| *steps.lock().unwrap() += 1,
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    let _built = Built(id.clone());
+    assert!(*steps.lock().unwrap() > 0, "progress was reported");
+    let env = docker(&["image", "inspect", "--format", "{{json .Config.Env}}", &id]);
+    assert!(env.contains("BUILT_BY=squashbox"), "{env}");
+    let layers = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{len .RootFS.Layers}}",
+        &id,
+    ]);
+    assert_eq!(layers, "1", "the copy is one layer");
+    let tags = docker(&["image", "inspect", "--format", "{{json .RepoTags}}", &id]);
+    assert_eq!(tags, "[]", "the build leaves its result untagged");
+}
+
+#[tokio::test]
+async fn the_classic_builder_builds_an_untagged_single_layer_copy() {
+    copy_build(Builder::Classic).await;
+}
+
+#[tokio::test]
+async fn buildkit_builds_an_untagged_single_layer_copy() {
+    copy_build(Builder::BuildKit).await;
+}
+
+#[tokio::test]
+async fn a_failing_build_is_an_error_not_an_image() {
+    let missing = format!("sha256:{}", "0".repeat(64));
+    let dockerfile = format!("FROM scratch\nCOPY --from={missing} / /\n");
+    for builder in [Builder::Classic, Builder::BuildKit] {
+        let result = build_dockerfile(
+            &daemon().await,
+            &dockerfile,
+            builder,
+            &|_: Progress| {},
+            &CancelToken::new(),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(Error::BuildFailed(_))),
+            "{builder:?}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_build_stops_with_cancelled() {
+    let fixture = Fixture::small("build-cancel");
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let dockerfile = format!("FROM scratch\nCOPY --from={} / /\n", fixture.id);
+    let result = build_dockerfile(
+        &daemon().await,
+        &dockerfile,
+        Builder::Classic,
+        &|_: Progress| {},
+        &cancel,
+    )
+    .await;
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+}
