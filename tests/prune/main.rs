@@ -11,7 +11,7 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune;
 use std::process::Command;
 
-use support::{docker, docker_output, workspace_binary, Fixture, FixtureSpec};
+use support::{daemon_images_bytes, docker, docker_output, workspace_binary, Fixture, FixtureSpec};
 
 /// The tests here build images too: one at a time, so none lands between another's before and
 /// after.
@@ -28,24 +28,6 @@ fn dangling_with_unique_bytes(name: &str, size: usize) -> (Fixture, String) {
     });
     let dangling = fixture.rebuild_leaving_dangling();
     (fixture, dangling)
-}
-
-/// The images' bytes as the daemon reports them, asked with curl rather than our client.
-fn daemon_images_bytes() -> u64 {
-    let output = Command::new("curl")
-        .args([
-            "-s",
-            "--unix-socket",
-            "/var/run/docker.sock",
-            "http://docker/system/df?type=image",
-        ])
-        .output()
-        .expect("curl is installed");
-    let df: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    df["ImageUsage"]["TotalSize"]
-        .as_u64()
-        .or_else(|| df["LayersSize"].as_u64())
-        .unwrap()
 }
 
 #[tokio::test]

@@ -167,3 +167,22 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     );
     path
 }
+
+/// The images' bytes on disk as the daemon reports them, asked with curl on the default socket
+/// rather than through our client, so tests compare against an independent reading.
+pub fn daemon_images_bytes() -> u64 {
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "--unix-socket",
+            "/var/run/docker.sock",
+            "http://docker/system/df?type=image",
+        ])
+        .output()
+        .expect("curl is installed (the README test command installs it)");
+    let df: serde_json::Value = serde_json::from_slice(&output.stdout).expect("df answers JSON");
+    df["ImageUsage"]["TotalSize"]
+        .as_u64()
+        .or_else(|| df["LayersSize"].as_u64())
+        .expect("the daemon reports its images' size")
+}

@@ -6,6 +6,7 @@ use squashbox_core::ci_gate::{self, RuleStatus, Rules};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::units::percent;
 use squashbox_core::Error;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -172,14 +173,6 @@ fn print_gate(results: &[ci_gate::RuleResult]) {
             "FAIL"
         }
     );
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
-    }
 }
 
 /// Build commands can span lines and pages; a table row gets the first line, shortened.

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use squashbox_core::endpoint::{Attempt, Outcome};
 use squashbox_core::images::ImageSummary;
+pub use squashbox_core::units::human_bytes;
 use squashbox_core::Error;
 
 /// An error in one line a person can act on.
@@ -85,33 +86,5 @@ pub fn print_image_table(list: &[ImageSummary]) {
                 println!("{name}");
             }
         }
-    }
-}
-
-/// Decimal units, as `docker images` prints them.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bytes_use_decimal_units() {
-        assert_eq!(human_bytes(999), "999 B");
-        assert_eq!(human_bytes(1_500), "1.5 kB");
-        assert_eq!(human_bytes(2_150_000_000), "2.1 GB");
     }
 }

@@ -25,5 +25,6 @@ pub mod job;
 pub mod prune;
 mod raw;
 pub mod settings;
+pub mod units;
 
 pub use error::{Error, Result};

@@ -16,6 +16,7 @@ use ts_rs::TS;
 
 use super::{AuditReport, TreeNode, TreeNodeKind};
 use crate::error::{Error, Result};
+use crate::units::{human_bytes as bytes, percent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -191,30 +192,6 @@ fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
-    }
-}
-
-/// Decimal units, as Docker prints sizes.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }
 
 const STYLE: &str = "\
