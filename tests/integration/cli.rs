@@ -71,3 +71,20 @@ fn doctor_with_a_dead_docker_host_says_so_and_fails() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_is_no_panic() {
+    // `squashbox-cli doctor | head -1`: the pipe closes after the first line.
+    let mut child = cli()
+        .arg("doctor")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -53,6 +53,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    die_quietly_on_closed_pipe();
     let cli = Cli::parse();
     let env = Environment::from_process(cli.host);
     let result = match cli.command {
@@ -98,6 +99,16 @@ async fn doctor(env: &Environment) -> Result<ExitCode, Error> {
         Ok(_) => ExitCode::SUCCESS,
         Err(err) => exit_code(&err),
     })
+}
+
+/// `squashbox-cli images | head` closes our stdout early; like other Unix tools we then stop
+/// without a word, where Rust's default would panic in the next `println!`.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: SIG_DFL installs no handler of ours; it only makes SIGPIPE end the process again.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Distinct codes so scripts can tell "Docker is down" from "no such image" (2 is clap's usage

@@ -212,6 +212,7 @@ async fn probe(endpoint: &Endpoint) -> (Outcome, Option<Daemon>) {
     match tokio::time::timeout(PROBE_TIMEOUT, open(endpoint)).await {
         Ok(Ok(daemon)) => {
             let outcome = Outcome::Answered {
+                product: daemon.info.product.clone(),
                 engine: daemon.info.engine_version.clone(),
                 api: daemon.info.api_version.clone(),
             };
@@ -243,11 +244,7 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
     let docker = pin_api_version(unpinned, api);
     let info = docker.info().await.map_err(describe_connect_error)?;
 
-    let product = version
-        .platform
-        .map(|p| p.name)
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "Docker Engine".into());
+    let product = product_name(&version);
     let driver_status = info.driver_status.unwrap_or_default();
     let containerd_store = driver_status.iter().any(|pair| {
         pair.first().is_some_and(|k| k == "driver-type")
@@ -271,6 +268,21 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
         info,
         layer_counts: LayerCountCache::default(),
     })
+}
+
+/// Podman names itself among the components; Docker's platform name is empty in Debian's build
+/// and "Docker Engine - Community" in Docker's own.
+fn product_name(version: &bollard::models::SystemVersion) -> String {
+    let components = version.components.as_deref().unwrap_or_default();
+    if let Some(podman) = components.iter().find(|c| c.name.contains("Podman")) {
+        return podman.name.clone();
+    }
+    version
+        .platform
+        .as_ref()
+        .map(|p| p.name.clone())
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+        .unwrap_or_else(|| "Docker Engine".into())
 }
 
 fn client_for(host: &str) -> Result<Docker, String> {

@@ -93,8 +93,13 @@ pub struct Attempt {
 #[serde(rename_all = "camelCase", tag = "kind")]
 #[ts(export)]
 pub enum Outcome {
-    /// A daemon answered: its engine version and API version.
-    Answered { engine: String, api: String },
+    /// A daemon answered: what it is (Docker Engine, Podman Engine…), its version and the API
+    /// version we pinned.
+    Answered {
+        product: String,
+        engine: String,
+        api: String,
+    },
     /// A well-known socket that does not exist on this machine; nothing was sent.
     NoSocket,
     /// Connecting or asking failed; the reason in words.
@@ -106,7 +111,11 @@ pub enum Outcome {
 impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Answered { engine, api } => write!(f, "Docker Engine {engine} (API {api})"),
+            Outcome::Answered {
+                product,
+                engine,
+                api,
+            } => write!(f, "{product} {engine} (API {api})"),
             Outcome::NoSocket => f.write_str("no socket there"),
             Outcome::Failed { reason } => f.write_str(reason),
             Outcome::Skipped => f.write_str("not tried"),

@@ -66,7 +66,9 @@ describe("daemon words", () => {
   });
 
   it("says what each endpoint answered", () => {
-    expect(outcomeText({ kind: "answered", engine: "27.3.1", api: "1.47" })).toBe("answered (Engine 27.3.1, API 1.47)");
+    expect(outcomeText({ kind: "answered", product: "Docker Engine", engine: "27.3.1", api: "1.47" })).toBe(
+      "answered (Docker Engine 27.3.1, API 1.47)",
+    );
     expect(outcomeText({ kind: "noSocket" })).toBe("no socket there");
     expect(outcomeText({ kind: "failed", reason: "permission denied" })).toBe("failed: permission denied");
     expect(outcomeText({ kind: "skipped" })).toBe("not tried");

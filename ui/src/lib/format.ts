@@ -85,7 +85,7 @@ export function viaLabel(source: Source): string {
 export function outcomeText(outcome: Outcome): string {
   switch (outcome.kind) {
     case "answered":
-      return `answered (Engine ${outcome.engine}, API ${outcome.api})`;
+      return `answered (${outcome.product} ${outcome.engine}, API ${outcome.api})`;
     case "noSocket":
       return "no socket there";
     case "failed":

@@ -96,7 +96,7 @@ export function fakeInfo(overrides: Partial<DaemonInfo> = {}): DaemonInfo {
     attempts: [
       {
         endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine (Linux)" } },
-        outcome: { kind: "answered", engine: "27.3.1", api: "1.47" },
+        outcome: { kind: "answered", product: "Docker Engine", engine: "27.3.1", api: "1.47" },
       },
     ],
     ...overrides,
