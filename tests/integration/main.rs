@@ -10,3 +10,4 @@ mod cli;
 mod daemon;
 mod events;
 mod images;
+mod squash_config;

@@ -25,6 +25,7 @@ pub mod job;
 pub mod prune;
 mod raw;
 pub mod settings;
+pub mod squash;
 pub mod units;
 
 pub use error::{Error, Result};

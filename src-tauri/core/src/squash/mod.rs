@@ -1,0 +1,19 @@
+//! The squash: a new image whose filesystem is the source's, in one layer, with the
+//! configuration that the copy drops declared again.
+//!
+//! ```
+//! # fn demo(inspect: &bollard::models::ImageInspect) -> squashbox_core::Result<()> {
+//! use squashbox_core::squash::{render, SquashPlan};
+//! let plan = SquashPlan::from_image(inspect, "web:1.2")?;
+//! let dockerfile = render(&plan)?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`plan`] holds what will be declared and checks edits; [`dockerfile`] writes it so that
+//! every value reaches the new image unchanged.
+
+pub mod dockerfile;
+pub mod plan;
+
+pub use dockerfile::{known_differences, render, render_stage, KnownDifference};
+pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
