@@ -6,24 +6,49 @@
  *     const info = await ipc.connect();          // DaemonInfo, or throws IpcError
  *     const stop = await ipc.onImagesChanged(() => refresh());
  *     const report = await ipc.auditImage(id, (p) => show(p));
+ *     const result = await ipc.pruneImages(preview.images.map((i) => i.id), (p) => show(p));
  */
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Attempt } from "./bindings/Attempt";
 import type { AuditReport } from "./bindings/AuditReport";
+import type { CachePreview } from "./bindings/CachePreview";
+import type { CachePruneResult } from "./bindings/CachePruneResult";
 import type { DaemonInfo } from "./bindings/DaemonInfo";
+import type { DiskUsage } from "./bindings/DiskUsage";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Format } from "./bindings/Format";
 import type { ImageSummary } from "./bindings/ImageSummary";
 import type { IpcError } from "./bindings/IpcError";
 import type { Progress } from "./bindings/Progress";
+import type { PrunePreview } from "./bindings/PrunePreview";
+import type { PruneResult } from "./bindings/PruneResult";
 import type { Settings } from "./bindings/Settings";
 
-export type { Attempt, AuditReport, DaemonInfo, ErrorCode, Format, ImageSummary, IpcError, Progress, Settings };
+export type {
+  Attempt,
+  AuditReport,
+  CachePreview,
+  CachePruneResult,
+  DaemonInfo,
+  DiskUsage,
+  ErrorCode,
+  Format,
+  ImageSummary,
+  IpcError,
+  Progress,
+  PrunePreview,
+  PruneResult,
+  Settings,
+};
 export type { Endpoint } from "./bindings/Endpoint";
+export type { HostDisk } from "./bindings/HostDisk";
+export type { KindUsage } from "./bindings/KindUsage";
 export type { LayerAudit } from "./bindings/LayerAudit";
 export type { OtherEntries } from "./bindings/OtherEntries";
 export type { Outcome } from "./bindings/Outcome";
+export type { PruneCandidate } from "./bindings/PruneCandidate";
+export type { Skipped } from "./bindings/Skipped";
 export type { Source } from "./bindings/Source";
 export type { SpecialFiles } from "./bindings/SpecialFiles";
 export type { TreeNode } from "./bindings/TreeNode";
@@ -126,14 +151,16 @@ export function setDockerHost(host: string | null): Promise<DaemonInfo> {
  * with no progress at all. Rejects with code `cancelled` after `cancelAudit`.
  */
 export async function auditImage(imageId: string, onProgress: (progress: Progress) => void): Promise<AuditReport> {
-  let channel: Channel<Progress>;
+  return call("audit_image", { imageId, onProgress: progressChannel(onProgress) });
+}
+
+function progressChannel(onProgress: (progress: Progress) => void): Channel<Progress> {
   try {
-    channel = new Channel<Progress>(onProgress);
+    return new Channel<Progress>(onProgress);
   } catch (err) {
     // Outside Tauri there is nothing to make a channel with; fail like any other call.
     throw toIpcError(err);
   }
-  return call("audit_image", { imageId, onProgress: channel });
 }
 
 /** Stops a running audit of the image; nothing happens when none is running. */
@@ -147,6 +174,38 @@ export function cancelAudit(imageId: string): Promise<void> {
  */
 export function exportAudit(imageId: string, imageName: string, format: Format): Promise<string> {
   return call("export_audit", { imageId, imageName, format });
+}
+
+/**
+ * Docker's disk usage per kind, and the host disk when the daemon is on this machine (null
+ * when it is remote). Slow on a busy host: the daemon sizes every container and volume.
+ */
+export function diskOverview(): Promise<DiskUsage> {
+  return call("disk_overview");
+}
+
+/** The dangling images a prune would remove now: untagged, and no container uses them. */
+export function previewPrune(): Promise<PrunePreview> {
+  return call("preview_prune");
+}
+
+/**
+ * Removes exactly the images `ids` names, each checked again first (still dangling, still
+ * unused) and skipped with a reason if not. Pass the previewed list the user confirmed.
+ * `onProgress` hears stage "removing" with `done`/`total` counted in images.
+ */
+export async function pruneImages(ids: string[], onProgress: (progress: Progress) => void): Promise<PruneResult> {
+  return call("prune_images", { ids, onProgress: progressChannel(onProgress) });
+}
+
+/** What freeing the build cache would free now, by the daemon's reckoning. */
+export function previewBuildCache(): Promise<CachePreview> {
+  return call("preview_build_cache");
+}
+
+/** Frees the build cache no build is using. */
+export function pruneBuildCache(): Promise<CachePruneResult> {
+  return call("prune_build_cache");
 }
 
 /** App-wide news the Rust side emits (names fixed in src-tauri/src/state.rs). */

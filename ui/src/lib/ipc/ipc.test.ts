@@ -61,6 +61,21 @@ describe("wrappers", () => {
     });
   });
 
+  it("send prune_images exactly the IDs given, with progress on its channel", async () => {
+    const prune = vi.fn((args: Record<string, unknown>) => {
+      progressSender(args)({ stage: "removing", done: 0, total: 2 });
+      return { imagesDeleted: args.ids, spaceReclaimed: 7, skipped: [] };
+    });
+    mockCommands({ prune_images: prune, preview_prune: () => ({ images: [], estimatedBytes: 0, keptInUse: 0 }) });
+    const heard: Progress[] = [];
+    const result = await ipc.pruneImages(["sha256:a", "sha256:b"], (p) => heard.push(p));
+    expect(prune.mock.calls[0][0].ids).toEqual(["sha256:a", "sha256:b"]);
+    expect(result).toEqual({ imagesDeleted: ["sha256:a", "sha256:b"], spaceReclaimed: 7, skipped: [] });
+    expect(heard).toEqual([{ stage: "removing", done: 0, total: 2 }]);
+    await expect(ipc.previewPrune()).resolves.toMatchObject({ keptInUse: 0 });
+    await expect(ipc.diskOverview()).rejects.toMatchObject({ code: "daemon", message: "Command disk_overview not found" });
+  });
+
   it("hand audit progress from the channel to the callback, then the report", async () => {
     mockCommands({
       audit_image: (args) => {

@@ -5,10 +5,24 @@
  *
  *     mockCommands({ connect: () => fakeInfo(), list_images: () => fakeImages(3) });
  *     mockCommands({ audit_image: (args) => { progressSender(args)({ stage: "reading", done: 1, total: 2 }); return fakeReport(); } });
+ *     mockCommands({ disk_overview: () => fakeDiskUsage(), preview_prune: () => fakePrunePreview(3) });
  */
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { Attempt, AuditReport, DaemonInfo, ImageSummary, IpcError, Progress, TreeNode } from "./index";
+import type {
+  Attempt,
+  AuditReport,
+  CachePreview,
+  DaemonInfo,
+  DiskUsage,
+  ImageSummary,
+  IpcError,
+  Progress,
+  PruneCandidate,
+  PrunePreview,
+  PruneResult,
+  TreeNode,
+} from "./index";
 
 export type Command =
   | "connect"
@@ -19,7 +33,12 @@ export type Command =
   | "set_docker_host"
   | "audit_image"
   | "cancel_audit"
-  | "export_audit";
+  | "export_audit"
+  | "disk_overview"
+  | "preview_prune"
+  | "prune_images"
+  | "preview_build_cache"
+  | "prune_build_cache";
 
 export type Handlers = Partial<Record<Command, (args: Record<string, unknown>) => unknown>>;
 
@@ -42,8 +61,8 @@ interface MockInternals {
 }
 
 /**
- * What the Rust side's `Channel::send` does for the channel an `audit_image` handler was
- * handed (`args.onProgress`): each message goes to the page's callback with its index, the
+ * What the Rust side's `Channel::send` does for the channel an `audit_image` or
+ * `prune_images` handler was handed (`args.onProgress`): each message goes to the page's callback with its index, the
  * way real channel messages arrive, so the real `Channel` in the wrapper unpacks them.
  */
 export function progressSender(args: Record<string, unknown>): (progress: Progress) => void {
@@ -221,11 +240,87 @@ export function fakeReport(overrides: Partial<AuditReport> = {}): AuditReport {
   };
 }
 
-/** For `npm run dev` in a browser: `ok` (default), `down`, `empty`, `many` (300 images). */
+/**
+ * Round numbers, so tests can say what the screen shows: images 4.20 GB (1.30 GB
+ * reclaimable), build cache 2.40 GB (all of it reclaimable), and 58.0 GB free of 252 GB at /.
+ */
+export function fakeDiskUsage(overrides: Partial<DiskUsage> = {}): DiskUsage {
+  return {
+    images: { count: 24, active: 6, size: 4_200_000_000, reclaimable: 1_300_000_000 },
+    containers: { count: 9, active: 3, size: 120_000_000, reclaimable: 40_000_000 },
+    volumes: { count: 4, active: 2, size: 800_000_000, reclaimable: 300_000_000 },
+    buildCache: { count: 57, active: 0, size: 2_400_000_000, reclaimable: 2_400_000_000 },
+    hostDisk: { mountPoint: "/", total: 252_000_000_000, available: 58_000_000_000 },
+    ...overrides,
+  };
+}
+
+/** `n` dangling images, newest first, an hour apart: the k-th (from 1) frees k × 1.5 MB. */
+export function fakeCandidates(n: number, nowSeconds = Math.floor(Date.now() / 1000)): PruneCandidate[] {
+  return Array.from({ length: n }, (_, i) => {
+    const hex = (0xd0 + i).toString(16).repeat(32);
+    return {
+      id: `sha256:${hex}`,
+      shortId: hex.slice(0, 12),
+      created: nowSeconds - 3600 * (i + 1),
+      size: 200_000_000 + i * 1_000_000,
+      uniqueSize: (i + 1) * 1_500_000,
+    };
+  });
+}
+
+export function fakePrunePreview(images: PruneCandidate[] | number, keptInUse = 0): PrunePreview {
+  const list = typeof images === "number" ? fakeCandidates(images) : images;
+  return { images: list, estimatedBytes: list.reduce((sum, c) => sum + c.uniqueSize, 0), keptInUse };
+}
+
+export function fakeCachePreview(overrides: Partial<CachePreview> = {}): CachePreview {
+  return { entries: 57, reclaimable: 2_400_000_000, ...overrides };
+}
+
+/**
+ * For `npm run dev` in a browser: `ok` (default), `down`, `empty`, `many` (300 images),
+ * `remote` (a daemon elsewhere: no host disk).
+ */
 export function installMockBackend(scenario: string): void {
   let dockerHost: string | null = null;
   let up = scenario !== "down";
-  const images = scenario === "empty" ? [] : fakeImages(scenario === "many" ? 300 : 24);
+  let images = scenario === "empty" ? [] : fakeImages(scenario === "many" ? 300 : 24);
+  let buildCache = scenario === "empty" ? fakeCachePreview({ entries: 0, reclaimable: 0 }) : fakeCachePreview();
+  // Like Rust's preview: dangling and unused; a dangling image's unique bytes are a tenth of it.
+  const prunePreview = (): PrunePreview => {
+    const candidates = images
+      .filter((i) => i.dangling && !i.inUse)
+      .map((i) => ({ id: i.id, shortId: i.shortId, created: i.created, size: i.size, uniqueSize: Math.round(i.size / 10) }));
+    return fakePrunePreview(candidates, images.filter((i) => i.dangling && i.inUse).length);
+  };
+  const pruneImages = (args: Record<string, unknown>) => {
+    const ids = args.ids as string[];
+    const send = progressSender(args);
+    const sizes = new Map(prunePreview().images.map((c) => [c.id, c.uniqueSize]));
+    return new Promise<PruneResult>((resolve) => {
+      const result: PruneResult = { imagesDeleted: [], spaceReclaimed: 0, skipped: [] };
+      let done = 0;
+      const timer = setInterval(() => {
+        if (done === ids.length) {
+          clearInterval(timer);
+          images = images.filter((i) => !result.imagesDeleted.includes(i.id));
+          void emitMockEvent("images-changed");
+          resolve(result);
+          return;
+        }
+        send({ stage: "removing", done, total: ids.length });
+        const id = ids[done++];
+        const bytes = sizes.get(id);
+        if (bytes === undefined) {
+          result.skipped.push({ id, reason: "tagged since the preview (app/api:next)" });
+        } else {
+          result.imagesDeleted.push(id);
+          result.spaceReclaimed += bytes;
+        }
+      }, 400);
+    });
+  };
   const delay = <T>(ms: number, value: () => T) =>
     new Promise<T>((resolve, reject) =>
       setTimeout(() => {
@@ -293,6 +388,22 @@ export function installMockBackend(scenario: string): void {
       running.get(args.imageId as string)?.();
       return null;
     },
+    disk_overview: () =>
+      delay(1200, () =>
+        fakeDiskUsage({
+          buildCache: { count: buildCache.entries, active: 0, size: buildCache.reclaimable, reclaimable: buildCache.reclaimable },
+          hostDisk: scenario === "remote" ? null : fakeDiskUsage().hostDisk,
+        }),
+      ),
+    preview_prune: () => delay(300, prunePreview),
+    prune_images: pruneImages,
+    preview_build_cache: () => delay(300, () => buildCache),
+    prune_build_cache: () =>
+      delay(1000, () => {
+        const freed = { entriesDeleted: buildCache.entries, spaceReclaimed: buildCache.reclaimable };
+        buildCache = { entries: 0, reclaimable: 0 };
+        return freed;
+      }),
     export_audit: (args) => {
       if (!reports.has(args.imageId as string)) {
         throw { code: "invalidInput", message: "audit the image before exporting its report", attempts: null } satisfies IpcError;

@@ -38,6 +38,8 @@ export class Images {
   selected = $state<string | null>(null);
 
   visible = $derived(sortImages(filterImages(this.all, this.filter), this.sortKey, this.sortDir));
+  /** Dangling images no container uses: what a prune would remove. */
+  prunable = $derived(this.all.reduce((n, i) => (i.dangling && !i.inUse ? n + 1 : n), 0));
   selectedIndex = $derived(this.selected === null ? -1 : this.visible.findIndex((i) => i.id === this.selected));
 
   #hooks: ImagesHooks;

@@ -1,13 +1,15 @@
 /**
- * The app's state, wired together: a connect loads the images; an image refresh, an audit
- * or the daemon's own news that finds it gone sends the connection back to looking for it;
- * news of a changed image list refreshes it.
+ * The app's state, wired together: a connect loads the images; an image refresh, an audit,
+ * a clean-up or the daemon's own news that finds it gone sends the connection back to
+ * looking for it; news of a changed image list refreshes it, and a new list refreshes the
+ * clean-up's preview.
  *
  *     const session = createSession();
  *     session.start();
  */
 import * as ipc from "../ipc";
 import { Audits } from "./audits.svelte";
+import { Cleanup } from "./cleanup.svelte";
 import { Clock } from "./clock.svelte";
 import { Connection } from "./connection.svelte";
 import { Images } from "./images.svelte";
@@ -16,6 +18,7 @@ export interface Session {
   connection: Connection;
   images: Images;
   audits: Audits;
+  cleanup: Cleanup;
   clock: Clock;
   start(): void;
   dispose(): void;
@@ -28,9 +31,13 @@ export function createSession(): Session {
   const clock = new Clock();
   const images: Images = new Images({
     onConnectionLost: (err) => connection.lost(err),
-    onLoaded: () => clock.tick(),
+    onLoaded: () => {
+      clock.tick();
+      cleanup.imagesLoaded(images.prunable);
+    },
   });
   const audits = new Audits({ onConnectionLost: (err) => connection.lost(err) });
+  const cleanup: Cleanup = new Cleanup({ onConnectionLost: (err) => connection.lost(err) });
   const connection: Connection = new Connection({ onConnected: () => void images.refresh() });
 
   let settle: ReturnType<typeof setTimeout> | null = null;
@@ -48,6 +55,7 @@ export function createSession(): Session {
     connection,
     images,
     audits,
+    cleanup,
     clock,
     start() {
       clock.start();

@@ -1,0 +1,109 @@
+/**
+ * How the disk overview and a clean-up read on screen: the rows of Docker's usage, the host
+ * disk, the progress and the outcome of a prune. Pure functions, tested directly, so the
+ * clean-up components only lay things out.
+ *
+ *     usageRows(overview);                  // Images, Containers, Volumes, Build cache
+ *     removingText(progress, ids.length);   // "Removing 2 of 5…"
+ */
+import { formatBytes } from "./format";
+import type { DiskUsage, HostDisk, KindUsage, Progress, PruneResult } from "./ipc";
+
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+type Kind = "images" | "containers" | "volumes" | "buildCache";
+
+/** What "active" means for each kind, in the daemon's sense of it. */
+const KINDS: { key: Kind; label: string; active: string }[] = [
+  { key: "images", label: "Images", active: "in use" },
+  { key: "containers", label: "Containers", active: "running" },
+  { key: "volumes", label: "Volumes", active: "in use" },
+  { key: "buildCache", label: "Build cache", active: "in use" },
+];
+
+export interface UsageRow {
+  key: Kind;
+  label: string;
+  usage: KindUsage;
+  /** `"12 (4 in use)"` */
+  countText: string;
+  /** The row's size against the largest kind's, 0–1, for bars that compare the kinds. */
+  share: number;
+  /** The part of the row's size the daemon could free, 0–1. */
+  reclaimableShare: number;
+}
+
+export function usageRows(overview: DiskUsage): UsageRow[] {
+  const largest = Math.max(0, ...KINDS.map((k) => overview[k.key].size));
+  return KINDS.map(({ key, label, active }) => {
+    const usage = overview[key];
+    return {
+      key,
+      label,
+      usage,
+      countText: `${usage.count} (${usage.active} ${active})`,
+      share: largest > 0 ? usage.size / largest : 0,
+      reclaimableShare: usage.size > 0 ? Math.min(1, usage.reclaimable / usage.size) : 0,
+    };
+  });
+}
+
+/** Docker's own total: every kind added up. */
+export function dockerBytes(overview: DiskUsage): number {
+  return KINDS.reduce((sum, k) => sum + overview[k.key].size, 0);
+}
+
+/** `"Disk at / — 58.0 GB free of 252 GB"` */
+export function hostDiskText(disk: HostDisk): string {
+  return `Disk at ${disk.mountPoint} — ${formatBytes(disk.available)} free of ${formatBytes(disk.total)}`;
+}
+
+/** How full the host disk is, 0–1. */
+export function hostDiskUsed(disk: HostDisk): number {
+  if (!(disk.total > 0)) return 0;
+  return Math.min(1, Math.max(0, (disk.total - disk.available) / disk.total));
+}
+
+/**
+ * `"Removing 2 of 5…"`: Rust reports how many are done before it starts on the next, so the
+ * one being removed is `done + 1`. Once all are done it measures what came back.
+ */
+export function removingText(progress: Progress | null, total: number): string {
+  const done = progress?.done ?? 0;
+  if (total > 0 && done >= total) return `Removed ${total} of ${total}, measuring the space freed…`;
+  return `Removing ${Math.min(done + 1, Math.max(total, 1))} of ${total}…`;
+}
+
+/** How far the removal has got, 0–1. */
+export function removingFraction(progress: Progress | null, total: number): number {
+  if (progress === null || !(total > 0)) return 0;
+  return Math.min(1, Math.max(0, progress.done / total));
+}
+
+/**
+ * Of the IDs asked for, how many went. Not `imagesDeleted.length`: Docker lists the
+ * image's deleted layers there too, and every ID asked for either went or was skipped.
+ */
+export function removedCount(ids: readonly string[], result: PruneResult): number {
+  const skipped = new Set(result.skipped.map((s) => s.id));
+  return ids.filter((id) => !skipped.has(id)).length;
+}
+
+/** `"Removed 5 images · 12.3 MB reclaimed"`, or that nothing went. */
+export function pruneResultText(removed: number, spaceReclaimed: number): string {
+  if (removed === 0) return "Removed nothing";
+  return `Removed ${plural(removed, "image", "images")} · ${formatBytes(spaceReclaimed)} reclaimed`;
+}
+
+/** `"Freed 12 entries · 1.20 GB reclaimed"` */
+export function cacheResultText(entries: number, spaceReclaimed: number): string {
+  if (entries === 0 && spaceReclaimed === 0) return "Freed nothing: no build cache was unused";
+  return `Freed ${plural(entries, "entry", "entries")} · ${formatBytes(spaceReclaimed)} reclaimed`;
+}
+
+/** `"sha256:0123456789abcdef…"` → `"0123456789ab"`, as `docker images` shows an ID. */
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, "").slice(0, 12);
+}
