@@ -102,3 +102,49 @@ async fn an_audit_opens_from_the_list_shows_the_waste_and_exports_html() {
     assert!(page.starts_with("<!doctype html>"));
     app.close().await;
 }
+
+/// Clicks through the clean-up: the dangling image made here is previewed, and after the confirm
+/// it is gone. The confirm removes every dangling image listed, so the test says yes only when
+/// the list holds nothing but its own (as on a fresh CI daemon) and says no otherwise, so a
+/// developer's own dangling images never go.
+#[tokio::test]
+async fn clean_up_previews_a_dangling_image_and_removes_it_after_the_confirm() {
+    let mut fixture = Fixture::small("e2e-prune");
+    let dangling = fixture.rebuild_leaving_dangling();
+    let app = App::launch(&[]).await;
+    app.wait_for_rows_containing(&fixture.tag).await;
+    app.click("[data-testid=open-prune]").await;
+
+    let candidate = format!("[data-testid=prune-candidate][data-image-id=\"{dangling}\"]");
+    app.wait_for_text(&candidate).await;
+    let listed = app
+        .client
+        .find_all(Locator::Css("[data-testid=prune-candidate]"))
+        .await
+        .unwrap()
+        .len();
+    app.screenshot("prune-preview").await;
+    app.click("[data-testid=prune-images]").await;
+    let confirm = app.wait_for_text("[data-testid=prune-confirm-text]").await;
+    assert!(confirm.contains(&listed.to_string()), "{confirm}");
+    app.screenshot("prune-confirm").await;
+
+    if listed == 1 {
+        app.click("[data-testid=prune-confirm-yes]").await;
+        let result = app.wait_for_text("[data-testid=prune-result-text]").await;
+        assert!(result.contains("Removed 1 image"), "{result}");
+        assert!(
+            !support::docker_output(&["image", "inspect", &dangling])
+                .status
+                .success(),
+            "the dangling image is gone"
+        );
+        app.screenshot("prune-result").await;
+    } else {
+        eprintln!("{listed} dangling images on this daemon: the test answers no to keep them");
+        app.click("[data-testid=prune-confirm-no]").await;
+        support::docker(&["image", "inspect", &dangling]);
+    }
+    support::docker(&["image", "inspect", &fixture.id]);
+    app.close().await;
+}
