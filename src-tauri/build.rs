@@ -17,6 +17,11 @@ const COMMANDS: &[&str] = &[
     "prune_images",
     "preview_build_cache",
     "prune_build_cache",
+    "plan_squash",
+    "render_squash",
+    "preflight_squash",
+    "run_squash",
+    "cancel_squash",
 ];
 
 fn main() {

@@ -9,6 +9,9 @@ use squashbox_core::images::{self, ImageSummary};
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune::{self, CachePreview, CachePruneResult, PrunePreview, PruneResult};
 use squashbox_core::settings::Settings;
+use squashbox_core::squash::{
+    self, BuilderChoice, Preflight, SquashOptions, SquashOutcome, SquashPlan,
+};
 use squashbox_core::Error;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
@@ -136,13 +139,15 @@ pub async fn preview_prune(state: State<'_, AppState>) -> CommandResult<PrunePre
         .await?)
 }
 
-/// Removes exactly the previewed images the user confirmed (each re-checked first).
+/// Removes exactly the previewed images the user confirmed (each re-checked first). Held back
+/// while a squash runs.
 #[tauri::command]
 pub async fn prune_images(
     state: State<'_, AppState>,
     ids: Vec<String>,
     on_progress: Channel<Progress>,
 ) -> CommandResult<PruneResult> {
+    refuse_during_squash(&state)?;
     let daemon = state.daemon().await?;
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
@@ -161,10 +166,105 @@ pub async fn preview_build_cache(state: State<'_, AppState>) -> CommandResult<Ca
 
 #[tauri::command]
 pub async fn prune_build_cache(state: State<'_, AppState>) -> CommandResult<CachePruneResult> {
+    refuse_during_squash(&state)?;
     let daemon = state.daemon().await?;
     Ok(state
         .forget_if_gone(prune::prune_build_cache(&daemon).await)
         .await?)
+}
+
+fn refuse_during_squash(state: &AppState) -> Result<(), Error> {
+    if lock(&state.running_squash).is_some() {
+        return Err(Error::InvalidInput(
+            "a squash is running: clean-up waits until it ends, so it cannot remove the squash's work".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The squash plan prefilled from the image's configuration.
+#[tauri::command]
+pub async fn plan_squash(
+    state: State<'_, AppState>,
+    image_id: String,
+    name: String,
+) -> CommandResult<SquashPlan> {
+    let daemon = state.daemon().await?;
+    let inspect = state
+        .forget_if_gone(squashbox_core::images::inspect(&daemon, &image_id).await)
+        .await?;
+    Ok(SquashPlan::from_image(&inspect, &name)?)
+}
+
+/// The Dockerfile the plan builds; as a stage for one's own Dockerfile when `stage` is given.
+#[tauri::command]
+pub fn render_squash(plan: SquashPlan, stage: Option<String>) -> CommandResult<String> {
+    Ok(match stage {
+        Some(stage) => squash::render_stage(&plan, &stage)?,
+        None => squash::render(&plan)?,
+    })
+}
+
+/// Whether the tag is taken and the disk has room, before the user starts.
+#[tauri::command]
+pub async fn preflight_squash(
+    state: State<'_, AppState>,
+    plan: SquashPlan,
+    builder: BuilderChoice,
+) -> CommandResult<Preflight> {
+    let daemon = state.daemon().await?;
+    let scan = lock(&state.audits).get(&plan.source_id).cloned();
+    let chosen = squash::choose_builder(
+        builder,
+        scan.as_ref().map(|r| &r.special_files),
+        Some(&plan.source_name),
+    );
+    let filesystem = scan.map(|r| r.filesystem_bytes);
+    Ok(state
+        .forget_if_gone(squash::preflight(&daemon, &plan, chosen, filesystem).await)
+        .await?)
+}
+
+/// Runs the squash, one at a time; the audit of the source, when made, guides the builder.
+#[tauri::command]
+pub async fn run_squash(
+    state: State<'_, AppState>,
+    plan: SquashPlan,
+    options: SquashOptions,
+    on_progress: Channel<Progress>,
+) -> CommandResult<SquashOutcome> {
+    let cancel = CancelToken::new();
+    {
+        let mut running = lock(&state.running_squash);
+        if running.is_some() {
+            return Err(Error::InvalidInput(
+                "another squash is running: wait for it to end".into(),
+            )
+            .into());
+        }
+        *running = Some(cancel.clone());
+    }
+    let sink = move |p: Progress| {
+        let _ = on_progress.send(p);
+    };
+    let special = lock(&state.audits)
+        .get(&plan.source_id)
+        .map(|r| r.special_files.clone());
+    let result = match state.daemon().await {
+        Ok(daemon) => {
+            squash::squash(&daemon, &plan, &options, special.as_ref(), &sink, &cancel).await
+        }
+        Err(err) => Err(err),
+    };
+    *lock(&state.running_squash) = None;
+    Ok(state.forget_if_gone(result).await?)
+}
+
+#[tauri::command]
+pub fn cancel_squash(state: State<'_, AppState>) {
+    if let Some(cancel) = lock(&state.running_squash).as_ref() {
+        cancel.cancel();
+    }
 }
 
 /// A poisoned lock only means another command panicked mid-update of a cache; the map itself

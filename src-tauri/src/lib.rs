@@ -31,6 +31,11 @@ pub fn run() {
             commands::prune_images,
             commands::preview_build_cache,
             commands::prune_build_cache,
+            commands::plan_squash,
+            commands::render_squash,
+            commands::preflight_squash,
+            commands::run_squash,
+            commands::cancel_squash,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|err| {

@@ -28,6 +28,9 @@ pub struct AppState {
     pub audits: std::sync::Mutex<HashMap<String, AuditReport>>,
     /// Cancel tokens of the audits running now, by image ID.
     pub running_audits: std::sync::Mutex<HashMap<String, CancelToken>>,
+    /// The squash running now, if any: one at a time, and prune waits for it so it cannot
+    /// remove what the squash is making.
+    pub running_squash: std::sync::Mutex<Option<CancelToken>>,
 }
 
 impl AppState {
@@ -39,6 +42,7 @@ impl AppState {
             watcher: std::sync::Mutex::new(None),
             audits: Default::default(),
             running_audits: Default::default(),
+            running_squash: Default::default(),
         }
     }
 

@@ -10,4 +10,6 @@ mod cli;
 mod daemon;
 mod events;
 mod images;
+mod squash;
 mod squash_config;
+mod verify;

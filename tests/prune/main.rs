@@ -133,3 +133,22 @@ async fn cli_dry_run_lists_and_removes_nothing() {
         .any(|i| i["id"] == dangling.as_str()));
     docker(&["image", "inspect", &dangling]);
 }
+
+/// The daemon refuses a second `/system/df` while one runs ("a disk usage operation is already
+/// running"); the clean-up view asks for the overview and the preview at once.
+#[tokio::test]
+async fn disk_usage_questions_asked_at_once_all_get_answers() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
+    let (usage, preview, images) = tokio::join!(
+        squashbox_core::disk::usage(&daemon),
+        prune::preview_images(&daemon),
+        squashbox_core::images::disk_usage(&daemon),
+    );
+    let usage = usage.unwrap();
+    preview.unwrap();
+    assert_eq!(usage.images.size, images.unwrap());
+    assert!(usage.host_disk.is_some(), "the daemon is local here");
+}

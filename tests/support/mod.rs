@@ -73,13 +73,11 @@ impl Fixture {
         }
     }
 
-    /// The smallest useful fixture: busybox plus one file, in two layers. The file names the
-    /// fixture, so two fixtures are always two images, never one image with two tags.
+    /// The smallest useful fixture: busybox plus one file, in two layers.
     pub fn small(name: &str) -> Fixture {
-        let hello = format!("hello from {}\n", unique_name(name));
         Fixture::build(&FixtureSpec {
             name,
-            files: &[("hello.txt", hello.as_bytes())],
+            files: &[("hello.txt", b"hello from a squashbox fixture\n")],
             steps: &["COPY hello.txt /hello.txt"],
         })
     }
@@ -124,6 +122,9 @@ fn build_in(dir: &Path, tag: &str, spec: &FixtureSpec) -> String {
     std::fs::create_dir_all(dir.join("rootfs/bin")).expect("rootfs");
     std::fs::copy(busybox(), dir.join("rootfs/bin/busybox")).expect("copy busybox");
     std::os::unix::fs::symlink("busybox", dir.join("rootfs/bin/sh")).expect("sh link");
+    // Every fixture is an image of its own: two tests building the same steps would otherwise
+    // share one image ID, and one test's clean-up would remove the other's image mid-test.
+    std::fs::write(dir.join("rootfs/.squashbox-fixture"), tag).expect("fixture name");
     for (path, bytes) in spec.files {
         let target = dir.join(path);
         if let Some(parent) = target.parent() {

@@ -8,11 +8,10 @@ use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::units::percent;
 use squashbox_core::Error;
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::output::{human_bytes, print_json};
+use crate::output::{human_bytes, print_json, ProgressBar};
 
 /// Exit code when a CI rule fails (Docker errors and bad input have their own).
 const GATE_FAILED: u8 = 10;
@@ -55,7 +54,7 @@ pub async fn run(env: &Environment, args: AuditArgs) -> Result<ExitCode, Error> 
             }
         }
     });
-    let bar = ProgressBar::new(std::io::stderr().is_terminal());
+    let bar = ProgressBar::for_stderr();
     let audited = audit_image(&daemon, &args.image, &|p: Progress| bar.draw(&p), &cancel).await;
     bar.clear();
     let report = audited?.report;
@@ -183,42 +182,6 @@ fn one_line(text: &str, max: usize) -> String {
     } else {
         let cut: String = line.chars().take(max.saturating_sub(1)).collect();
         format!("{cut}…")
-    }
-}
-
-/// A one-line progress display on stderr, drawn only for a person at a terminal.
-struct ProgressBar {
-    enabled: bool,
-}
-
-impl ProgressBar {
-    fn new(enabled: bool) -> Self {
-        ProgressBar { enabled }
-    }
-
-    fn draw(&self, progress: &Progress) {
-        if !self.enabled {
-            return;
-        }
-        let line = match progress.total {
-            Some(total) if total > 0 => format!(
-                "{} {:>3.0}%  {} of about {}",
-                progress.stage,
-                percent(progress.done.min(total), total),
-                human_bytes(progress.done),
-                human_bytes(total)
-            ),
-            _ => format!("{} {}", progress.stage, human_bytes(progress.done)),
-        };
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{line}");
-        let _ = err.flush();
-    }
-
-    fn clear(&self) {
-        if self.enabled {
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! squashbox-cli images [--json]
 //! squashbox-cli audit IMAGE [--json] [--ci [--lowest-efficiency F] …]
+//! squashbox-cli squash IMAGE [--tag TAG] [--env K=V]… [--builder auto|buildkit|classic] [--json]
 //! squashbox-cli prune [--dry-run] [--build-cache] [--json]
 //! squashbox-cli doctor
 //! ```
@@ -10,6 +11,7 @@
 mod audit;
 mod output;
 mod prune;
+mod squash;
 
 use clap::{Parser, Subcommand};
 use squashbox_core::daemon::Daemon;
@@ -45,6 +47,8 @@ enum Command {
     /// Show where an image's bytes go: layers vs. final filesystem, wasted files, what a squash
     /// would save.
     Audit(audit::AuditArgs),
+    /// Squash an image into one layer, its settings carried over, verified before it is tagged.
+    Squash(squash::SquashArgs),
     /// Remove dangling images (never tagged ones, never ones a container uses).
     Prune(prune::PruneArgs),
     /// Show every place Squashbox looks for Docker and what each answered.
@@ -59,6 +63,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Images { json } => list_images(&env, json).await,
         Command::Audit(args) => audit::run(&env, args).await,
+        Command::Squash(args) => squash::run(&env, args).await,
         Command::Prune(args) => prune::run(&env, args).await,
         Command::Doctor => doctor(&env).await,
     };

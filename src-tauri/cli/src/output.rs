@@ -3,8 +3,11 @@
 use serde::Serialize;
 use squashbox_core::endpoint::{Attempt, Outcome};
 use squashbox_core::images::ImageSummary;
+use squashbox_core::job::Progress;
 pub use squashbox_core::units::human_bytes;
+use squashbox_core::units::percent;
 use squashbox_core::Error;
+use std::io::{IsTerminal, Write};
 
 /// An error in one line a person can act on.
 pub fn explain(err: &Error) -> String {
@@ -85,6 +88,55 @@ pub fn print_image_table(list: &[ImageSummary]) {
             } else {
                 println!("{name}");
             }
+        }
+    }
+}
+
+/// A one-line progress display on stderr, drawn only for a person at a terminal.
+pub struct ProgressBar {
+    enabled: bool,
+}
+
+impl ProgressBar {
+    /// Enabled when stderr is a terminal: scripts and CI logs get no carriage-return noise.
+    pub fn for_stderr() -> Self {
+        ProgressBar {
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    pub fn draw(&self, progress: &Progress) {
+        if !self.enabled {
+            return;
+        }
+        // Reading and verifying count an image's bytes; building counts steps, pruning images.
+        let in_bytes =
+            progress.stage.starts_with("reading") || progress.stage.starts_with("verifying");
+        let amount = |n: u64| {
+            if in_bytes {
+                human_bytes(n)
+            } else {
+                n.to_string()
+            }
+        };
+        let line = match progress.total {
+            Some(total) if total > 0 => format!(
+                "{} {:>3.0}%  {} of {}",
+                progress.stage,
+                percent(progress.done.min(total), total),
+                amount(progress.done),
+                amount(total)
+            ),
+            _ => format!("{} {}", progress.stage, amount(progress.done)),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+    }
+
+    pub fn clear(&self) {
+        if self.enabled {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct Daemon {
     docker: Docker,
     info: DaemonInfo,
     layer_counts: LayerCountCache,
+    /// The daemon answers 500 to a second `/system/df` while one runs: ours take turns.
+    disk_usage_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Layer counts by image ID, kept for as long as the connection (see `images::list`).
@@ -175,6 +177,10 @@ impl Daemon {
 
     pub(crate) fn layer_count_cache(&self) -> &LayerCountCache {
         &self.layer_counts
+    }
+
+    pub(crate) fn disk_usage_turn(&self) -> &tokio::sync::Mutex<()> {
+        &self.disk_usage_turn
     }
 
     /// The daemon runs on this machine (a unix socket or named pipe), so its data folder is on
@@ -267,6 +273,7 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
         docker,
         info,
         layer_counts: LayerCountCache::default(),
+        disk_usage_turn: Arc::default(),
     })
 }
 

@@ -58,12 +58,19 @@ pub struct DiskUsage {
 
 /// Docker's usage by kind, plus the host disk when the daemon is local.
 pub async fn usage(daemon: &Daemon) -> Result<DiskUsage> {
-    let raw: RawUsage = crate::raw::get_json(daemon, "/system/df?verbose=1").await?;
+    let raw = raw_usage(daemon, "verbose=1").await?;
     let mut usage = raw.into_usage()?;
     if daemon.is_local() {
         usage.host_disk = host_disk(Path::new(&daemon.info().root_dir));
     }
     Ok(usage)
+}
+
+/// `/system/df` with `query`, one request at a time (the daemon refuses a second while one
+/// runs).
+pub(crate) async fn raw_usage(daemon: &Daemon, query: &str) -> Result<RawUsage> {
+    let _turn = daemon.disk_usage_turn().lock().await;
+    crate::raw::get_json(daemon, &format!("/system/df?{query}")).await
 }
 
 /// The mounted disk holding `path`: the mount point that is the longest prefix of it.
@@ -150,6 +157,8 @@ pub(crate) struct RawVolumeUsage {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub(crate) struct RawCache {
+    #[serde(rename = "ID")]
+    pub id: String,
     pub size: i64,
     pub in_use: bool,
     pub shared: bool,

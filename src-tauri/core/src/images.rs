@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
-use crate::disk::RawUsage;
+use crate::disk::raw_usage;
 use crate::error::{Error, Result};
 
 /// How many image inspections run at once. The daemon answers them quickly; more in flight
@@ -90,11 +90,25 @@ pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
     Ok(list)
 }
 
+/// The daemon's full description of one image (name, tag or ID); a 404 is [`Error::ImageNotFound`].
+pub async fn inspect(daemon: &Daemon, image: &str) -> Result<bollard::models::ImageInspect> {
+    daemon
+        .docker()
+        .inspect_image(image)
+        .await
+        .map_err(|e| match e {
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            } => Error::ImageNotFound(image.to_owned()),
+            other => Error::from_docker(other),
+        })
+}
+
 /// Bytes the daemon's images take on disk, each shared layer counted once (what `docker system
 /// df` calls the images' size). Asks for the images only: containers' and volumes' sizes can
 /// take the daemon a long while.
 pub async fn disk_usage(daemon: &Daemon) -> Result<u64> {
-    let usage: RawUsage = crate::raw::get_json(daemon, "/system/df?type=image").await?;
+    let usage = raw_usage(daemon, "type=image").await?;
     usage.images_bytes()
 }
 

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
-use crate::disk::RawUsage;
+use crate::disk::raw_usage;
 use crate::error::{Error, Result};
 use crate::images::{self, ImageSummary};
 use crate::job::{CancelToken, Progress, ProgressSink};
@@ -220,7 +220,7 @@ async fn images_bytes(daemon: &Daemon) -> Result<u64> {
 
 /// Unique bytes per image ID, from the daemon's disk usage (API ≤ 1.51 lists images there).
 async fn unique_sizes(daemon: &Daemon) -> Result<HashMap<String, u64>> {
-    let raw: RawUsage = crate::raw::get_json(daemon, "/system/df?type=image&verbose=1").await?;
+    let raw = raw_usage(daemon, "type=image&verbose=1").await?;
     Ok(raw
         .images
         .unwrap_or_default()

@@ -2,7 +2,7 @@
 //! layers in image order.
 //!
 //! ```text
-//! let layers = archive::read_image(reader, &mut |_bytes_read| ControlFlow::Continue(()))?;
+//! let layers = archive::read_image(reader, Reading::Sizes, &mut |_| ControlFlow::Continue(()))?;
 //! ```
 //!
 //! Both layouts are understood by content, not by file names alone: the legacy one (Engine
@@ -17,7 +17,7 @@ use std::io::{self, BufReader, Cursor, Read};
 use std::ops::ControlFlow;
 use tar::EntryType;
 
-use super::layer::{self, LayerSummary};
+use super::layer::{self, LayerSummary, Reading};
 use super::merge::LayerInput;
 use crate::error::{Error, Result};
 
@@ -37,6 +37,7 @@ const MAX_LAYERS: usize = 1024;
 
 pub(super) fn read_image<R: Read>(
     reader: R,
+    reading: Reading,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<Vec<LayerInput>> {
     let source = Source {
@@ -47,7 +48,7 @@ pub(super) fn read_image<R: Read>(
         stopped: None,
     };
     let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, source));
-    let scanned = scan(&mut archive);
+    let scanned = scan(&mut archive, reading);
     let mut source = archive.into_inner().into_inner();
     // Whatever error the archive reader saw, the real story is a cancel or a failing source.
     if let Some(stopped) = source.stopped.take() {
@@ -118,7 +119,7 @@ struct Found {
     links: HashMap<String, String>,
 }
 
-fn scan<R: Read>(archive: &mut tar::Archive<R>) -> Result<Found> {
+fn scan<R: Read>(archive: &mut tar::Archive<R>, reading: Reading) -> Result<Found> {
     let mut found = Found::default();
     for entry in archive.entries().map_err(malformed)? {
         let mut entry = entry.map_err(malformed)?;
@@ -147,7 +148,7 @@ fn scan<R: Read>(archive: &mut tar::Archive<R>) -> Result<Found> {
             inner: &mut entry,
             read: 0,
         };
-        found.take_file(path.clone(), size, &mut counted)?;
+        found.take_file(path.clone(), size, reading, &mut counted)?;
         io::copy(&mut counted, &mut io::sink()).map_err(malformed)?;
         if counted.read < size {
             return Err(Error::MalformedArchive(format!(
@@ -159,7 +160,13 @@ fn scan<R: Read>(archive: &mut tar::Archive<R>) -> Result<Found> {
 }
 
 impl Found {
-    fn take_file(&mut self, path: String, size: u64, file: &mut impl Read) -> Result<()> {
+    fn take_file(
+        &mut self,
+        path: String,
+        size: u64,
+        reading: Reading,
+        file: &mut impl Read,
+    ) -> Result<()> {
         match path.as_str() {
             "manifest.json" => {
                 let bytes = read_json_file(&path, size, file)?;
@@ -190,12 +197,11 @@ impl Found {
                         let whole = Cursor::new(head).chain(file);
                         let summary = match sniffed {
                             Sniffed::Gzip => {
-                                layer::summarise(flate2::read::MultiGzDecoder::new(whole))
+                                layer::summarise(flate2::read::MultiGzDecoder::new(whole), reading)
                             }
-                            Sniffed::Zstd => {
-                                zstd::stream::read::Decoder::new(whole).and_then(layer::summarise)
-                            }
-                            Sniffed::Json | Sniffed::Other => layer::summarise(whole),
+                            Sniffed::Zstd => zstd::stream::read::Decoder::new(whole)
+                                .and_then(|layer| layer::summarise(layer, reading)),
+                            Sniffed::Json | Sniffed::Other => layer::summarise(whole, reading),
                         };
                         self.layers.insert(path, summary.map_err(|e| e.to_string()));
                     }

@@ -1,11 +1,14 @@
-//! Audits an image straight from the daemon: its `docker save` stream is read as it arrives,
-//! on a blocking thread, and never touches the disk.
+//! Audits, snapshots and verifies images straight from the daemon: each `docker save` stream
+//! is read as it arrives, on a blocking thread, and never touches the disk.
 //!
 //! ```no_run
 //! # async fn demo(daemon: &squashbox_core::daemon::Daemon) -> squashbox_core::Result<()> {
 //! use squashbox_core::job::{CancelToken, Progress};
 //! let report = squashbox_core::audit::audit_image(
 //!     daemon, "app:1.2", &|p: Progress| eprintln!("{} / {:?}", p.done, p.total), &CancelToken::new(),
+//! ).await?;
+//! let differences = squashbox_core::audit::verify_images(
+//!     daemon, "sha256:5e1f…", "sha256:9a0b…", &|_: Progress| {}, &CancelToken::new(),
 //! ).await?;
 //! # Ok(()) }
 //! ```
@@ -17,7 +20,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::{audit_archive, AuditReport};
+use super::{audit_archive, compare, snapshot_archive, AuditReport, Difference, FsSnapshot};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, Progress, ProgressSink};
@@ -44,6 +47,68 @@ pub async fn audit_image(
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<AuditedImage> {
+    let (id, report) = read_saved(daemon, image, "reading", sink, cancel, audit_archive).await?;
+    Ok(AuditedImage { id, report })
+}
+
+/// The final filesystem of `image` (a name, tag or ID), read from its layers as `docker save`
+/// gives them, never from a container (which adds `/.dockerenv` and replaces `/etc/hosts`).
+/// Progress as for [`audit_image`].
+pub async fn snapshot_image(
+    daemon: &Daemon,
+    image: &str,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<FsSnapshot> {
+    let (_, snapshot) =
+        read_saved(daemon, image, "reading", sink, cancel, snapshot_archive).await?;
+    Ok(snapshot)
+}
+
+/// Checks that the image `result_id` (a squash) holds the same filesystem as `source_id`,
+/// entry by entry; the differences are empty when it does. The source is read first (stage
+/// "verifying source"), then the result ("verifying result"): one archive at a time.
+pub async fn verify_images(
+    daemon: &Daemon,
+    source_id: &str,
+    result_id: &str,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<Vec<Difference>> {
+    let (_, source) = read_saved(
+        daemon,
+        source_id,
+        "verifying source",
+        sink,
+        cancel,
+        snapshot_archive,
+    )
+    .await?;
+    let (_, result) = read_saved(
+        daemon,
+        result_id,
+        "verifying result",
+        sink,
+        cancel,
+        snapshot_archive,
+    )
+    .await?;
+    Ok(compare(&source, &result))
+}
+
+/// What reads the archive on the blocking thread: [`audit_archive`] or [`snapshot_archive`].
+type ArchiveReader<T> = fn(ChannelReader, &mut dyn FnMut(u64) -> ControlFlow<()>) -> Result<T>;
+
+/// Streams `docker save` of `image` into `read`, which runs on a blocking thread, reporting
+/// progress under `stage`. Returns the image's ID and what `read` made of the archive.
+async fn read_saved<T: Send + 'static>(
+    daemon: &Daemon,
+    image: &str,
+    stage: &str,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+    read: ArchiveReader<T>,
+) -> Result<(String, T)> {
     let inspect = daemon
         .docker()
         .inspect_image(image)
@@ -51,14 +116,14 @@ pub async fn audit_image(
         .map_err(|e| not_found_or(e, image))?;
     let id = inspect.id.unwrap_or_else(|| image.to_owned());
     let total = inspect.size.and_then(|s| u64::try_from(s).ok());
-    sink.report(Progress::new("reading", 0, total));
+    sink.report(Progress::new(stage, 0, total));
 
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     let reader_cancel = cancel.clone();
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<u64>();
     let reading = tokio::task::spawn_blocking(move || {
-        audit_archive(ChannelReader::new(rx), &mut |read| {
-            let _ = progress_tx.send(read);
+        read(ChannelReader::new(rx), &mut |bytes_read| {
+            let _ = progress_tx.send(bytes_read);
             if reader_cancel.is_cancelled() {
                 ControlFlow::Break(())
             } else {
@@ -73,7 +138,7 @@ pub async fn audit_image(
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return Err(Error::Cancelled),
-                Some(read) = progress_rx.recv() => sink.report(Progress::new("reading", read, total)),
+                Some(read) = progress_rx.recv() => sink.report(Progress::new(stage, read, total)),
                 chunk = archive.next() => {
                     let chunk = match chunk {
                         None => return Ok(()),
@@ -94,13 +159,13 @@ pub async fn audit_image(
     drop(archive);
     // On failure the reader sees the channel close, stops at its next read and is not awaited.
     streamed?;
-    let report = reading
+    let made = reading
         .await
-        .map_err(|e| Error::Stream(format!("the audit stopped unexpectedly: {e}")))??;
+        .map_err(|e| Error::Stream(format!("reading the image stopped unexpectedly: {e}")))??;
     while let Ok(read) = progress_rx.try_recv() {
-        sink.report(Progress::new("reading", read, total));
+        sink.report(Progress::new(stage, read, total));
     }
-    Ok(AuditedImage { id, report })
+    Ok((id, made))
 }
 
 fn not_found_or(err: bollard::errors::Error, image: &str) -> Error {

@@ -1,10 +1,12 @@
 //! One layer's tar boiled down to what the audit needs: for each entry its path, its type, its
-//! size and, for hard links, the path it links to. File contents are skipped, never kept.
+//! size and, for hard links, the path it links to. File contents are never kept: the audit
+//! skips them, a snapshot hashes them as they stream by.
 //!
 //! ```text
-//! let summary = layer::summarise(decompressed_layer_tar)?;
+//! let summary = layer::summarise(decompressed_layer_tar, Reading::Sizes)?;
 //! ```
 
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io::{self, Read};
 use tar::EntryType;
@@ -17,6 +19,19 @@ const AUFS_META_PREFIX: &str = ".wh..wh.";
 const WHITEOUT_PREFIX: &str = ".wh.";
 /// The PAX record in which tar keeps a file's `security.capability` xattr.
 const CAPABILITY_XATTR: &str = "SCHILY.xattr.security.capability";
+/// Permission bits, setuid, setgid and sticky: what is left of a tar mode once the file type
+/// bits some writers add are dropped.
+const MODE_BITS: u32 = 0o7777;
+
+/// How much of each entry the reader keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// Paths, types and sizes: all the audit needs. Contents are skipped unread.
+    Sizes,
+    /// Also each entry's [`Metadata`], with a SHA-256 of every regular file's content: what a
+    /// snapshot compares. Hashing costs CPU, which is why the audit does not ask for it.
+    Everything,
+}
 
 /// A layer's entries in archive order. Paths are normalised (see [`normalise`]).
 #[derive(Debug, Clone)]
@@ -28,6 +43,27 @@ pub(super) struct LayerSummary {
 pub(super) struct Change {
     pub path: Box<str>,
     pub what: What,
+    /// Only with [`Reading::Everything`], and never for whiteouts or opaque markers. Boxed so
+    /// that the audit, which has none, pays one pointer per entry.
+    pub metadata: Option<Box<Metadata>>,
+}
+
+/// What an entry's header says beyond its type and size, and its content's hash. The
+/// modification time is left out: no comparison uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Metadata {
+    /// See [`MODE_BITS`].
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    /// Of a regular file's content (a sparse file's holes read as zeros).
+    pub sha256: Option<[u8; 32]>,
+    /// A symlink's target as written, relative or absolute.
+    pub symlink_target: Option<Box<str>>,
+    /// A device node's major and minor numbers.
+    pub device: Option<(u32, u32)>,
+    /// The `security.capability` xattr's bytes.
+    pub capability: Option<Box<[u8]>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +109,7 @@ impl LayerSummary {
 }
 
 /// Reads a (decompressed) layer tar to its end-of-archive marker.
-pub(super) fn summarise(reader: impl Read) -> io::Result<LayerSummary> {
+pub(super) fn summarise(reader: impl Read, reading: Reading) -> io::Result<LayerSummary> {
     let mut archive = tar::Archive::new(reader);
     let mut changes = Vec::new();
     for entry in archive.entries()? {
@@ -84,21 +120,40 @@ pub(super) fn summarise(reader: impl Read) -> io::Result<LayerSummary> {
             None => ("", path.as_str()),
         };
         // Docker decides on the name alone, whatever the entry's type.
-        let what = if name == OPAQUE_MARKER {
-            Some((parent.into(), What::Opaque))
+        let change = if name == OPAQUE_MARKER {
+            Some(Change {
+                path: parent.into(),
+                what: What::Opaque,
+                metadata: None,
+            })
         } else if name.starts_with(AUFS_META_PREFIX) {
             None
         } else if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
-            (!deleted.is_empty()).then(|| (join(parent, deleted), What::Whiteout))
+            (!deleted.is_empty()).then(|| Change {
+                path: join(parent, deleted),
+                what: What::Whiteout,
+                metadata: None,
+            })
         } else if path.is_empty() {
             // The root directory itself: always there, nothing to record.
             None
         } else {
-            classify(&mut entry)?.map(|what| (path.into_boxed_str(), what))
+            match classify(&mut entry)? {
+                Some(what) => {
+                    let metadata = match reading {
+                        Reading::Sizes => None,
+                        Reading::Everything => Some(Box::new(read_metadata(&mut entry, &what)?)),
+                    };
+                    Some(Change {
+                        path: path.into_boxed_str(),
+                        what,
+                        metadata,
+                    })
+                }
+                None => None,
+            }
         };
-        if let Some((path, what)) = what {
-            changes.push(Change { path, what });
-        }
+        changes.extend(change);
     }
     Ok(LayerSummary { changes })
 }
@@ -138,6 +193,63 @@ fn has_capability<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// Reads the header's metadata and, for a regular file, hashes the content: the entry must
+/// not have been read from yet.
+fn read_metadata<R: Read>(entry: &mut tar::Entry<'_, R>, what: &What) -> io::Result<Metadata> {
+    let header = entry.header();
+    let mut metadata = Metadata {
+        mode: header.mode()? & MODE_BITS,
+        uid: header.uid()?,
+        gid: header.gid()?,
+        sha256: None,
+        symlink_target: None,
+        device: None,
+        capability: None,
+    };
+    if matches!(what, What::CharDevice | What::BlockDevice) {
+        // A header with no device fields (pre-POSIX tar) can only mean 0:0.
+        metadata.device = Some((
+            header.device_major()?.unwrap_or(0),
+            header.device_minor()?.unwrap_or(0),
+        ));
+    }
+    if *what == What::Symlink {
+        let target = entry.link_name_bytes().unwrap_or_default();
+        metadata.symlink_target = Some(String::from_utf8_lossy(&target).into());
+    }
+    // PAX records override the header: ids too big for its fields live there.
+    if let Some(extensions) = entry.pax_extensions()? {
+        for extension in extensions {
+            let extension = extension?;
+            match extension.key() {
+                Ok("uid") => metadata.uid = pax_number(extension.value_bytes())?,
+                Ok("gid") => metadata.gid = pax_number(extension.value_bytes())?,
+                Ok(CAPABILITY_XATTR) => metadata.capability = Some(extension.value_bytes().into()),
+                _ => {}
+            }
+        }
+    }
+    if let What::File { size, .. } = *what {
+        let mut hasher = Sha256::new();
+        let hashed = io::copy(entry, &mut hasher)?;
+        if hashed != size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "a file's content ends before its size",
+            ));
+        }
+        metadata.sha256 = Some(hasher.finalize().into());
+    }
+    Ok(metadata)
+}
+
+fn pax_number(value: &[u8]) -> io::Result<u64> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a PAX id is not a number"))
 }
 
 /// The one spelling of a path inside an image: relative to the root, no `.` or empty

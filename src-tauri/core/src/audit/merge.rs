@@ -6,20 +6,24 @@
 //! for layer in layers_in_image_order {
 //!     stack.apply(layer)?;
 //! }
-//! let report = stack.finish();
+//! let report = stack.finish(); // or, for layers read with `Reading::Everything`, stack.snapshot()
 //! ```
 //!
 //! Each regular file entry becomes an *inode* (its size and the layer that wrote it); hard
 //! links share their target's inode. At the end an inode is alive if some path of the final
 //! tree still names it, and every byte of the image is in exactly one of two places: an alive
 //! inode (the filesystem) or a dead one (reclaimable by a squash).
+//!
+//! When the layers carry [`Metadata`], each entry's is kept too, and a hard link shares its
+//! target's as it shares the inode: entries that share metadata are one inode of the final
+//! tree, whatever their type.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 
-use super::layer::{LayerSummary, What};
-use super::tree;
-use super::{AuditReport, LayerAudit, SpecialFiles, WastedFile};
+use super::layer::{LayerSummary, Metadata, What};
+use super::{snapshot, tree};
+use super::{AuditReport, FsSnapshot, LayerAudit, SpecialFiles, WastedFile};
 use crate::error::{Error, Result};
 
 /// How many paths the report lists as wasted, largest first.
@@ -27,6 +31,9 @@ const TOP_WASTED: usize = 100;
 
 /// `Version::inode` of anything that is not a regular file.
 const NO_INODE: u32 = u32::MAX;
+/// `Version::metadata` when the layers were read without it, and of directories no entry
+/// described (made to hold a deeper entry).
+pub(super) const NO_METADATA: u32 = u32::MAX;
 
 /// A layer and what the image config says about it.
 pub(super) struct LayerInput {
@@ -37,7 +44,7 @@ pub(super) struct LayerInput {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Dir,
     File,
     Symlink,
@@ -56,6 +63,8 @@ struct Version {
     /// the inode's loss is charged to this path: each lost byte is charged exactly once.
     origin: bool,
     capability: bool,
+    /// Index into [`Stack::metadata`], or [`NO_METADATA`].
+    metadata: u32,
 }
 
 impl Version {
@@ -66,6 +75,7 @@ impl Version {
             inode: NO_INODE,
             origin: false,
             capability: false,
+            metadata: NO_METADATA,
         }
     }
 }
@@ -148,6 +158,9 @@ pub(super) struct Stack {
     /// Paths that are not there now but have a past worth keeping.
     gone: HashMap<Box<str>, Past>,
     inodes: Vec<Inode>,
+    /// Every entry's metadata, when the layers carry it; never changed once stored, so that
+    /// hard links can share it.
+    metadata: Vec<Metadata>,
     layers: Vec<LayerFacts>,
     /// The sum of every size dive saw, the denominator of its efficiency score.
     dive_seen_bytes: u64,
@@ -211,7 +224,7 @@ impl Stack {
         }
 
         for (change, (existed, leaf)) in input.summary.changes.into_iter().zip(before) {
-            let (new, dive_size) = match change.what {
+            let (mut new, dive_size) = match change.what {
                 What::Whiteout | What::Opaque => continue,
                 What::Dir => (Version::without_bytes(Kind::Dir, layer), 0),
                 What::File { size, capability } => {
@@ -223,6 +236,7 @@ impl Stack {
                         inode,
                         origin: true,
                         capability,
+                        metadata: NO_METADATA,
                     };
                     (version, size)
                 }
@@ -232,6 +246,13 @@ impl Stack {
                 What::BlockDevice => (Version::without_bytes(Kind::BlockDevice, layer), 0),
                 What::Fifo => (Version::without_bytes(Kind::Fifo, layer), 0),
             };
+            // A hard link that found its target has the target's metadata; any other entry
+            // brings its own.
+            if new.metadata == NO_METADATA {
+                if let Some(metadata) = change.metadata {
+                    new.metadata = self.keep(*metadata)?;
+                }
+            }
             if new.kind != Kind::Dir {
                 let count = if existed {
                     &mut facts.files_changed
@@ -259,6 +280,15 @@ impl Stack {
             .filter(|&id| id != NO_INODE)
             .ok_or_else(|| Error::MalformedArchive("the image has too many files".into()))?;
         self.inodes.push(Inode { size, layer });
+        Ok(id)
+    }
+
+    fn keep(&mut self, metadata: Metadata) -> Result<u32> {
+        let id = u32::try_from(self.metadata.len())
+            .ok()
+            .filter(|&id| id != NO_METADATA)
+            .ok_or_else(|| Error::MalformedArchive("the image has too many files".into()))?;
+        self.metadata.push(metadata);
         Ok(id)
     }
 
@@ -385,6 +415,25 @@ impl Stack {
     fn visit_gone(&mut self, path: Box<str>, size: u64) {
         self.dive_seen_bytes = self.dive_seen_bytes.saturating_add(size);
         self.gone.entry(path).or_default().see(size);
+    }
+
+    /// The final filesystem with each entry's metadata; empty metadata unless the layers were
+    /// read with [`Reading::Everything`](super::layer::Reading::Everything).
+    pub fn snapshot(self) -> FsSnapshot {
+        let entries = self.present.iter().map(|(path, present)| {
+            let version = present.version;
+            snapshot::Final {
+                path,
+                kind: version.kind,
+                size: self
+                    .inodes
+                    .get(version.inode as usize)
+                    .map_or(0, |i| i.size),
+                metadata: self.metadata.get(version.metadata as usize),
+                identity: version.metadata,
+            }
+        });
+        snapshot::build(entries)
     }
 
     pub fn finish(self) -> AuditReport {

@@ -18,12 +18,18 @@
 //! size, what `ls -l` shows). Directories, symlinks, device nodes and tar headers count 0, and
 //! a hard link counts 0 beside its target: a hard-link group's bytes count once. This is close
 //! to, but not the same as, Docker's layer sizes, which are the unpacked diffs' disk usage.
+//!
+//! The same reading, with metadata and content hashes switched on, makes a [`FsSnapshot`] of
+//! the final filesystem; [`compare`] checks a squashed image against its source with two of
+//! them, and [`verify_images`] does it all from the daemon.
 
 mod archive;
+mod diff;
 pub mod export;
 mod from_daemon;
 mod layer;
 mod merge;
+mod snapshot;
 mod tree;
 
 #[cfg(test)]
@@ -36,7 +42,11 @@ use ts_rs::TS;
 
 use crate::error::Result;
 
-pub use from_daemon::{audit_image, AuditedImage};
+pub use diff::{compare, Difference, DifferenceKind};
+pub use from_daemon::{audit_image, snapshot_image, verify_images, AuditedImage};
+pub use snapshot::{EntryKind, FsEntry, FsSnapshot};
+
+use layer::Reading;
 
 /// Audits the image in `reader`, a `docker save` archive of one image (with several, the first
 /// listed). `progress` hears the number of bytes read so far every 256 KiB and at the end;
@@ -48,12 +58,32 @@ pub fn audit_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<AuditReport> {
-    let layers = archive::read_image(reader, progress)?;
+    Ok(merged(reader, Reading::Sizes, progress)?.finish())
+}
+
+/// The final filesystem of the image in `reader`, entry by entry (see [`FsSnapshot`] for what
+/// is kept and what is not). Reads like [`audit_archive`], with the same progress, cancel and
+/// errors, and also hashes every regular file's content as it streams by: it costs more CPU
+/// than an audit, and no more memory than one entry's metadata per path.
+pub fn snapshot_archive<R: Read>(
+    reader: R,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<FsSnapshot> {
+    Ok(merged(reader, Reading::Everything, progress)?.snapshot())
+}
+
+/// Every layer of the image in `reader`, stacked.
+fn merged<R: Read>(
+    reader: R,
+    reading: Reading,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<merge::Stack> {
+    let layers = archive::read_image(reader, reading, progress)?;
     let mut stack = merge::Stack::default();
     for layer in layers {
         stack.apply(layer)?;
     }
-    Ok(stack.finish())
+    Ok(stack)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

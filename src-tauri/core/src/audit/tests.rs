@@ -896,3 +896,667 @@ fn mutated_archives_never_panic() {
         let _ = audit(&bytes);
     }
 }
+
+// Snapshots and their comparison.
+
+const CAPABILITY: &str = "SCHILY.xattr.security.capability";
+/// `cap_net_raw+ep` as `setcap` writes it (VFS_CAP_REVISION_2).
+const NET_RAW: &[u8] =
+    b"\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+
+/// One entry of a layer with all the metadata a snapshot keeps.
+#[derive(Clone)]
+struct Spec {
+    kind: EntryType,
+    path: String,
+    content: Vec<u8>,
+    mode: u32,
+    owner: (u64, u64),
+    /// A symlink's or a hard link's target.
+    link: Option<String>,
+    device: (u32, u32),
+    capability: Option<Vec<u8>>,
+}
+
+impl Spec {
+    fn new(kind: EntryType, path: &str) -> Self {
+        Spec {
+            kind,
+            path: path.into(),
+            content: Vec::new(),
+            mode: if kind == EntryType::Directory {
+                0o755
+            } else {
+                0o644
+            },
+            owner: (0, 0),
+            link: None,
+            device: (0, 0),
+            capability: None,
+        }
+    }
+
+    fn file(path: &str, content: &[u8]) -> Self {
+        Spec {
+            content: content.to_vec(),
+            ..Spec::new(EntryType::Regular, path)
+        }
+    }
+
+    fn dir(path: &str) -> Self {
+        Spec::new(EntryType::Directory, path)
+    }
+
+    fn symlink(path: &str, target: &str) -> Self {
+        Spec {
+            link: Some(target.into()),
+            mode: 0o777,
+            ..Spec::new(EntryType::Symlink, path)
+        }
+    }
+
+    fn hardlink(path: &str, target: &str) -> Self {
+        Spec {
+            link: Some(target.into()),
+            ..Spec::new(EntryType::Link, path)
+        }
+    }
+
+    fn device(kind: EntryType, path: &str, major: u32, minor: u32) -> Self {
+        Spec {
+            device: (major, minor),
+            mode: 0o666,
+            ..Spec::new(kind, path)
+        }
+    }
+
+    fn mode(self, mode: u32) -> Self {
+        Spec { mode, ..self }
+    }
+
+    fn owner(self, uid: u64, gid: u64) -> Self {
+        Spec {
+            owner: (uid, gid),
+            ..self
+        }
+    }
+
+    fn capability(self, bytes: &[u8]) -> Self {
+        Spec {
+            capability: Some(bytes.to_vec()),
+            ..self
+        }
+    }
+}
+
+fn layer_of(specs: &[Spec]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for spec in specs {
+        if let Some(capability) = &spec.capability {
+            tar.append_pax_extensions([(CAPABILITY, capability.as_slice())])
+                .expect("pax");
+        }
+        let mut header = Header::new_gnu();
+        header.set_entry_type(spec.kind);
+        header.set_mode(spec.mode);
+        header.set_uid(spec.owner.0);
+        header.set_gid(spec.owner.1);
+        header.set_size(spec.content.len() as u64);
+        header.set_device_major(spec.device.0).expect("major");
+        header.set_device_minor(spec.device.1).expect("minor");
+        match &spec.link {
+            Some(target) => tar.append_link(&mut header, &spec.path, target),
+            None => tar.append_data(&mut header, &spec.path, spec.content.as_slice()),
+        }
+        .expect("append");
+    }
+    tar.into_inner().expect("finish layer")
+}
+
+/// A tree with one of everything a squash must keep.
+fn reference_tree() -> Vec<Spec> {
+    vec![
+        Spec::dir("bin"),
+        Spec::file("bin/busybox", b"#!busybox"),
+        Spec::symlink("bin/sh", "busybox"),
+        Spec::symlink("abs", "/bin/busybox"),
+        Spec::dir("etc"),
+        Spec::file("etc/passwd", b"root:x:0:0::/root:/bin/sh\n"),
+        Spec::dir("usr"),
+        Spec::dir("usr/bin"),
+        Spec::file("usr/bin/su", b"su").mode(0o4755),
+        Spec::file("usr/bin/ping", b"ping").capability(NET_RAW),
+        Spec::dir("tmp").mode(0o1777),
+        Spec::dir("home"),
+        Spec::dir("home/user").owner(1000, 1000).mode(0o2750),
+        Spec::file("home/user/notes", b"mine").owner(1000, 1001),
+        Spec::dir("empty"),
+        Spec::dir("run"),
+        Spec::new(EntryType::Fifo, "run/pipe"),
+        Spec::dir("dev"),
+        Spec::device(EntryType::Char, "dev/null", 1, 3),
+        Spec::device(EntryType::Block, "dev/sda", 8, 0),
+        Spec::dir("data"),
+        Spec::file("data/a", b"shared bytes"),
+        Spec::hardlink("data/b", "data/a"),
+        Spec::hardlink("data/c", "data/a"),
+    ]
+}
+
+fn snapshot(layers: &[Vec<u8>]) -> FsSnapshot {
+    snapshot_archive(legacy(layers, false).as_slice(), &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .expect("snapshot")
+}
+
+fn snapshot_of(specs: &[Spec]) -> FsSnapshot {
+    snapshot(&[layer_of(specs)])
+}
+
+/// The reference tree with `edit` applied, compared against the reference tree.
+fn differences_after(
+    edit: impl FnOnce(&mut Vec<Spec>),
+) -> Vec<(String, DifferenceKind, String, String)> {
+    let mut edited = reference_tree();
+    edit(&mut edited);
+    compare(&snapshot_of(&reference_tree()), &snapshot_of(&edited))
+        .into_iter()
+        .map(|d| (d.path, d.what, d.source, d.result))
+        .collect()
+}
+
+fn spec_at<'a>(specs: &'a mut [Spec], path: &str) -> &'a mut Spec {
+    specs
+        .iter_mut()
+        .find(|s| s.path == path)
+        .unwrap_or_else(|| panic!("no {path} in the tree"))
+}
+
+fn difference(
+    path: &str,
+    what: DifferenceKind,
+    source: &str,
+    result: &str,
+) -> (String, DifferenceKind, String, String) {
+    (path.into(), what, source.into(), result.into())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_snapshot_keeps_every_entrys_metadata() {
+    let snapshot = snapshot_of(&reference_tree());
+    let entry = |path: &str| {
+        snapshot
+            .entries
+            .get(path)
+            .unwrap_or_else(|| panic!("no {path}"))
+    };
+    assert_eq!(snapshot.entries.len(), reference_tree().len());
+    assert!(!snapshot.entries.contains_key("/"), "the root is left out");
+
+    let su = entry("/usr/bin/su");
+    assert_eq!((su.kind, su.mode, su.size), (EntryKind::File, 0o4755, 2));
+    let notes = entry("/home/user/notes");
+    assert_eq!((notes.uid, notes.gid), (1000, 1001));
+    let home = entry("/home/user");
+    assert_eq!(
+        (home.kind, home.mode, home.uid),
+        (EntryKind::Dir, 0o2750, 1000)
+    );
+    assert_eq!(entry("/tmp").mode, 0o1777);
+    assert_eq!(entry("/bin/sh").link_target.as_deref(), Some("busybox"));
+    assert_eq!(entry("/abs").link_target.as_deref(), Some("/bin/busybox"));
+    assert_eq!(
+        entry("/dev/null").kind,
+        EntryKind::CharDevice { major: 1, minor: 3 }
+    );
+    assert_eq!(
+        entry("/dev/sda").kind,
+        EntryKind::BlockDevice { major: 8, minor: 0 }
+    );
+    assert_eq!(entry("/run/pipe").kind, EntryKind::Fifo);
+    assert_eq!(entry("/usr/bin/ping").capability.as_deref(), Some(NET_RAW));
+    assert_eq!(entry("/usr/bin/su").capability, None);
+
+    let a = entry("/data/a");
+    let hash: String = a
+        .sha256
+        .expect("hashed")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hash, sha256_hex(b"shared bytes"));
+    assert_eq!(entry("/run/pipe").sha256, None);
+    // The hard links are the same inode: same bytes, one group.
+    assert_eq!(entry("/data/c").sha256, a.sha256);
+    assert_eq!(entry("/data/c").size, 12);
+    assert_eq!(
+        snapshot.hard_link_groups,
+        vec![vec![
+            "/data/a".to_owned(),
+            "/data/b".into(),
+            "/data/c".into()
+        ]]
+    );
+    assert_eq!(
+        snapshot.hard_links_of("/data/b").map(<[String]>::len),
+        Some(3)
+    );
+    assert_eq!(snapshot.hard_links_of("/etc/passwd"), None);
+}
+
+#[test]
+fn identical_trees_have_no_differences_in_any_layout() {
+    let layer = layer_of(&reference_tree());
+    let expected = snapshot(std::slice::from_ref(&layer));
+    assert_eq!(compare(&expected, &expected), vec![]);
+    let archives = [
+        (
+            "legacy, manifest first",
+            legacy(std::slice::from_ref(&layer), true),
+        ),
+        ("oci, gzip", oci(&[gzip(&layer)], true)),
+        ("oci, zstd, no manifest.json", oci(&[zstd(&layer)], false)),
+    ];
+    for (name, archive) in archives {
+        let other =
+            snapshot_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(())).expect(name);
+        assert_eq!(other, expected, "{name}");
+    }
+}
+
+#[test]
+fn a_changed_byte_is_a_content_difference() {
+    let passwd = b"root:x:0:0::/root:/bin/sh\n";
+    let changed = b"root:x:0:0::/root:/bin/zh\n";
+    let found = differences_after(|tree| spec_at(tree, "etc/passwd").content = changed.to_vec());
+    assert_eq!(
+        found,
+        vec![difference(
+            "/etc/passwd",
+            DifferenceKind::Content,
+            &format!("sha256:{}", sha256_hex(passwd)),
+            &format!("sha256:{}", sha256_hex(changed))
+        )]
+    );
+}
+
+#[test]
+fn a_longer_file_is_a_size_difference_only() {
+    let found = differences_after(|tree| spec_at(tree, "bin/busybox").content.push(b'!'));
+    assert_eq!(
+        found,
+        vec![difference(
+            "/bin/busybox",
+            DifferenceKind::Size,
+            "9 bytes",
+            "10 bytes"
+        )]
+    );
+}
+
+#[test]
+fn mode_changes_are_found_setuid_setgid_and_sticky_included() {
+    let found = differences_after(|tree| {
+        spec_at(tree, "usr/bin/su").mode = 0o755;
+        spec_at(tree, "home/user").mode = 0o750;
+        spec_at(tree, "tmp").mode = 0o777;
+        // Linux has no symlink modes: nothing to report.
+        spec_at(tree, "bin/sh").mode = 0o755;
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference("/home/user", DifferenceKind::Mode, "2750", "0750"),
+            difference("/tmp", DifferenceKind::Mode, "1777", "0777"),
+            difference("/usr/bin/su", DifferenceKind::Mode, "4755", "0755"),
+        ]
+    );
+}
+
+#[test]
+fn owner_changes_are_found() {
+    let found = differences_after(|tree| {
+        spec_at(tree, "home/user/notes").owner = (0, 0);
+        spec_at(tree, "bin/sh").owner = (0, 5);
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference("/bin/sh", DifferenceKind::Owner, "0:0", "0:5"),
+            difference(
+                "/home/user/notes",
+                DifferenceKind::Owner,
+                "1000:1001",
+                "0:0"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_retargeted_symlink_is_found() {
+    let found = differences_after(|tree| spec_at(tree, "abs").link = Some("bin/busybox".into()));
+    assert_eq!(
+        found,
+        vec![difference(
+            "/abs",
+            DifferenceKind::LinkTarget,
+            "/bin/busybox",
+            "bin/busybox"
+        )]
+    );
+}
+
+#[test]
+fn missing_and_extra_entries_are_found_and_a_missing_directory_is_one_difference() {
+    let found = differences_after(|tree| {
+        tree.retain(|s| s.path != "etc/passwd" && !s.path.starts_with("home"));
+        tree.push(Spec::file("etc/shadow", b"root:*:"));
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/etc/passwd",
+                DifferenceKind::Missing,
+                "regular file, 26 bytes",
+                "absent"
+            ),
+            difference(
+                "/etc/shadow",
+                DifferenceKind::Extra,
+                "absent",
+                "regular file, 7 bytes"
+            ),
+            difference(
+                "/home",
+                DifferenceKind::Missing,
+                "directory with 2 entries",
+                "absent"
+            ),
+        ]
+    );
+}
+
+/// What BuildKit does to special files: a FIFO becomes a regular file (or is dropped), a
+/// device node an empty regular file.
+#[test]
+fn special_files_turned_into_regular_files_are_type_differences() {
+    let found = differences_after(|tree| {
+        *spec_at(tree, "run/pipe") = Spec::file("run/pipe", b"");
+        *spec_at(tree, "dev/null") = Spec::file("dev/null", b"");
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/dev/null",
+                DifferenceKind::Type,
+                "character device 1:3",
+                "regular file, 0 bytes"
+            ),
+            difference(
+                "/run/pipe",
+                DifferenceKind::Type,
+                "FIFO",
+                "regular file, 0 bytes"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_directory_turned_into_a_file_is_one_difference() {
+    let found = differences_after(|tree| {
+        tree.retain(|s| !s.path.starts_with("home/"));
+        *spec_at(tree, "home") = Spec::file("home", b"x");
+    });
+    assert_eq!(
+        found,
+        vec![difference(
+            "/home",
+            DifferenceKind::Type,
+            "directory with 2 entries",
+            "regular file, 1 bytes"
+        )]
+    );
+}
+
+#[test]
+fn renumbered_devices_are_found() {
+    let found = differences_after(|tree| spec_at(tree, "dev/sda").device = (8, 16));
+    assert_eq!(
+        found,
+        vec![difference(
+            "/dev/sda",
+            DifferenceKind::Device,
+            "8:0",
+            "8:16"
+        )]
+    );
+}
+
+#[test]
+fn a_dropped_capability_is_found() {
+    let found = differences_after(|tree| spec_at(tree, "usr/bin/ping").capability = None);
+    assert_eq!(
+        found,
+        vec![difference(
+            "/usr/bin/ping",
+            DifferenceKind::Capability,
+            "0100000200200000000000000000000000000000",
+            "none"
+        )]
+    );
+}
+
+#[test]
+fn a_split_hard_link_group_is_found_once_per_new_group() {
+    let found = differences_after(|tree| {
+        *spec_at(tree, "data/c") = Spec::file("data/c", b"shared bytes");
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/data/a",
+                DifferenceKind::HardLinks,
+                "/data/a, /data/b, /data/c",
+                "/data/a, /data/b"
+            ),
+            difference(
+                "/data/c",
+                DifferenceKind::HardLinks,
+                "/data/a, /data/b, /data/c",
+                "not hard-linked"
+            ),
+        ]
+    );
+    // A link made where there was none is found from the other side.
+    let found = differences_after(|tree| {
+        *spec_at(tree, "etc/passwd") = Spec::hardlink("etc/passwd", "bin/busybox");
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/bin/busybox",
+                DifferenceKind::HardLinks,
+                "not hard-linked",
+                "/bin/busybox, /etc/passwd"
+            ),
+            difference("/etc/passwd", DifferenceKind::Size, "26 bytes", "9 bytes"),
+        ]
+    );
+    // A missing member is reported as missing, not as a broken group.
+    let found = differences_after(|tree| tree.retain(|s| s.path != "data/c"));
+    assert_eq!(
+        found,
+        vec![difference(
+            "/data/c",
+            DifferenceKind::Missing,
+            "regular file, 12 bytes",
+            "absent"
+        )]
+    );
+}
+
+#[test]
+fn layers_are_resolved_before_comparing() {
+    // Three layers: whiteouts, an opaque directory, a directory replaced by a file, a file
+    // whose mode a later layer changed, a hard link made across layers and one broken.
+    let layers = [
+        layer_of(&[
+            Spec::dir("app"),
+            Spec::file("app/deleted", b"gone"),
+            Spec::file("app/mode", b"m"),
+            Spec::dir("app/opaque"),
+            Spec::file("app/opaque/old", b"old"),
+            Spec::dir("app/replaced"),
+            Spec::file("app/replaced/inner", b"in"),
+            Spec::file("app/linked", b"one inode"),
+            Spec::hardlink("app/linked-too", "app/linked"),
+            Spec::file("app/base", b"base"),
+            Spec::new(EntryType::Fifo, "app/pipe"),
+        ]),
+        layer_of(&[
+            Spec::dir("app"),
+            Spec::file("app/.wh.deleted", b""),
+            Spec::file("app/mode", b"m").mode(0o4711).owner(7, 8),
+            Spec::dir("app/opaque").mode(0o700),
+            Spec::file("app/opaque/.wh..wh..opq", b""),
+            Spec::file("app/opaque/new", b"new"),
+            Spec::file("app/replaced", b"a file now"),
+            Spec::hardlink("app/base-link", "app/base"),
+        ]),
+        layer_of(&[
+            Spec::dir("app"),
+            // Written to through one name: a copy-up breaks the link.
+            Spec::file("app/linked-too", b"one inode, changed"),
+            Spec::hardlink("app/pipe-link", "app/pipe"),
+        ]),
+    ];
+    let flattened = layer_of(&[
+        Spec::dir("app"),
+        Spec::file("app/mode", b"m").mode(0o4711).owner(7, 8),
+        Spec::dir("app/opaque").mode(0o700),
+        Spec::file("app/opaque/new", b"new"),
+        Spec::file("app/replaced", b"a file now"),
+        Spec::file("app/linked", b"one inode"),
+        Spec::file("app/linked-too", b"one inode, changed"),
+        Spec::file("app/base", b"base"),
+        Spec::hardlink("app/base-link", "app/base"),
+        Spec::new(EntryType::Fifo, "app/pipe"),
+        Spec::hardlink("app/pipe-link", "app/pipe"),
+    ]);
+    let source = snapshot(&layers);
+    let result = snapshot(&[flattened]);
+    assert_eq!(compare(&source, &result), vec![]);
+    assert_eq!(source, result);
+    assert_eq!(
+        source.hard_link_groups,
+        vec![
+            vec!["/app/base".to_owned(), "/app/base-link".into()],
+            vec!["/app/pipe".to_owned(), "/app/pipe-link".into()],
+        ]
+    );
+
+    // And the other way round, a plain file where the source has a link pair is caught.
+    let unlinked = layer_of(&[
+        Spec::dir("app"),
+        Spec::file("app/mode", b"m").mode(0o4711).owner(7, 8),
+        Spec::dir("app/opaque").mode(0o700),
+        Spec::file("app/opaque/new", b"new"),
+        Spec::file("app/replaced", b"a file now"),
+        Spec::file("app/linked", b"one inode"),
+        Spec::file("app/linked-too", b"one inode, changed"),
+        Spec::file("app/base", b"base"),
+        Spec::file("app/base-link", b"base"),
+        Spec::new(EntryType::Fifo, "app/pipe"),
+        Spec::hardlink("app/pipe-link", "app/pipe"),
+    ]);
+    let found: Vec<(String, DifferenceKind)> = compare(&source, &snapshot(&[unlinked]))
+        .into_iter()
+        .map(|d| (d.path, d.what))
+        .collect();
+    // Once for the pair, not once per path.
+    assert_eq!(
+        found,
+        vec![("/app/base".to_owned(), DifferenceKind::HardLinks)]
+    );
+}
+
+#[test]
+fn a_directory_only_implied_by_a_deeper_entry_is_0755_root() {
+    let snapshot = snapshot_of(&[Spec::file("implied/dir/file", b"x").owner(5, 5)]);
+    let dir = snapshot.entries.get("/implied/dir").expect("made");
+    assert_eq!(
+        (dir.kind, dir.mode, dir.uid, dir.gid),
+        (EntryKind::Dir, 0o755, 0, 0)
+    );
+}
+
+#[test]
+fn ids_too_big_for_the_header_come_from_pax_records() {
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.append_pax_extensions([
+        ("uid", b"4000000000".as_slice()),
+        ("gid", b"3000000000".as_slice()),
+    ])
+    .expect("pax");
+    let mut header = Header::new_ustar();
+    header.set_entry_type(EntryType::Regular);
+    header.set_mode(0o600);
+    header.set_size(0);
+    tar.append_data(&mut header, "big-ids", io::empty())
+        .expect("append");
+    let snapshot = snapshot(&[tar.into_inner().expect("layer")]);
+    let entry = snapshot.entries.get("/big-ids").expect("entry");
+    assert_eq!((entry.uid, entry.gid), (4_000_000_000, 3_000_000_000));
+}
+
+#[test]
+fn a_snapshot_fails_like_an_audit_on_a_bad_archive() {
+    let archive = legacy(&[layer_of(&reference_tree())], false);
+    let result = snapshot_archive(&archive[..archive.len() / 2], &mut |_| {
+        ControlFlow::Continue(())
+    });
+    assert!(
+        matches!(result, Err(Error::MalformedArchive(_))),
+        "{result:?}"
+    );
+    let result = snapshot_archive(archive.as_slice(), &mut |_| ControlFlow::Break(()));
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+}
+
+#[test]
+fn the_audit_reads_no_metadata() {
+    let summary = layer::summarise(
+        layer_of(&reference_tree()).as_slice(),
+        layer::Reading::Sizes,
+    )
+    .expect("summary");
+    assert!(summary.changes.iter().all(|c| c.metadata.is_none()));
+}
+
+#[test]
+fn differences_serialise_in_camel_case() {
+    let found = compare(
+        &snapshot_of(&[Spec::symlink("l", "a")]),
+        &snapshot_of(&[Spec::symlink("l", "b")]),
+    );
+    let json = serde_json::to_value(&found).expect("json");
+    assert_eq!(
+        json,
+        serde_json::json!([{ "path": "/l", "what": "linkTarget", "source": "a", "result": "b" }])
+    );
+}

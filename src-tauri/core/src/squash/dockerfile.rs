@@ -55,11 +55,21 @@ const MAX_LINE_BYTES: usize = 64 * 1024 - 1;
 /// The Dockerfile that builds `plan`: `FROM scratch`, the copy of the source by image ID, then
 /// the configuration. For the classic builder; see the module docs for BuildKit.
 pub fn render(plan: &SquashPlan) -> Result<String> {
+    render_copying(plan, &plan.source_id)
+}
+
+/// [`render`], copying from `source`: the source's ID, or a tag of it. BuildKit reads an ID in
+/// `--from` as a registry name and goes looking for it online, so a BuildKit squash names a
+/// (temporary) tag of the source instead.
+pub fn render_copying(plan: &SquashPlan, source: &str) -> Result<String> {
     plan.validate()?;
+    if source != plan.source_id {
+        validate_tag(source)?;
+    }
     let mut out = Lines::default();
     out.push("", "# escape=\\".into())?;
     out.push("", "FROM scratch".into())?;
-    out.push("", format!("COPY --from={} / /", plan.source_id))?;
+    out.push("", format!("COPY --from={source} / /"))?;
     write_config(plan, &mut out)?;
     Ok(out.text)
 }

@@ -14,6 +14,11 @@
 
 pub mod dockerfile;
 pub mod plan;
+mod run;
 
-pub use dockerfile::{known_differences, render, render_stage, KnownDifference};
+pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
 pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
+pub use run::{
+    choose_builder, config_differences, preflight, squash, BuilderChoice, ConfigDifference,
+    Preflight, SquashOptions, SquashOutcome, Verification,
+};

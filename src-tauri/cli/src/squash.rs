@@ -1,0 +1,182 @@
+//! `squashbox-cli squash`: the multi-stage scratch squash with the source's settings carried over,
+//! edited from flags, verified before the tag is given.
+
+use clap::{Args, ValueEnum};
+use squashbox_core::audit::audit_image;
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::squash::{self, BuilderChoice, KeyValue, SquashOptions, SquashPlan};
+use squashbox_core::units::percent;
+use squashbox_core::Error;
+use std::process::ExitCode;
+
+use crate::output::{human_bytes, print_json, ProgressBar};
+
+/// Exit code when the squashed image differs from its source (it is then removed, untagged).
+const NOT_VERIFIED: u8 = 8;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BuilderFlag {
+    Auto,
+    Buildkit,
+    Classic,
+}
+
+#[derive(Args)]
+pub struct SquashArgs {
+    /// The image to squash: name, tag or ID.
+    image: String,
+    /// Tag for the result (default: <repo>:<tag>-squashed).
+    #[arg(long)]
+    tag: Option<String>,
+    /// Set an environment variable (repeatable): KEY=VALUE.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Remove an environment variable (repeatable).
+    #[arg(long = "unset-env", value_name = "KEY")]
+    unset_env: Vec<String>,
+    /// User: a name or uid[:gid].
+    #[arg(long)]
+    user: Option<String>,
+    /// Working directory (absolute).
+    #[arg(long)]
+    workdir: Option<String>,
+    /// auto: BuildKit when the audit finds nothing it would damage, else classic.
+    #[arg(long, value_enum, default_value = "auto")]
+    builder: BuilderFlag,
+    /// Move the tag even if it already names another image (that image stays, by ID).
+    #[arg(long)]
+    overwrite: bool,
+    /// Print the Dockerfile that would be built, and build nothing.
+    #[arg(long)]
+    dockerfile: bool,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error> {
+    let daemon = Daemon::connect(env).await?;
+    let inspect = squashbox_core::images::inspect(&daemon, &args.image).await?;
+    let mut plan = SquashPlan::from_image(&inspect, &args.image)?;
+    apply_edits(&mut plan, &args)?;
+    if args.dockerfile {
+        print!("{}", squash::render(&plan)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let cancel = CancelToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    let bar = ProgressBar::for_stderr();
+    let report = |p: Progress| bar.draw(&p);
+    let choice = match args.builder {
+        BuilderFlag::Auto => BuilderChoice::Auto,
+        BuilderFlag::Buildkit => BuilderChoice::BuildKit,
+        BuilderFlag::Classic => BuilderChoice::Classic,
+    };
+    // Auto needs to know whether the source holds what BuildKit would damage: the audit's scan.
+    let special = match choice {
+        BuilderChoice::Auto => Some(
+            audit_image(&daemon, &plan.source_id, &report, &cancel)
+                .await?
+                .report
+                .special_files,
+        ),
+        _ => None,
+    };
+    let builder = squash::choose_builder(choice, special.as_ref(), Some(&plan.source_name));
+    let preflight = squash::preflight(&daemon, &plan, builder, None).await?;
+    bar.clear();
+    for warning in &preflight.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let options = SquashOptions {
+        builder: choice,
+        overwrite_tag: args.overwrite,
+    };
+    let outcome =
+        squash::squash(&daemon, &plan, &options, special.as_ref(), &report, &cancel).await;
+    bar.clear();
+    let outcome = outcome?;
+
+    if args.json {
+        print_json(&outcome)?;
+    } else {
+        println!(
+            "{} → {} ({:?} builder)",
+            args.image, outcome.tag, outcome.builder
+        );
+        println!(
+            "Before {} in {} layers · After {} in {} layers · {:.0}% smaller",
+            human_bytes(outcome.size_before),
+            outcome.layers_before,
+            human_bytes(outcome.size_after),
+            outcome.layers_after,
+            percent(
+                outcome.size_before.saturating_sub(outcome.size_after),
+                outcome.size_before
+            )
+        );
+        if outcome.verified.passed {
+            println!("Verified: the filesystem and the settings are the source's.");
+        } else {
+            println!("NOT verified: the result was removed and no tag was given. Differences:");
+            for d in &outcome.verified.filesystem {
+                println!("  {}  {:?}: {} → {}", d.path, d.what, d.source, d.result);
+            }
+            for d in &outcome.verified.config {
+                println!("  {}: {} → {}", d.field, d.planned, d.result);
+            }
+        }
+        for known in &outcome.known_differences {
+            println!("  note: {}: {}", known.field, known.detail);
+        }
+        if !outcome.left_dangling.is_empty() {
+            println!(
+                "Left dangling (prune to free): {}",
+                outcome.left_dangling.join(", ")
+            );
+        }
+    }
+    Ok(if outcome.verified.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(NOT_VERIFIED)
+    })
+}
+
+fn apply_edits(plan: &mut SquashPlan, args: &SquashArgs) -> Result<(), Error> {
+    if let Some(tag) = &args.tag {
+        plan.tag = tag.clone();
+    }
+    for pair in &args.env {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::InvalidInput(format!("--env {pair:?}: write KEY=VALUE")))?;
+        match plan.env.iter_mut().find(|v| v.key == key) {
+            Some(existing) => existing.value = value.to_owned(),
+            None => plan.env.push(KeyValue {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            }),
+        }
+    }
+    for key in &args.unset_env {
+        plan.env.retain(|v| &v.key != key);
+    }
+    if let Some(user) = &args.user {
+        plan.user = user.clone();
+    }
+    if let Some(workdir) = &args.workdir {
+        plan.working_dir = workdir.clone();
+    }
+    plan.validate()
+}

@@ -1,0 +1,529 @@
+//! The squash job: build the planned Dockerfile, check the result, and only then give it its tag.
+//!
+//! ```no_run
+//! # async fn demo(daemon: &squashbox_core::daemon::Daemon, plan: &squashbox_core::squash::SquashPlan) -> squashbox_core::Result<()> {
+//! use squashbox_core::job::{CancelToken, Progress};
+//! use squashbox_core::squash::{squash, BuilderChoice, SquashOptions};
+//! let options = SquashOptions { builder: BuilderChoice::Auto, overwrite_tag: false };
+//! let outcome = squash(daemon, plan, &options, None, &|_: Progress| {}, &CancelToken::new()).await?;
+//! println!("{} → {} bytes, verified: {}", outcome.size_before, outcome.size_after, outcome.verified.passed);
+//! # Ok(()) }
+//! ```
+//!
+//! Nothing is tagged until the result's filesystem and configuration are checked, so a failed,
+//! cancelled or unverified squash leaves no tag and removes the image it made. The source is
+//! never touched: the copy names it by ID (or, for BuildKit, by one of its own tags).
+
+use bollard::query_parameters::{PruneBuildOptions, RemoveImageOptions, TagImageOptions};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use ts_rs::TS;
+
+use super::dockerfile::{known_differences, render_copying, KnownDifference, DEFAULT_PATH};
+use super::plan::{validate_tag, KeyValue, SquashPlan};
+use crate::audit::{verify_images, Difference, SpecialFiles};
+use crate::build::{build_dockerfile, Builder};
+use crate::daemon::Daemon;
+use crate::disk::{host_disk, raw_usage};
+use crate::error::{Error, Result};
+use crate::images::{inspect, real_tags};
+use crate::job::{CancelToken, ProgressSink};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum BuilderChoice {
+    /// BuildKit when the source holds nothing it would damage (no device nodes, no FIFOs) and
+    /// has a tag to copy from; the classic builder otherwise.
+    Auto,
+    Classic,
+    BuildKit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SquashOptions {
+    pub builder: BuilderChoice,
+    /// The user confirmed that the plan's tag may move from the image it names now.
+    pub overwrite_tag: bool,
+}
+
+/// A config field of the result that is not what the plan declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConfigDifference {
+    pub field: String,
+    pub planned: String,
+    pub result: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Verification {
+    /// The filesystem and the configuration are as planned, apart from known differences.
+    pub passed: bool,
+    pub filesystem: Vec<Difference>,
+    pub config: Vec<ConfigDifference>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SquashOutcome {
+    pub source_id: String,
+    /// The squashed image; removed again when verification failed.
+    pub result_id: String,
+    pub tag: String,
+    /// The tag was given to the result (only after it verified).
+    pub tagged: bool,
+    pub builder: Builder,
+    #[ts(type = "number")]
+    pub size_before: u64,
+    #[ts(type = "number")]
+    pub size_after: u64,
+    pub layers_before: u32,
+    pub layers_after: u32,
+    pub verified: Verification,
+    /// Differences the builder makes whatever the plan says (a default PATH, …).
+    pub known_differences: Vec<KnownDifference>,
+    /// Images left dangling by the squash (the one the tag moved away from), for the prune.
+    pub left_dangling: Vec<String>,
+}
+
+/// What to know before starting: whether the tag is taken, and whether the disk has room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Preflight {
+    /// The image the plan's tag names now, if any: squashing moves the tag off it.
+    pub tag_taken_by: Option<String>,
+    #[ts(type = "number")]
+    pub bytes_needed: u64,
+    #[ts(type = "number | null")]
+    pub bytes_available: Option<u64>,
+    pub warnings: Vec<String>,
+}
+
+/// Checks the plan against the daemon before a squash: the tag, and room for the copy (about
+/// the filesystem's size, twice with BuildKit, whose cache holds a snapshot as large).
+pub async fn preflight(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    builder: Builder,
+    filesystem_bytes: Option<u64>,
+) -> Result<Preflight> {
+    plan.validate()?;
+    validate_tag(&plan.tag)?;
+    let source = inspect(daemon, &plan.source_id).await?;
+    let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
+        Ok(found) => found.id,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => None,
+        Err(e) => return Err(Error::from_docker(e)),
+    };
+    let copy = filesystem_bytes.unwrap_or_else(|| source.size.unwrap_or(0).max(0) as u64);
+    let bytes_needed = match builder {
+        Builder::Classic => copy,
+        Builder::BuildKit => copy.saturating_mul(2),
+    };
+    let bytes_available = daemon
+        .is_local()
+        .then(|| host_disk(std::path::Path::new(&daemon.info().root_dir)))
+        .flatten()
+        .map(|d| d.available);
+    let mut warnings = Vec::new();
+    if let Some(available) = bytes_available.filter(|a| *a < bytes_needed) {
+        warnings.push(format!(
+            "the squash needs about {} and the disk under Docker's data has {} free",
+            crate::units::human_bytes(bytes_needed),
+            crate::units::human_bytes(available)
+        ));
+    }
+    if tag_taken_by.as_deref() == Some(plan.source_id.as_str()) {
+        warnings.push(format!(
+            "{} names the source itself: the tag moves to the squashed image",
+            plan.tag
+        ));
+    }
+    Ok(Preflight {
+        tag_taken_by,
+        bytes_needed,
+        bytes_available,
+        warnings,
+    })
+}
+
+/// Picks the builder: BuildKit only where it loses nothing (`special` from the audit's scan says
+/// no devices or FIFOs) and the source has a tag for `--from`; otherwise the classic builder.
+pub fn choose_builder(
+    choice: BuilderChoice,
+    special: Option<&SpecialFiles>,
+    source_tag: Option<&str>,
+) -> Builder {
+    match choice {
+        BuilderChoice::Classic => Builder::Classic,
+        BuilderChoice::BuildKit => Builder::BuildKit,
+        BuilderChoice::Auto => {
+            let harmless = special.is_some_and(|s| s.devices == 0 && s.fifos == 0);
+            if harmless && source_tag.is_some() {
+                Builder::BuildKit
+            } else {
+                Builder::Classic
+            }
+        }
+    }
+}
+
+/// Runs the squash. `special` is the audit's scan of the source, when one was made (the app
+/// keeps them); without it, `Auto` picks the classic builder, which preserves everything.
+pub async fn squash(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    options: &SquashOptions,
+    special: Option<&SpecialFiles>,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<SquashOutcome> {
+    plan.validate()?;
+    validate_tag(&plan.tag)?;
+    let source = inspect(daemon, &plan.source_id).await?;
+    let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
+    let source_tag = own_tag(&source, &plan.source_name);
+    let builder = choose_builder(options.builder, special, source_tag.as_deref());
+    let copy_from = match builder {
+        Builder::Classic => source_id.clone(),
+        Builder::BuildKit => source_tag.clone().ok_or_else(|| {
+            Error::InvalidInput(
+                "BuildKit needs the source to have a tag (it reads an image ID as a registry name): use the classic builder".into(),
+            )
+        })?,
+    };
+    let dockerfile = render_copying(plan, &copy_from)?;
+
+    let replaced = match daemon.docker().inspect_image(&plan.tag).await {
+        Ok(found) if !options.overwrite_tag => {
+            return Err(Error::InvalidInput(format!(
+                "{} already names image {}: confirm to move the tag to the squashed image",
+                plan.tag,
+                found
+                    .id
+                    .as_deref()
+                    .map(crate::images::short_id)
+                    .unwrap_or_default()
+            )))
+        }
+        Ok(found) => found.id,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => None,
+        Err(e) => return Err(Error::from_docker(e)),
+    };
+
+    let cache_before = match builder {
+        Builder::BuildKit => build_cache_ids(daemon).await?,
+        Builder::Classic => HashSet::new(),
+    };
+    let built = build_dockerfile(daemon, &dockerfile, builder, sink, cancel).await;
+    if builder == Builder::BuildKit {
+        // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
+        free_new_build_cache(daemon, &cache_before).await?;
+    }
+    let result_id = built?;
+
+    let checked = check(daemon, plan, builder, &source_id, &result_id, sink, cancel).await;
+    let verified = match checked {
+        Ok(verified) => verified,
+        Err(err) => {
+            remove_quietly(daemon, &result_id).await;
+            return Err(err);
+        }
+    };
+    let result = inspect(daemon, &result_id).await?;
+    let tagged = verified.passed;
+    if tagged {
+        tag(daemon, &result_id, &plan.tag).await?;
+    } else {
+        remove_quietly(daemon, &result_id).await;
+    }
+    let left_dangling = match (&replaced, tagged) {
+        (Some(old), true) if old != &result_id => now_dangling(daemon, old).await?,
+        _ => Vec::new(),
+    };
+    Ok(SquashOutcome {
+        source_id,
+        result_id,
+        tag: plan.tag.clone(),
+        tagged,
+        builder,
+        size_before: source.size.unwrap_or(0).max(0) as u64,
+        size_after: result.size.unwrap_or(0).max(0) as u64,
+        layers_before: layer_count(&source),
+        layers_after: layer_count(&result),
+        verified,
+        known_differences: known_differences(plan, builder),
+        left_dangling,
+    })
+}
+
+async fn check(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    builder: Builder,
+    source_id: &str,
+    result_id: &str,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<Verification> {
+    let filesystem = verify_images(daemon, source_id, result_id, sink, cancel).await?;
+    let result = inspect(daemon, result_id).await?;
+    let config = config_differences(plan, &SquashPlan::from_image(&result, &plan.tag)?, builder);
+    // BuildKit's losses are the reason Auto avoids it; when chosen anyway they still count.
+    Ok(Verification {
+        passed: filesystem.is_empty() && config.is_empty(),
+        filesystem,
+        config,
+    })
+}
+
+/// The result's configuration against the plan, leaving out what the builder is known to
+/// change whatever the Dockerfile says.
+pub fn config_differences(
+    plan: &SquashPlan,
+    result: &SquashPlan,
+    builder: Builder,
+) -> Vec<ConfigDifference> {
+    // Env is always compared, as the builders store it (see `env_as_built`): a known PATH rule
+    // must not hide a real change to another variable.
+    let known: HashSet<String> = known_differences(plan, builder)
+        .into_iter()
+        .map(|k| k.field)
+        .filter(|field| field != "Env")
+        .collect();
+    let mut found = Vec::new();
+    let mut compare = |field: &str, planned: String, actual: String| {
+        if planned != actual && !known.contains(field) {
+            found.push(ConfigDifference {
+                field: field.into(),
+                planned,
+                result: actual,
+            });
+        }
+    };
+    compare(
+        "Env",
+        format!("{:?}", env_as_built(&plan.env)),
+        format!("{:?}", result.env),
+    );
+    compare("User", plan.user.clone(), result.user.clone());
+    compare(
+        "WorkingDir",
+        plan.working_dir.clone(),
+        result.working_dir.clone(),
+    );
+    compare(
+        "Cmd",
+        format!("{:?}", plan.cmd),
+        format!("{:?}", result.cmd),
+    );
+    compare(
+        "Entrypoint",
+        format!("{:?}", plan.entrypoint),
+        format!("{:?}", result.entrypoint),
+    );
+    compare(
+        "ExposedPorts",
+        format!("{:?}", plan.exposed_ports),
+        format!("{:?}", result.exposed_ports),
+    );
+    compare(
+        "Labels",
+        format!("{:?}", plan.labels),
+        format!("{:?}", result.labels),
+    );
+    compare(
+        "Volumes",
+        format!("{:?}", plan.volumes),
+        format!("{:?}", result.volumes),
+    );
+    compare(
+        "StopSignal",
+        plan.stop_signal.clone(),
+        result.stop_signal.clone(),
+    );
+    compare(
+        "Healthcheck",
+        format!("{:?}", plan.healthcheck),
+        format!("{:?}", result.healthcheck),
+    );
+    compare(
+        "Shell",
+        format!("{:?}", plan.shell),
+        format!("{:?}", result.shell),
+    );
+    compare(
+        "OnBuild",
+        format!("{:?}", plan.on_build),
+        format!("{:?}", result.on_build),
+    );
+    found
+}
+
+/// The environment as both builders store it: PATH first, the default one if none is set.
+fn env_as_built(env: &[KeyValue]) -> Vec<KeyValue> {
+    let path = env
+        .iter()
+        .find(|v| v.key == "PATH")
+        .cloned()
+        .unwrap_or_else(|| KeyValue {
+            key: "PATH".into(),
+            value: DEFAULT_PATH.into(),
+        });
+    std::iter::once(path)
+        .chain(env.iter().filter(|v| v.key != "PATH").cloned())
+        .collect()
+}
+
+/// A tag of the source that names exactly it: the plan's name if it does, else its first tag.
+fn own_tag(source: &bollard::models::ImageInspect, name: &str) -> Option<String> {
+    let tags = real_tags(source.repo_tags.clone().unwrap_or_default());
+    if tags.iter().any(|t| t == name) {
+        Some(name.to_owned())
+    } else {
+        tags.into_iter().next()
+    }
+}
+
+fn layer_count(image: &bollard::models::ImageInspect) -> u32 {
+    image
+        .root_fs
+        .as_ref()
+        .and_then(|r| r.layers.as_ref())
+        .map_or(0, |l| l.len() as u32)
+}
+
+async fn tag(daemon: &Daemon, id: &str, tag: &str) -> Result<()> {
+    let (repo, tag_part) = match tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
+        Some((repo, t)) => (repo.to_owned(), t.to_owned()),
+        None => (tag.to_owned(), "latest".to_owned()),
+    };
+    let options = TagImageOptions {
+        repo: Some(repo),
+        tag: Some(tag_part),
+    };
+    daemon
+        .docker()
+        .tag_image(id, Some(options))
+        .await
+        .map_err(Error::from_docker)
+}
+
+/// Removes an image this squash made; a failure to do so must not hide the error that led here.
+async fn remove_quietly(daemon: &Daemon, id: &str) {
+    let options = RemoveImageOptions {
+        force: false,
+        noprune: false,
+        ..Default::default()
+    };
+    let _ = daemon.docker().remove_image(id, Some(options), None).await;
+}
+
+/// `[id]` when the image has no tag left and no container uses it.
+async fn now_dangling(daemon: &Daemon, id: &str) -> Result<Vec<String>> {
+    let image = inspect(daemon, id).await?;
+    let tagless = real_tags(image.repo_tags.unwrap_or_default()).is_empty();
+    let in_use = crate::images::list(daemon)
+        .await?
+        .iter()
+        .any(|i| i.id == id && i.in_use);
+    Ok(if tagless && !in_use {
+        vec![id.to_owned()]
+    } else {
+        Vec::new()
+    })
+}
+
+async fn build_cache_ids(daemon: &Daemon) -> Result<HashSet<String>> {
+    let usage = raw_usage(daemon, "type=build-cache").await?;
+    Ok(usage
+        .build_cache
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.id)
+        .collect())
+}
+
+/// Prunes the build-cache records that appeared since `before`, and no others (the daemon takes
+/// one ID per prune filter).
+async fn free_new_build_cache(daemon: &Daemon, before: &HashSet<String>) -> Result<()> {
+    let new: Vec<String> = build_cache_ids(daemon)
+        .await?
+        .difference(before)
+        .cloned()
+        .collect();
+    for id in new {
+        let options = PruneBuildOptions {
+            filters: Some(HashMap::from([("id".to_string(), vec![id])])),
+            ..Default::default()
+        };
+        daemon
+            .docker()
+            .prune_build(Some(options))
+            .await
+            .map_err(Error::from_docker)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_takes_buildkit_only_when_it_loses_nothing_and_has_a_tag() {
+        let clean = SpecialFiles::default();
+        let fifo = SpecialFiles {
+            fifos: 1,
+            ..SpecialFiles::default()
+        };
+        assert_eq!(
+            choose_builder(BuilderChoice::Auto, Some(&clean), Some("a:1")),
+            Builder::BuildKit
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::Auto, Some(&fifo), Some("a:1")),
+            Builder::Classic
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::Auto, None, Some("a:1")),
+            Builder::Classic
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::Auto, Some(&clean), None),
+            Builder::Classic
+        );
+        assert_eq!(
+            choose_builder(BuilderChoice::BuildKit, Some(&fifo), None),
+            Builder::BuildKit
+        );
+    }
+
+    #[test]
+    fn the_built_environment_has_path_first() {
+        let kv = |k: &str, v: &str| KeyValue {
+            key: k.into(),
+            value: v.into(),
+        };
+        assert_eq!(
+            env_as_built(&[kv("A", "1")]),
+            vec![kv("PATH", DEFAULT_PATH), kv("A", "1")]
+        );
+        assert_eq!(
+            env_as_built(&[kv("A", "1"), kv("PATH", "/x")]),
+            vec![kv("PATH", "/x"), kv("A", "1")]
+        );
+    }
+}

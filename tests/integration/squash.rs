@@ -1,0 +1,236 @@
+//! The whole squash job against the real daemon: build, verify, tag only when verified.
+
+use squashbox_core::build::Builder;
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::images;
+use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::squash::{squash, BuilderChoice, SquashOptions, SquashPlan};
+use squashbox_core::Error;
+use std::process::Command;
+
+use crate::support::{docker, docker_output, unique_name, workspace_binary, Fixture, FixtureSpec};
+
+async fn daemon() -> Daemon {
+    Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap()
+}
+
+/// Removes the squash's tag and image when the test ends.
+struct Squashed(String);
+
+impl Drop for Squashed {
+    fn drop(&mut self) {
+        let _ = docker_output(&["rmi", "-f", &self.0]);
+    }
+}
+
+/// busybox, 40 kB written then deleted, a FIFO and some settings.
+fn wasteful(name: &str) -> Fixture {
+    let big = vec![b'w'; 40_000];
+    Fixture::build(&FixtureSpec {
+        name,
+        files: &[("big.bin", &big)],
+        steps: &[
+            "COPY big.bin /tmp/big.bin",
+            "RUN [\"/bin/busybox\", \"rm\", \"/tmp/big.bin\"]",
+            "RUN [\"/bin/busybox\", \"mkfifo\", \"/run.fifo\"]",
+            "ENV GREETING=\"hello $USER\" PATH=/bin",
+            "WORKDIR /srv",
+            "USER 1000:1000",
+            "CMD [\"/bin/sh\"]",
+        ],
+    })
+}
+
+async fn plan_for(daemon: &Daemon, fixture: &Fixture) -> SquashPlan {
+    let inspect = images::inspect(daemon, &fixture.tag).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
+    plan.tag = unique_name("squashed");
+    plan
+}
+
+#[tokio::test]
+async fn a_classic_squash_is_one_layer_verified_and_tagged() {
+    let fixture = wasteful("squash-classic");
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let options = SquashOptions {
+        builder: BuilderChoice::Classic,
+        overwrite_tag: false,
+    };
+    let stages = std::sync::Mutex::new(Vec::new());
+    let outcome = squash(
+        &daemon,
+        &plan,
+        &options,
+        None,
+        &|p: Progress| stages.lock().unwrap().push(p.stage),
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    assert!(outcome.tagged);
+    assert_eq!(outcome.builder, Builder::Classic);
+    assert_eq!(outcome.layers_after, 1);
+    assert!(outcome.layers_before > 1);
+    assert!(
+        outcome.size_after + 40_000 <= outcome.size_before,
+        "{} vs {}",
+        outcome.size_after,
+        outcome.size_before
+    );
+    let tagged_id = docker(&["image", "inspect", "--format", "{{.Id}}", &plan.tag]);
+    assert_eq!(tagged_id, outcome.result_id);
+    assert_eq!(
+        docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Config.User}}",
+            &plan.tag
+        ]),
+        "1000:1000"
+    );
+    // The source is untouched.
+    assert_eq!(
+        docker(&["image", "inspect", "--format", "{{.Id}}", &fixture.tag]),
+        fixture.id
+    );
+    assert!(stages.lock().unwrap().iter().any(|s| s == "building"));
+}
+
+#[tokio::test]
+async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
+    let fixture = wasteful("squash-kit");
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let options = SquashOptions {
+        builder: BuilderChoice::BuildKit,
+        overwrite_tag: false,
+    };
+    let outcome = squash(
+        &daemon,
+        &plan,
+        &options,
+        None,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(!outcome.verified.passed);
+    assert!(
+        outcome
+            .verified
+            .filesystem
+            .iter()
+            .any(|d| d.path.contains("run.fifo")),
+        "{:?}",
+        outcome.verified
+    );
+    assert!(!outcome.tagged);
+    assert!(
+        !docker_output(&["image", "inspect", &plan.tag])
+            .status
+            .success(),
+        "no tag"
+    );
+    assert!(
+        !docker_output(&["image", "inspect", &outcome.result_id])
+            .status
+            .success(),
+        "the result was removed"
+    );
+}
+
+#[tokio::test]
+async fn a_taken_tag_is_refused_without_confirmation() {
+    let fixture = wasteful("squash-taken");
+    let other = Fixture::small("squash-other");
+    let daemon = daemon().await;
+    let mut plan = plan_for(&daemon, &fixture).await;
+    plan.tag = other.tag.clone();
+    let options = SquashOptions {
+        builder: BuilderChoice::Classic,
+        overwrite_tag: false,
+    };
+    let result = squash(
+        &daemon,
+        &plan,
+        &options,
+        None,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await;
+    assert!(matches!(result, Err(Error::InvalidInput(_))), "{result:?}");
+    assert_eq!(
+        docker(&["image", "inspect", "--format", "{{.Id}}", &other.tag]),
+        other.id,
+        "the tag did not move"
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_squash_leaves_no_tag() {
+    let fixture = wasteful("squash-cancel");
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let options = SquashOptions {
+        builder: BuilderChoice::Classic,
+        overwrite_tag: false,
+    };
+    let result = squash(&daemon, &plan, &options, None, &|_: Progress| {}, &cancel).await;
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    assert!(!docker_output(&["image", "inspect", &plan.tag])
+        .status
+        .success());
+}
+
+#[test]
+fn cli_squash_json_has_the_documented_fields() {
+    let fixture = wasteful("squash-cli");
+    let tag = unique_name("squashed-cli");
+    let _cleanup = Squashed(tag.clone());
+    let output = Command::new(workspace_binary("squashbox-cli"))
+        .args([
+            "squash",
+            &fixture.tag,
+            "--tag",
+            &tag,
+            "--env",
+            "EXTRA=$HOME \"q\"",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for field in [
+        "sourceId",
+        "resultId",
+        "tag",
+        "sizeBefore",
+        "sizeAfter",
+        "verified",
+    ] {
+        assert!(!json[field].is_null(), "{field} missing: {json}");
+    }
+    assert_eq!(json["verified"]["passed"], true, "{json}");
+    assert_eq!(json["sourceId"], fixture.id.as_str());
+    let env = docker(&["image", "inspect", "--format", "{{json .Config.Env}}", &tag]);
+    assert!(env.contains(r#""EXTRA=$HOME \"q\"""#), "{env}");
+}

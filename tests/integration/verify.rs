@@ -1,0 +1,260 @@
+//! The squash verifier on real images: a source with every kind of entry a squash can lose,
+//! copied into one layer by each builder, then compared entry by entry from the layers.
+
+use squashbox_core::audit::{snapshot_image, verify_images, DifferenceKind, EntryKind};
+use squashbox_core::build::{build_dockerfile, Builder};
+use squashbox_core::daemon::Daemon;
+use squashbox_core::endpoint::Environment;
+use squashbox_core::job::{CancelToken, Progress};
+use std::sync::Mutex;
+
+use crate::support::{docker, docker_output, Fixture, FixtureSpec};
+
+async fn daemon() -> Daemon {
+    Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap()
+}
+
+/// Removes an image the test made (not a fixture) when the test ends, however it ends.
+struct Made(String);
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        let _ = docker_output(&["rmi", "-f", &self.0]);
+    }
+}
+
+const LONG_NAME: &str = "/long-name-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn";
+const UNICODE_NAME: &str = "/données/naïve-文件.txt";
+/// `cap_net_raw+ep` as `setcap` writes it (VFS_CAP_REVISION_2).
+const NET_RAW: &[u8] =
+    b"\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+
+/// `RUN` in exec form: the fixture has busybox and no shell on a search path.
+fn run(script: &str) -> String {
+    let exec = serde_json::to_string(&["/bin/busybox", "sh", "-c", script]).unwrap();
+    format!("RUN {exec}")
+}
+
+/// An image holding `/caps/capped`, a file with a capability. Busybox has no `setcap`, and a
+/// setcap'd file COPY'd from the build context arrived without it; `docker import` keeps the
+/// xattr a tar's PAX header carries.
+fn capability_image() -> Made {
+    let mut layer = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_ustar();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    layer
+        .append_data(&mut dir, "caps", std::io::empty())
+        .unwrap();
+    layer
+        .append_pax_extensions([("SCHILY.xattr.security.capability", NET_RAW)])
+        .unwrap();
+    let content = b"a file with cap_net_raw\n";
+    let mut header = tar::Header::new_ustar();
+    header.set_mode(0o755);
+    header.set_size(content.len() as u64);
+    layer
+        .append_data(&mut header, "caps/capped", content.as_slice())
+        .unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    Made(docker(&["import", file.path().to_str().unwrap()]))
+}
+
+/// busybox, a file with a capability, a layer with every other kind of entry, then one that
+/// deletes, makes opaque, replaces and breaks some of them. The capability's image is
+/// returned with the fixture, to be removed with it.
+fn source_fixture() -> (Fixture, Made) {
+    let capability = capability_image();
+    // A directory: the classic builder copied a lone file without its capability (seen here,
+    // Engine 20.10), a directory with it.
+    let copy_capped = format!("COPY --from={} /caps /caps", capability.0);
+    let everything = run(&format!(
+        "set -e
+        mkdir -p /data/sub /sticky /empty /opaque/old /replaced/inner /links /données
+        echo hello > /data/a
+        ln /data/a /data/a-link
+        ln /data/a /data/sub/a-link2
+        echo su > /data/setuid && chmod 4755 /data/setuid
+        chmod 2750 /data/sub && chown 1000:1000 /data/sub
+        chmod 1777 /sticky
+        echo mine > /data/owned && chown 1234:5678 /data/owned
+        ln -s /data/a /abs-link
+        ln -s ../data/a /links/rel-link
+        mkfifo /fifo
+        mknod /dev-null c 1 3
+        echo long > {LONG_NAME}
+        echo unicode > {UNICODE_NAME}
+        echo gone > /data/deleted
+        echo old > /opaque/old/file && echo kept > /opaque/kept
+        echo in > /replaced/inner/file
+        echo linked > /broken && ln /broken /broken-link"
+    ));
+    let changes = run("set -e
+        rm /data/deleted
+        rm -rf /opaque && mkdir /opaque && echo new > /opaque/new
+        rm -rf /replaced && echo now a file > /replaced
+        echo more >> /broken-link");
+    let fixture = Fixture::build(&FixtureSpec {
+        name: "verify",
+        files: &[],
+        steps: &[&copy_capped, &everything, &changes],
+    });
+    (fixture, capability)
+}
+
+async fn squash(daemon: &Daemon, fixture: &Fixture, builder: Builder) -> Made {
+    let from = match builder {
+        Builder::Classic => &fixture.id,
+        // BuildKit reads `--from=sha256:…` as a registry name: it is given the tag.
+        Builder::BuildKit => &fixture.tag,
+    };
+    let dockerfile = format!("FROM scratch\nCOPY --from={from} / /\n");
+    match builder {
+        // Through the docker CLI (which support::docker runs with DOCKER_BUILDKIT=0), as a
+        // person would squash by hand.
+        Builder::Classic => {
+            let context = tempfile::tempdir().unwrap();
+            std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+            Made(docker(&["build", "-q", context.path().to_str().unwrap()]))
+        }
+        Builder::BuildKit => {
+            let id = build_dockerfile(
+                daemon,
+                &dockerfile,
+                builder,
+                &|_: Progress| {},
+                &CancelToken::new(),
+            )
+            .await
+            .unwrap();
+            Made(id)
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_source_snapshot_has_what_the_fixture_made() {
+    let (fixture, _capability) = source_fixture();
+    let snapshot = snapshot_image(
+        &daemon().await,
+        &fixture.tag,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    let entry = |path: &str| {
+        snapshot
+            .entries
+            .get(path)
+            .unwrap_or_else(|| panic!("no {path} in the snapshot"))
+    };
+    let owner = |path: &str| (entry(path).uid, entry(path).gid);
+    assert_eq!(entry("/data/setuid").mode, 0o4755);
+    assert_eq!(entry("/data/sub").mode, 0o2750);
+    assert_eq!(owner("/data/sub"), (1000, 1000));
+    assert_eq!(entry("/sticky").mode, 0o1777);
+    assert_eq!(owner("/data/owned"), (1234, 5678));
+    assert_eq!(entry("/abs-link").link_target.as_deref(), Some("/data/a"));
+    assert_eq!(
+        entry("/links/rel-link").link_target.as_deref(),
+        Some("../data/a")
+    );
+    assert_eq!(entry("/empty").kind, EntryKind::Dir);
+    assert_eq!(entry("/fifo").kind, EntryKind::Fifo);
+    assert_eq!(
+        entry("/dev-null").kind,
+        EntryKind::CharDevice { major: 1, minor: 3 }
+    );
+    assert_eq!(entry(LONG_NAME).size, 5);
+    assert_eq!(entry(UNICODE_NAME).size, 8);
+    assert_eq!(entry("/caps/capped").capability.as_deref(), Some(NET_RAW));
+    for gone in [
+        "/data/deleted",
+        "/opaque/old",
+        "/opaque/kept",
+        "/replaced/inner",
+    ] {
+        assert!(!snapshot.entries.contains_key(gone), "{gone} is gone");
+    }
+    assert_eq!(entry("/opaque/new").size, 4);
+    assert_eq!(entry("/replaced").kind, EntryKind::File);
+    assert_eq!(
+        snapshot.hard_links_of("/data/a").map(<[String]>::to_vec),
+        Some(vec![
+            "/data/a".into(),
+            "/data/a-link".into(),
+            "/data/sub/a-link2".into()
+        ])
+    );
+    assert_eq!(
+        snapshot.hard_links_of("/broken"),
+        None,
+        "the append broke the link"
+    );
+    assert_eq!((entry("/broken").size, entry("/broken-link").size), (7, 12));
+}
+
+#[tokio::test]
+async fn a_classic_squash_is_identical_to_its_source() {
+    let daemon = daemon().await;
+    let (fixture, _capability) = source_fixture();
+    let squashed = squash(&daemon, &fixture, Builder::Classic).await;
+    let stages = Mutex::new(Vec::new());
+    let differences = verify_images(
+        &daemon,
+        &fixture.id,
+        &squashed.0,
+        &|p: Progress| stages.lock().unwrap().push(p.stage),
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(differences, vec![]);
+    let mut stages = stages.into_inner().unwrap();
+    stages.dedup();
+    assert_eq!(stages, vec!["verifying source", "verifying result"]);
+}
+
+#[tokio::test]
+async fn a_buildkit_squash_loses_exactly_the_device_and_the_fifo() {
+    let daemon = daemon().await;
+    let (fixture, _capability) = source_fixture();
+    let squashed = squash(&daemon, &fixture, Builder::BuildKit).await;
+    let differences = verify_images(
+        &daemon,
+        &fixture.id,
+        &squashed.0,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    let found: Vec<(&str, DifferenceKind, &str, &str)> = differences
+        .iter()
+        .map(|d| {
+            (
+                d.path.as_str(),
+                d.what,
+                d.source.as_str(),
+                d.result.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "/dev-null",
+                DifferenceKind::Type,
+                "character device 1:3",
+                "regular file, 0 bytes"
+            ),
+            ("/fifo", DifferenceKind::Missing, "FIFO", "absent"),
+        ]
+    );
+}
