@@ -40,6 +40,11 @@ pub async fn build_dockerfile(
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<String> {
+    // A cancel that came first must not reach the daemon at all: a build it has started may
+    // still leave layers behind after we hang up.
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
     let context = context_with(dockerfile)?;
     let version = match builder {
         Builder::Classic => 1,
