@@ -8,4 +8,4 @@ say "Building Squashbox (release)"
 npm --prefix ui run build
 cargo build --release --workspace --features squashbox/custom-protocol
 say "Opening Squashbox"
-exec ./target/release/squashbox
+exec "${CARGO_TARGET_DIR:-target}/release/squashbox"
