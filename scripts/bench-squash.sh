@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark of the squash on the reference images of issue 3 (see bench-images.sh), each figure
+# beside a baseline from the same run:
+#   squashbox-cli squash (classic builder, verification included) ÷ a plain classic `docker build`
+#   of the very Dockerfile Squashbox renders (goal ≤ 1.05 for the build part);
+#   `docker export | docker import` of the same image, for comparison;
+#   result size ÷ the audit's filesystem bytes (goal ≤ 1.01).
+# Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ZIP_MB=${ZIP_MB:-1024}
+FILES=${FILES:-100000}
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(zip files)
+
+cargo build --release -p squashbox-cli --quiet
+cli=$PWD/target/release/squashbox-cli
+work=$(mktemp -d)
+tags=()
+cleanup() {
+  for t in "${tags[@]}"; do docker rmi -f "$t" >/dev/null 2>&1 || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+source "$(dirname "$0")/bench-images.sh"
+
+# Wall seconds of a command, output discarded.
+seconds() {
+  local start end
+  start=$(date +%s%N)
+  "$@" >/dev/null 2>&1
+  end=$(date +%s%N)
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", (e - s) / 1e9 }'
+}
+
+for case in "${cases[@]}"; do
+  case $case in
+    zip) echo "building the zip image ($ZIP_MB MB)…"; image=$(build_zip_image) ;;
+    files) echo "building the many-files image ($FILES files)…"; image=$(build_files_image) ;;
+    *) echo "unknown case $case (zip or files)" >&2; exit 2 ;;
+  esac
+  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported")
+  fs_bytes=$("$cli" audit "$image" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["report"]["filesystemBytes"])')
+
+  "$cli" squash "$image" --tag "$image-plain" --builder classic --dockerfile > "$work/Dockerfile"
+  mkdir -p "$work/empty"
+  # Ours first, then the plain build with --no-cache: neither may reuse the other's layers.
+  ours=$(seconds "$cli" squash "$image" --tag "$image-squashed" --builder classic --json)
+  plain=$(seconds sh -c "DOCKER_BUILDKIT=0 docker build --no-cache -q -t '$image-plain' -f '$work/Dockerfile' '$work/empty'")
+  exported=$(seconds sh -c "docker create --name sbx-bench-$$ '$image' /bin/sh >/dev/null && docker export sbx-bench-$$ | docker import - '$image-imported' >/dev/null; docker rm sbx-bench-$$ >/dev/null")
+  size=$(docker image inspect --format '{{.Size}}' "$image-squashed")
+  echo "image $image: filesystem $fs_bytes bytes"
+  echo "  plain docker build of the rendered Dockerfile   ${plain} s"
+  echo "  squashbox-cli squash (build + verify + tag)     ${ours} s   ÷ plain build = $(ratio "$ours" "$plain")"
+  echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
+  echo "  result size ÷ filesystem bytes = $(ratio "$size" "$fs_bytes")"
+done
