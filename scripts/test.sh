@@ -5,6 +5,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root_dir"
 
+# What squashes leave behind is remembered in the user's data folder; the tests keep their own.
+SQUASHBOX_DATA_DIR="$(mktemp -d)"
+export SQUASHBOX_DATA_DIR
+trap 'rm -rf "$SQUASHBOX_DATA_DIR"' EXIT
+
 say "cargo fmt --check"
 cargo fmt --all --check
 

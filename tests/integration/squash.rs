@@ -60,6 +60,7 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
     let options = SquashOptions {
         builder: BuilderChoice::Classic,
         overwrite_tag: false,
+        move_source_tag: false,
     };
     let stages = std::sync::Mutex::new(Vec::new());
     let outcome = squash(
@@ -113,6 +114,7 @@ async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
     let options = SquashOptions {
         builder: BuilderChoice::BuildKit,
         overwrite_tag: false,
+        move_source_tag: false,
     };
     let outcome = squash(
         &daemon,
@@ -159,6 +161,7 @@ async fn a_taken_tag_is_refused_without_confirmation() {
     let options = SquashOptions {
         builder: BuilderChoice::Classic,
         overwrite_tag: false,
+        move_source_tag: false,
     };
     let result = squash(
         &daemon,
@@ -188,6 +191,7 @@ async fn a_cancelled_squash_leaves_no_tag() {
     let options = SquashOptions {
         builder: BuilderChoice::Classic,
         overwrite_tag: false,
+        move_source_tag: false,
     };
     let result = squash(&daemon, &plan, &options, None, &|_: Progress| {}, &cancel).await;
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");

@@ -96,10 +96,14 @@ fn print_preview(preview: &prune::PrunePreview) {
     if preview.images.is_empty() {
         println!("No dangling images to remove.");
     } else {
-        println!("{:<14} {:>10} {:>12}", "IMAGE", "SIZE", "FREES ABOUT");
+        println!("{:<14} {:>10} {:>12}  WHY", "IMAGE", "SIZE", "FREES ABOUT");
         for image in &preview.images {
+            let why = match &image.left_by {
+                Some(name) => format!("left by squashing {name}"),
+                None => String::new(),
+            };
             println!(
-                "{:<14} {:>10} {:>12}",
+                "{:<14} {:>10} {:>12}  {why}",
                 image.short_id,
                 human_bytes(image.size),
                 human_bytes(image.unique_size)

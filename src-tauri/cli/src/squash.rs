@@ -48,6 +48,10 @@ pub struct SquashArgs {
     /// Move the tag even if it already names another image (that image stays, by ID).
     #[arg(long)]
     overwrite: bool,
+    /// Once verified, move the source's own tag (IMAGE) to the result too; the source stays,
+    /// by ID, until pruned.
+    #[arg(long)]
+    move_tag: bool,
     /// Print the Dockerfile that would be built, and build nothing.
     #[arg(long)]
     dockerfile: bool,
@@ -101,6 +105,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let options = SquashOptions {
         builder: choice,
         overwrite_tag: args.overwrite,
+        move_source_tag: args.move_tag,
     };
     let outcome =
         squash::squash(&daemon, &plan, &options, special.as_ref(), &report, &cancel).await;
@@ -125,6 +130,9 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
                 outcome.size_before
             )
         );
+        if let Some(moved) = &outcome.moved_tag {
+            println!("{moved} now names the squashed image too.");
+        }
         if outcome.verified.passed {
             println!("Verified: the filesystem and the settings are the source's.");
         } else {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod images;
 pub mod job;
+pub mod ledger;
 pub mod prune;
 mod raw;
 pub mod settings;

@@ -25,6 +25,7 @@ use crate::disk::raw_usage;
 use crate::error::{Error, Result};
 use crate::images::{self, ImageSummary};
 use crate::job::{CancelToken, Progress, ProgressSink};
+use crate::ledger::Ledger;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -40,6 +41,8 @@ pub struct PruneCandidate {
     /// Bytes only this image holds: what removing it frees, as far as the daemon tells.
     #[ts(type = "number")]
     pub unique_size: u64,
+    /// The image whose squash left it dangling (`app:1.2`), when Squashbox made it so.
+    pub left_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -98,10 +101,17 @@ pub struct CachePruneResult {
 /// What a prune of dangling images would remove now.
 pub async fn preview_images(daemon: &Daemon) -> Result<PrunePreview> {
     let (list, unique) = tokio::try_join!(images::list(daemon), unique_sizes(daemon))?;
-    Ok(preview_from(&list, &unique))
+    let left_by = Ledger::default_location()
+        .map(|l| l.left_by())
+        .unwrap_or_default();
+    Ok(preview_from(&list, &unique, &left_by))
 }
 
-fn preview_from(list: &[ImageSummary], unique: &HashMap<String, u64>) -> PrunePreview {
+fn preview_from(
+    list: &[ImageSummary],
+    unique: &HashMap<String, u64>,
+    left_by: &HashMap<String, String>,
+) -> PrunePreview {
     let images: Vec<PruneCandidate> = list
         .iter()
         .filter(|i| i.dangling && !i.in_use)
@@ -111,6 +121,7 @@ fn preview_from(list: &[ImageSummary], unique: &HashMap<String, u64>) -> PrunePr
             created: i.created,
             size: i.size,
             unique_size: unique.get(&i.id).copied().unwrap_or(i.size).min(i.size),
+            left_by: left_by.get(&i.id).cloned(),
         })
         .collect();
     PrunePreview {
@@ -280,10 +291,12 @@ mod tests {
             image("c", false, false, 300),
         ];
         let unique = HashMap::from([("a".to_string(), 60)]);
-        let preview = preview_from(&list, &unique);
+        let left_by = HashMap::from([("a".to_string(), "app:1".to_string())]);
+        let preview = preview_from(&list, &unique, &left_by);
         assert_eq!(preview.images.len(), 1);
         assert_eq!(preview.images[0].id, "a");
         assert_eq!(preview.images[0].unique_size, 60);
+        assert_eq!(preview.images[0].left_by.as_deref(), Some("app:1"));
         assert_eq!(preview.estimated_bytes, 60);
         assert_eq!(preview.kept_in_use, 1);
     }

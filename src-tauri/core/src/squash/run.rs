@@ -4,7 +4,7 @@
 //! # async fn demo(daemon: &squashbox_core::daemon::Daemon, plan: &squashbox_core::squash::SquashPlan) -> squashbox_core::Result<()> {
 //! use squashbox_core::job::{CancelToken, Progress};
 //! use squashbox_core::squash::{squash, BuilderChoice, SquashOptions};
-//! let options = SquashOptions { builder: BuilderChoice::Auto, overwrite_tag: false };
+//! let options = SquashOptions { builder: BuilderChoice::Auto, overwrite_tag: false, move_source_tag: false };
 //! let outcome = squash(daemon, plan, &options, None, &|_: Progress| {}, &CancelToken::new()).await?;
 //! println!("{} → {} bytes, verified: {}", outcome.size_before, outcome.size_after, outcome.verified.passed);
 //! # Ok(()) }
@@ -28,6 +28,7 @@ use crate::disk::{host_disk, raw_usage};
 use crate::error::{Error, Result};
 use crate::images::{inspect, real_tags};
 use crate::job::{CancelToken, ProgressSink};
+use crate::ledger::Ledger;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -47,6 +48,9 @@ pub struct SquashOptions {
     pub builder: BuilderChoice,
     /// The user confirmed that the plan's tag may move from the image it names now.
     pub overwrite_tag: bool,
+    /// Once the result verifies, the source's own tag (the plan's `source_name`) moves to it
+    /// too; the source stays, by ID, until pruned.
+    pub move_source_tag: bool,
 }
 
 /// A config field of the result that is not what the plan declared.
@@ -79,6 +83,8 @@ pub struct SquashOutcome {
     pub tag: String,
     /// The tag was given to the result (only after it verified).
     pub tagged: bool,
+    /// The source's tag, when it moved to the result as asked.
+    pub moved_tag: Option<String>,
     pub builder: Builder,
     #[ts(type = "number")]
     pub size_before: u64,
@@ -203,6 +209,18 @@ pub async fn squash(
         })?,
     };
     let dockerfile = render_copying(plan, &copy_from)?;
+    let tag_to_move = match options.move_source_tag {
+        false => None,
+        true if source_tag.as_deref() == Some(plan.source_name.as_str()) => {
+            Some(plan.source_name.clone()).filter(|name| name != &plan.tag)
+        }
+        true => {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a tag of the source, so there is no tag to move to the squashed image",
+                plan.source_name
+            )))
+        }
+    };
 
     let replaced = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) if !options.overwrite_tag => {
@@ -244,20 +262,37 @@ pub async fn squash(
     };
     let result = inspect(daemon, &result_id).await?;
     let tagged = verified.passed;
-    if tagged {
-        tag(daemon, &result_id, &plan.tag).await?;
-    } else {
+    if !tagged {
         remove_quietly(daemon, &result_id).await;
     }
-    let left_dangling = match (&replaced, tagged) {
-        (Some(old), true) if old != &result_id => now_dangling(daemon, old).await?,
-        _ => Vec::new(),
-    };
+    let mut moved_tag = None;
+    let mut left_dangling = Vec::new();
+    if tagged {
+        tag(daemon, &result_id, &plan.tag).await?;
+        if let Some(name) = tag_to_move {
+            tag(daemon, &result_id, &name).await?;
+            moved_tag = Some(name);
+        }
+        // The image the tag named before, and the source if its tag moved, may now be nameless.
+        let mut previous: Vec<&String> = replaced.iter().collect();
+        if moved_tag.is_some() {
+            previous.push(&source_id);
+        }
+        previous.dedup();
+        for old in previous.into_iter().filter(|old| **old != result_id) {
+            left_dangling.extend(now_dangling(daemon, old).await?);
+        }
+        if let Some(ledger) = Ledger::default_location() {
+            // The labels help a later prune preview; failing to write them stops nothing.
+            let _ = ledger.record(&left_dangling, &plan.source_name);
+        }
+    }
     Ok(SquashOutcome {
         source_id,
         result_id,
         tag: plan.tag.clone(),
         tagged,
+        moved_tag,
         builder,
         size_before: source.size.unwrap_or(0).max(0) as u64,
         size_after: result.size.unwrap_or(0).max(0) as u64,

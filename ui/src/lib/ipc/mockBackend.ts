@@ -265,6 +265,7 @@ export function fakeCandidates(n: number, nowSeconds = Math.floor(Date.now() / 1
       created: nowSeconds - 3600 * (i + 1),
       size: 200_000_000 + i * 1_000_000,
       uniqueSize: (i + 1) * 1_500_000,
+      leftBy: null,
     };
   });
 }
@@ -291,7 +292,7 @@ export function installMockBackend(scenario: string): void {
   const prunePreview = (): PrunePreview => {
     const candidates = images
       .filter((i) => i.dangling && !i.inUse)
-      .map((i) => ({ id: i.id, shortId: i.shortId, created: i.created, size: i.size, uniqueSize: Math.round(i.size / 10) }));
+      .map((i) => ({ id: i.id, shortId: i.shortId, created: i.created, size: i.size, uniqueSize: Math.round(i.size / 10), leftBy: null }));
     return fakePrunePreview(candidates, images.filter((i) => i.dangling && i.inUse).length);
   };
   const pruneImages = (args: Record<string, unknown>) => {

@@ -8,4 +8,8 @@ size: number,
 /**
  * Bytes only this image holds: what removing it frees, as far as the daemon tells.
  */
-uniqueSize: number, };
+uniqueSize: number, 
+/**
+ * The image whose squash left it dangling (`app:1.2`), when Squashbox made it so.
+ */
+leftBy: string | null, };

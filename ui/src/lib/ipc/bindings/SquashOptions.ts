@@ -5,4 +5,9 @@ export type SquashOptions = { builder: BuilderChoice,
 /**
  * The user confirmed that the plan's tag may move from the image it names now.
  */
-overwriteTag: boolean, };
+overwriteTag: boolean, 
+/**
+ * Once the result verifies, the source's own tag (the plan's `source_name`) moves to it
+ * too; the source stays, by ID, until pruned.
+ */
+moveSourceTag: boolean, };

@@ -11,7 +11,11 @@ resultId: string, tag: string,
 /**
  * The tag was given to the result (only after it verified).
  */
-tagged: boolean, builder: Builder, sizeBefore: number, sizeAfter: number, layersBefore: number, layersAfter: number, verified: Verification, 
+tagged: boolean, 
+/**
+ * The source's tag, when it moved to the result as asked.
+ */
+movedTag: string | null, builder: Builder, sizeBefore: number, sizeAfter: number, layersBefore: number, layersAfter: number, verified: Verification, 
 /**
  * Differences the builder makes whatever the plan says (a default PATH, …).
  */
