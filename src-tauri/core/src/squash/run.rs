@@ -104,6 +104,8 @@ pub struct SquashOutcome {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Preflight {
+    /// The builder the squash will use (what `Auto` picked, or the user's choice).
+    pub builder: Builder,
     /// The image the plan's tag names now, if any: squashing moves the tag off it.
     pub tag_taken_by: Option<String>,
     #[ts(type = "number")]
@@ -156,6 +158,7 @@ pub async fn preflight(
         ));
     }
     Ok(Preflight {
+        builder,
         tag_taken_by,
         bytes_needed,
         bytes_available,
