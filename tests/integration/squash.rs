@@ -9,7 +9,9 @@ use squashbox_core::squash::{squash, BuilderChoice, SquashOptions, SquashPlan};
 use squashbox_core::Error;
 use std::process::Command;
 
-use crate::support::{docker, docker_output, unique_name, workspace_binary, Fixture, FixtureSpec};
+use crate::support::{
+    docker, docker_output, isolated_ledger, unique_name, workspace_binary, Fixture, FixtureSpec,
+};
 
 async fn daemon() -> Daemon {
     Daemon::connect(&Environment::from_process(None))
@@ -102,7 +104,88 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
         docker(&["image", "inspect", "--format", "{{.Id}}", &fixture.tag]),
         fixture.id
     );
-    assert!(stages.lock().unwrap().iter().any(|s| s == "building"));
+    // The source's read overlaps the build but shows only after it: one stage at a time.
+    let mut stages = stages.into_inner().unwrap();
+    stages.dedup();
+    assert_eq!(
+        stages,
+        vec!["building", "verifying source", "verifying result"]
+    );
+    assert!(outcome.build_seconds > 0.0 && outcome.verify_seconds > 0.0);
+}
+
+#[tokio::test]
+async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
+    let ledger = isolated_ledger();
+    let fixture = wasteful("squash-move");
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let options = SquashOptions {
+        builder: BuilderChoice::Classic,
+        overwrite_tag: false,
+        move_source_tag: true,
+    };
+    let outcome = squash(
+        &daemon,
+        &plan,
+        &options,
+        None,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    assert_eq!(outcome.moved_tag.as_deref(), Some(fixture.tag.as_str()));
+    let id_of = |name: &str| docker(&["image", "inspect", "--format", "{{.Id}}", name]);
+    assert_eq!(id_of(&fixture.tag), outcome.result_id);
+    assert_eq!(id_of(&plan.tag), outcome.result_id);
+    // The source is still there, by ID, with no name: the prune's to offer.
+    assert_eq!(id_of(&fixture.id), fixture.id);
+    assert_eq!(outcome.left_dangling, vec![fixture.id.clone()]);
+    assert_eq!(
+        ledger.left_by().get(&fixture.id),
+        Some(&fixture.tag),
+        "the ledger remembers which squash left it"
+    );
+    let preview = squashbox_core::prune::preview_images(&daemon)
+        .await
+        .unwrap();
+    let candidate = preview.images.iter().find(|i| i.id == fixture.id).unwrap();
+    assert_eq!(candidate.left_by.as_deref(), Some(fixture.tag.as_str()));
+}
+
+#[tokio::test]
+async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_built() {
+    let fixture = wasteful("squash-move-id");
+    let daemon = daemon().await;
+    let inspect = images::inspect(&daemon, &fixture.id).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &fixture.id).unwrap();
+    plan.tag = unique_name("squashed");
+    let options = SquashOptions {
+        builder: BuilderChoice::Classic,
+        overwrite_tag: false,
+        move_source_tag: true,
+    };
+    let err = squash(
+        &daemon,
+        &plan,
+        &options,
+        None,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("not a tag of the source")),
+        "{err:?}"
+    );
+    assert!(!docker_output(&["image", "inspect", &plan.tag])
+        .status
+        .success());
 }
 
 #[tokio::test]

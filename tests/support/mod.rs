@@ -187,3 +187,18 @@ pub fn daemon_images_bytes() -> u64 {
         .or_else(|| df["LayersSize"].as_u64())
         .expect("the daemon reports its images' size")
 }
+
+/// The ledger of what squashes left behind, in a folder of the test run's own unless the
+/// caller (scripts/test.sh) chose one: tests never write to the user's data folder.
+pub fn isolated_ledger() -> squashbox_core::ledger::Ledger {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("SQUASHBOX_DATA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let dir = tempfile::tempdir().expect("temp dir").keep();
+            std::env::set_var("SQUASHBOX_DATA_DIR", &dir);
+            dir
+        }
+    });
+    squashbox_core::ledger::Ledger::default_location().expect("a data folder")
+}

@@ -7,8 +7,8 @@
 //! let report = squashbox_core::audit::audit_image(
 //!     daemon, "app:1.2", &|p: Progress| eprintln!("{} / {:?}", p.done, p.total), &CancelToken::new(),
 //! ).await?;
-//! let differences = squashbox_core::audit::verify_images(
-//!     daemon, "sha256:5e1f…", "sha256:9a0b…", &|_: Progress| {}, &CancelToken::new(),
+//! let snapshot = squashbox_core::audit::snapshot_image(
+//!     daemon, "app:1.2", "reading", &|_: Progress| {}, &CancelToken::new(),
 //! ).await?;
 //! # Ok(()) }
 //! ```
@@ -20,7 +20,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::{audit_archive, compare, snapshot_archive, AuditReport, Difference, FsSnapshot};
+use super::{audit_archive, snapshot_archive, AuditReport, FsSnapshot};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, Progress, ProgressSink};
@@ -53,47 +53,17 @@ pub async fn audit_image(
 
 /// The final filesystem of `image` (a name, tag or ID), read from its layers as `docker save`
 /// gives them, never from a container (which adds `/.dockerenv` and replaces `/etc/hosts`).
-/// Progress as for [`audit_image`].
+/// Progress as for [`audit_image`], under `stage`. [`compare`](super::compare) two of them to
+/// check a squash.
 pub async fn snapshot_image(
     daemon: &Daemon,
     image: &str,
+    stage: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<FsSnapshot> {
-    let (_, snapshot) =
-        read_saved(daemon, image, "reading", sink, cancel, snapshot_archive).await?;
+    let (_, snapshot) = read_saved(daemon, image, stage, sink, cancel, snapshot_archive).await?;
     Ok(snapshot)
-}
-
-/// Checks that the image `result_id` (a squash) holds the same filesystem as `source_id`,
-/// entry by entry; the differences are empty when it does. The source is read first (stage
-/// "verifying source"), then the result ("verifying result"): one archive at a time.
-pub async fn verify_images(
-    daemon: &Daemon,
-    source_id: &str,
-    result_id: &str,
-    sink: &dyn ProgressSink,
-    cancel: &CancelToken,
-) -> Result<Vec<Difference>> {
-    let (_, source) = read_saved(
-        daemon,
-        source_id,
-        "verifying source",
-        sink,
-        cancel,
-        snapshot_archive,
-    )
-    .await?;
-    let (_, result) = read_saved(
-        daemon,
-        result_id,
-        "verifying result",
-        sink,
-        cancel,
-        snapshot_archive,
-    )
-    .await?;
-    Ok(compare(&source, &result))
 }
 
 /// What reads the archive on the blocking thread: [`audit_archive`] or [`snapshot_archive`].

@@ -21,7 +21,7 @@
 //!
 //! The same reading, with metadata and content hashes switched on, makes a [`FsSnapshot`] of
 //! the final filesystem; [`compare`] checks a squashed image against its source with two of
-//! them, and [`verify_images`] does it all from the daemon.
+//! them, and [`snapshot_image`] makes one from the daemon.
 
 mod archive;
 mod diff;
@@ -43,7 +43,7 @@ use ts_rs::TS;
 use crate::error::Result;
 
 pub use diff::{compare, Difference, DifferenceKind};
-pub use from_daemon::{audit_image, snapshot_image, verify_images, AuditedImage};
+pub use from_daemon::{audit_image, snapshot_image, AuditedImage};
 pub use snapshot::{EntryKind, FsEntry, FsSnapshot};
 
 use layer::Reading;

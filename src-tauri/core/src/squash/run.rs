@@ -17,17 +17,20 @@
 use bollard::query_parameters::{PruneBuildOptions, RemoveImageOptions, TagImageOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 use ts_rs::TS;
 
 use super::dockerfile::{known_differences, render_copying, KnownDifference, DEFAULT_PATH};
 use super::plan::{validate_tag, KeyValue, SquashPlan};
-use crate::audit::{verify_images, Difference, SpecialFiles};
+use crate::audit::{compare, snapshot_image, Difference, FsSnapshot, SpecialFiles};
 use crate::build::{build_dockerfile, Builder};
 use crate::daemon::Daemon;
 use crate::disk::{host_disk, raw_usage};
 use crate::error::{Error, Result};
 use crate::images::{inspect, real_tags};
-use crate::job::{CancelToken, ProgressSink};
+use crate::job::{CancelToken, Progress, ProgressSink};
 use crate::ledger::Ledger;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -73,7 +76,7 @@ pub struct Verification {
     pub config: Vec<ConfigDifference>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct SquashOutcome {
@@ -97,6 +100,11 @@ pub struct SquashOutcome {
     pub known_differences: Vec<KnownDifference>,
     /// Images left dangling by the squash (the one the tag moved away from), for the prune.
     pub left_dangling: Vec<String>,
+    /// Wall time of the build, with the source's read for the verification running beside it.
+    pub build_seconds: f64,
+    /// Wall time of the verification after the build: the rest of the source's read, the
+    /// result's read, the comparison.
+    pub verify_seconds: f64,
 }
 
 /// What to know before starting: whether the tag is taken, and whether the disk has room.
@@ -248,14 +256,32 @@ pub async fn squash(
         Builder::BuildKit => build_cache_ids(daemon).await?,
         Builder::Classic => HashSet::new(),
     };
-    let built = build_dockerfile(daemon, &dockerfile, builder, sink, cancel).await;
+    let started = Instant::now();
+    let (built, source_files) =
+        build_beside_source_read(daemon, &dockerfile, builder, &source_id, sink, cancel).await;
+    let build_seconds = started.elapsed().as_secs_f64();
     if builder == Builder::BuildKit {
         // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
         free_new_build_cache(daemon, &cache_before).await?;
     }
     let result_id = built?;
 
-    let checked = check(daemon, plan, builder, &source_id, &result_id, sink, cancel).await;
+    let checked = match source_files {
+        Ok(source_files) => {
+            check(
+                daemon,
+                plan,
+                builder,
+                &source_files,
+                &result_id,
+                sink,
+                cancel,
+            )
+            .await
+        }
+        Err(err) => Err(err),
+    };
+    let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
     let verified = match checked {
         Ok(verified) => verified,
         Err(err) => {
@@ -304,19 +330,90 @@ pub async fn squash(
         verified,
         known_differences: known_differences(plan, builder),
         left_dangling,
+        build_seconds,
+        verify_seconds,
     })
+}
+
+/// Builds the Dockerfile and reads the source's filesystem for the verification at the same
+/// time: the read needs nothing from the build, so it overlaps it instead of following it. Its
+/// progress waits for the build to end, so the user sees one stage at a time, and a failed build
+/// stops it.
+async fn build_beside_source_read(
+    daemon: &Daemon,
+    dockerfile: &str,
+    builder: Builder,
+    source_id: &str,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> (Result<String>, Result<FsSnapshot>) {
+    let held = HeldBack::new(sink);
+    let build_failed = CancelToken::new();
+    let building = async {
+        let built = build_dockerfile(daemon, dockerfile, builder, sink, cancel).await;
+        if built.is_err() {
+            build_failed.cancel();
+        }
+        held.release();
+        built
+    };
+    let reading = async {
+        tokio::select! {
+            read = snapshot_image(daemon, source_id, "verifying source", &held, cancel) => read,
+            _ = build_failed.cancelled() => Err(Error::Cancelled),
+        }
+    };
+    tokio::join!(building, reading)
+}
+
+/// Forwards progress only once released, then the latest report held meanwhile first.
+struct HeldBack<'a> {
+    sink: &'a dyn ProgressSink,
+    latest: Mutex<Option<Progress>>,
+    released: AtomicBool,
+}
+
+impl<'a> HeldBack<'a> {
+    fn new(sink: &'a dyn ProgressSink) -> Self {
+        HeldBack {
+            sink,
+            latest: Mutex::new(None),
+            released: AtomicBool::new(false),
+        }
+    }
+
+    fn release(&self) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        self.released.store(true, Ordering::SeqCst);
+        if let Some(progress) = latest.take() {
+            self.sink.report(progress);
+        }
+    }
+}
+
+impl ProgressSink for HeldBack<'_> {
+    fn report(&self, progress: Progress) {
+        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        if self.released.load(Ordering::SeqCst) {
+            drop(latest);
+            self.sink.report(progress);
+        } else {
+            *latest = Some(progress);
+        }
+    }
 }
 
 async fn check(
     daemon: &Daemon,
     plan: &SquashPlan,
     builder: Builder,
-    source_id: &str,
+    source_files: &FsSnapshot,
     result_id: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<Verification> {
-    let filesystem = verify_images(daemon, source_id, result_id, sink, cancel).await?;
+    let result_files = snapshot_image(daemon, result_id, "verifying result", sink, cancel).await?;
+    let filesystem = compare(source_files, &result_files);
     let result = inspect(daemon, result_id).await?;
     let config = config_differences(plan, &SquashPlan::from_image(&result, &plan.tag)?, builder);
     // BuildKit's losses are the reason Auto avoids it; when chosen anyway they still count.
