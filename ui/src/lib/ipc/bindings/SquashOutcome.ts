@@ -23,4 +23,13 @@ knownDifferences: Array<KnownDifference>,
 /**
  * Images left dangling by the squash (the one the tag moved away from), for the prune.
  */
-leftDangling: Array<string>, };
+leftDangling: Array<string>, 
+/**
+ * Wall time of the build, with the source's read for the verification running beside it.
+ */
+buildSeconds: number, 
+/**
+ * Wall time of the verification after the build: the rest of the source's read, the
+ * result's read, the comparison.
+ */
+verifySeconds: number, };
