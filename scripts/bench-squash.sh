@@ -3,7 +3,10 @@
 # beside a baseline from the same run:
 #   squashbox-cli squash (classic builder, verification included) ÷ a plain classic `docker build`
 #   of the very Dockerfile Squashbox renders (goal ≤ 1.05 for the build part);
-#   `docker export | docker import` of the same image, for comparison;
+#   its build part alone (the source's read for the verification runs beside it) and the
+#   verification after it, from the outcome's own clock;
+#   docker-squash (PyPI, installed into target/bench-venv) and `docker export | docker import` of
+#   the same image, for comparison;
 #   result size ÷ the audit's filesystem bytes (goal ≤ 1.01).
 # Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
 set -euo pipefail
@@ -15,6 +18,8 @@ cases=("$@")
 
 cargo build --release -p squashbox-cli --quiet
 cli=$PWD/target/release/squashbox-cli
+venv=$PWD/target/bench-venv
+[ -x "$venv/bin/docker-squash" ] || { python3 -m venv "$venv" && "$venv/bin/pip" install --quiet docker-squash; }
 work=$(mktemp -d)
 tags=()
 cleanup() {
@@ -39,19 +44,26 @@ for case in "${cases[@]}"; do
     files) echo "building the many-files image ($FILES files)…"; image=$(build_files_image) ;;
     *) echo "unknown case $case (zip or files)" >&2; exit 2 ;;
   esac
-  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported")
+  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash")
   fs_bytes=$("$cli" audit "$image" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["report"]["filesystemBytes"])')
 
   "$cli" squash "$image" --tag "$image-plain" --builder classic --dockerfile > "$work/Dockerfile"
   mkdir -p "$work/empty"
   # Ours first, then the plain build with --no-cache: neither may reuse the other's layers.
-  ours=$(seconds "$cli" squash "$image" --tag "$image-squashed" --builder classic --json)
+  start=$(date +%s%N)
+  "$cli" squash "$image" --tag "$image-squashed" --builder classic --json > "$work/outcome.json"
+  ours=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
+  read -r build_part verify_part < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/outcome.json")
   plain=$(seconds sh -c "DOCKER_BUILDKIT=0 docker build --no-cache -q -t '$image-plain' -f '$work/Dockerfile' '$work/empty'")
+  peer=$(seconds "$venv/bin/docker-squash" -t "$image-docker-squash" --tmp-dir "$work/docker-squash" "$image")
   exported=$(seconds sh -c "docker create --name sbx-bench-$$ '$image' /bin/sh >/dev/null && docker export sbx-bench-$$ | docker import - '$image-imported' >/dev/null; docker rm sbx-bench-$$ >/dev/null")
   size=$(docker image inspect --format '{{.Size}}' "$image-squashed")
   echo "image $image: filesystem $fs_bytes bytes"
   echo "  plain docker build of the rendered Dockerfile   ${plain} s"
   echo "  squashbox-cli squash (build + verify + tag)     ${ours} s   ÷ plain build = $(ratio "$ours" "$plain")"
+  echo "    of which the build (source read beside it)    ${build_part} s   ÷ plain build = $(ratio "$build_part" "$plain")"
+  echo "    and the verification after it                 ${verify_part} s   ÷ plain build = $(ratio "$verify_part" "$plain")"
+  echo "  docker-squash $("$venv/bin/docker-squash" --version 2>&1 | tail -1)   ${peer} s   ÷ plain build = $(ratio "$peer" "$plain")"
   echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
   echo "  result size ÷ filesystem bytes = $(ratio "$size" "$fs_bytes")"
 done

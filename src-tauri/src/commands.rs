@@ -10,9 +10,10 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune::{self, CachePreview, CachePruneResult, PrunePreview, PruneResult};
 use squashbox_core::settings::Settings;
 use squashbox_core::squash::{
-    self, BuilderChoice, Preflight, SquashOptions, SquashOutcome, SquashPlan,
+    self, BuilderChoice, Preflight, SourceScan, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
+use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 
@@ -84,13 +85,14 @@ pub async fn audit_image(
         let _ = on_progress.send(p);
     };
     let result = match state.daemon().await {
-        Ok(daemon) => audit::audit_image(&daemon, &image_id, &sink, &cancel).await,
+        Ok(daemon) => audit::survey_image(&daemon, &image_id, &sink, &cancel).await,
         Err(err) => Err(err),
     };
     lock(&state.running_audits).remove(&image_id);
-    let audited = state.forget_if_gone(result).await?;
-    lock(&state.audits).insert(image_id, audited.report.clone());
-    Ok(audited.report)
+    let surveyed = state.forget_if_gone(result).await?;
+    *lock(&state.audited_files) = Some((surveyed.id, Arc::new(surveyed.files)));
+    lock(&state.audits).insert(image_id, surveyed.report.clone());
+    Ok(surveyed.report)
 }
 
 /// Stops a running audit of the image, if there is one; it then fails with `cancelled`.
@@ -250,10 +252,16 @@ pub async fn run_squash(
     let special = lock(&state.audits)
         .get(&plan.source_id)
         .map(|r| r.special_files.clone());
+    let files = lock(&state.audited_files)
+        .as_ref()
+        .filter(|(id, _)| *id == plan.source_id)
+        .map(|(_, files)| Arc::clone(files));
+    let scan = SourceScan {
+        special_files: special.as_ref(),
+        files: files.as_deref(),
+    };
     let result = match state.daemon().await {
-        Ok(daemon) => {
-            squash::squash(&daemon, &plan, &options, special.as_ref(), &sink, &cancel).await
-        }
+        Ok(daemon) => squash::squash(&daemon, &plan, &options, scan, &sink, &cancel).await,
         Err(err) => Err(err),
     };
     *lock(&state.running_squash) = None;

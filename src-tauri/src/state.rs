@@ -1,7 +1,7 @@
 //! What the commands share: the settings file's path, the current daemon connection, and the
 //! task that relays the daemon's news to the window.
 
-use squashbox_core::audit::AuditReport;
+use squashbox_core::audit::{AuditReport, FsSnapshot};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::CancelToken;
@@ -9,6 +9,7 @@ use squashbox_core::settings::Settings;
 use squashbox_core::{events, Error, Result};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
@@ -26,6 +27,9 @@ pub struct AppState {
     watcher: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// Audit reports by image ID: an ID names the content, so a report never goes stale.
     pub audits: std::sync::Mutex<HashMap<String, AuditReport>>,
+    /// The final filesystem of the image audited last, by its ID: a squash of it then reads only
+    /// its result to verify. One image's worth, as it can hold hundreds of thousands of entries.
+    pub audited_files: std::sync::Mutex<Option<(String, Arc<FsSnapshot>)>>,
     /// Cancel tokens of the audits running now, by image ID.
     pub running_audits: std::sync::Mutex<HashMap<String, CancelToken>>,
     /// The squash running now, if any: one at a time, and prune waits for it so it cannot
@@ -41,6 +45,7 @@ impl AppState {
             daemon: Mutex::new(None),
             watcher: std::sync::Mutex::new(None),
             audits: Default::default(),
+            audited_files: Default::default(),
             running_audits: Default::default(),
             running_squash: Default::default(),
         }

@@ -1,11 +1,12 @@
 //! The whole squash job against the real daemon: build, verify, tag only when verified.
 
+use squashbox_core::audit::survey_image;
 use squashbox_core::build::Builder;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
-use squashbox_core::squash::{squash, BuilderChoice, SquashOptions, SquashPlan};
+use squashbox_core::squash::{squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan};
 use squashbox_core::Error;
 use std::process::Command;
 
@@ -69,7 +70,7 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
         &daemon,
         &plan,
         &options,
-        None,
+        SourceScan::default(),
         &|p: Progress| stages.lock().unwrap().push(p.stage),
         &CancelToken::new(),
     )
@@ -115,6 +116,45 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
 }
 
 #[tokio::test]
+async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
+    let fixture = wasteful("squash-surveyed");
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let cancel = CancelToken::new();
+    let survey = survey_image(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
+        .await
+        .unwrap();
+    assert_eq!(survey.report.special_files.fifos, 1);
+    let scan = SourceScan {
+        special_files: Some(&survey.report.special_files),
+        files: Some(&survey.files),
+    };
+    let options = SquashOptions {
+        builder: BuilderChoice::Auto,
+        overwrite_tag: false,
+        move_source_tag: false,
+    };
+    let stages = std::sync::Mutex::new(Vec::new());
+    let outcome = squash(
+        &daemon,
+        &plan,
+        &options,
+        scan,
+        &|p: Progress| stages.lock().unwrap().push(p.stage),
+        &cancel,
+    )
+    .await
+    .unwrap();
+    // The FIFO the survey found keeps Auto on the classic builder, which verifies.
+    assert_eq!(outcome.builder, Builder::Classic);
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    let mut stages = stages.into_inner().unwrap();
+    stages.dedup();
+    assert_eq!(stages, vec!["building", "verifying result"]);
+}
+
+#[tokio::test]
 async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
     let ledger = isolated_ledger();
     let fixture = wasteful("squash-move");
@@ -130,7 +170,7 @@ async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
         &daemon,
         &plan,
         &options,
-        None,
+        SourceScan::default(),
         &|_: Progress| {},
         &CancelToken::new(),
     )
@@ -173,7 +213,7 @@ async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_b
         &daemon,
         &plan,
         &options,
-        None,
+        SourceScan::default(),
         &|_: Progress| {},
         &CancelToken::new(),
     )
@@ -203,7 +243,7 @@ async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
         &daemon,
         &plan,
         &options,
-        None,
+        SourceScan::default(),
         &|_: Progress| {},
         &CancelToken::new(),
     )
@@ -250,7 +290,7 @@ async fn a_taken_tag_is_refused_without_confirmation() {
         &daemon,
         &plan,
         &options,
-        None,
+        SourceScan::default(),
         &|_: Progress| {},
         &CancelToken::new(),
     )
@@ -276,7 +316,15 @@ async fn a_cancelled_squash_leaves_no_tag() {
         overwrite_tag: false,
         move_source_tag: false,
     };
-    let result = squash(&daemon, &plan, &options, None, &|_: Progress| {}, &cancel).await;
+    let result = squash(
+        &daemon,
+        &plan,
+        &options,
+        SourceScan::default(),
+        &|_: Progress| {},
+        &cancel,
+    )
+    .await;
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(!docker_output(&["image", "inspect", &plan.tag])
         .status

@@ -2,11 +2,13 @@
 //! edited from flags, verified before the tag is given.
 
 use clap::{Args, ValueEnum};
-use squashbox_core::audit::audit_image;
+use squashbox_core::audit::survey_image;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
-use squashbox_core::squash::{self, BuilderChoice, KeyValue, SquashOptions, SquashPlan};
+use squashbox_core::squash::{
+    self, BuilderChoice, KeyValue, SourceScan, SquashOptions, SquashPlan,
+};
 use squashbox_core::units::percent;
 use squashbox_core::Error;
 use std::process::ExitCode;
@@ -86,17 +88,19 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         BuilderFlag::Buildkit => BuilderChoice::BuildKit,
         BuilderFlag::Classic => BuilderChoice::Classic,
     };
-    // Auto needs to know whether the source holds what BuildKit would damage: the audit's scan.
-    let special = match choice {
-        BuilderChoice::Auto => Some(
-            audit_image(&daemon, &plan.source_id, &report, &cancel)
-                .await?
-                .report
-                .special_files,
-        ),
+    // Auto needs to know whether the source holds what BuildKit would damage: a survey tells,
+    // and its read of the source then serves the verification too.
+    let survey = match choice {
+        BuilderChoice::Auto => {
+            Some(survey_image(&daemon, &plan.source_id, &report, &cancel).await?)
+        }
         _ => None,
     };
-    let builder = squash::choose_builder(choice, special.as_ref(), Some(&plan.source_name));
+    let scan = SourceScan {
+        special_files: survey.as_ref().map(|s| &s.report.special_files),
+        files: survey.as_ref().map(|s| &s.files),
+    };
+    let builder = squash::choose_builder(choice, scan.special_files, Some(&plan.source_name));
     let preflight = squash::preflight(&daemon, &plan, builder, None).await?;
     bar.clear();
     for warning in &preflight.warnings {
@@ -107,8 +111,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         overwrite_tag: args.overwrite,
         move_source_tag: args.move_tag,
     };
-    let outcome =
-        squash::squash(&daemon, &plan, &options, special.as_ref(), &report, &cancel).await;
+    let outcome = squash::squash(&daemon, &plan, &options, scan, &report, &cancel).await;
     bar.clear();
     let outcome = outcome?;
 

@@ -20,7 +20,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::{audit_archive, snapshot_archive, AuditReport, FsSnapshot};
+use super::{audit_archive, snapshot_archive, survey_archive, AuditReport, FsSnapshot};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, Progress, ProgressSink};
@@ -39,6 +39,13 @@ pub struct AuditedImage {
     pub report: AuditReport,
 }
 
+/// The image as a survey found it: the audit and the final filesystem.
+pub struct SurveyedImage {
+    pub id: String,
+    pub report: AuditReport,
+    pub files: FsSnapshot,
+}
+
 /// Audits `image` (a name, tag or ID). Progress counts the archive's bytes against the image's
 /// size, which the archive exceeds only by its tar headers.
 pub async fn audit_image(
@@ -49,6 +56,19 @@ pub async fn audit_image(
 ) -> Result<AuditedImage> {
     let (id, report) = read_saved(daemon, image, "reading", sink, cancel, audit_archive).await?;
     Ok(AuditedImage { id, report })
+}
+
+/// An audit that also keeps the final filesystem (see [`survey_archive`](super::survey_archive)):
+/// what the app makes, so that a squash of the audited image needs to read only its result.
+pub async fn survey_image(
+    daemon: &Daemon,
+    image: &str,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<SurveyedImage> {
+    let (id, (report, files)) =
+        read_saved(daemon, image, "reading", sink, cancel, survey_archive).await?;
+    Ok(SurveyedImage { id, report, files })
 }
 
 /// The final filesystem of `image` (a name, tag or ID), read from its layers as `docker save`

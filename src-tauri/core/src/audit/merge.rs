@@ -419,7 +419,7 @@ impl Stack {
 
     /// The final filesystem with each entry's metadata; empty metadata unless the layers were
     /// read with [`Reading::Everything`](super::layer::Reading::Everything).
-    pub fn snapshot(self) -> FsSnapshot {
+    pub fn snapshot(&self) -> FsSnapshot {
         let entries = self.present.iter().map(|(path, present)| {
             let version = present.version;
             snapshot::Final {

@@ -43,7 +43,7 @@ use ts_rs::TS;
 use crate::error::Result;
 
 pub use diff::{compare, Difference, DifferenceKind};
-pub use from_daemon::{audit_image, snapshot_image, AuditedImage};
+pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
 pub use snapshot::{EntryKind, FsEntry, FsSnapshot};
 
 use layer::Reading;
@@ -70,6 +70,18 @@ pub fn snapshot_archive<R: Read>(
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<FsSnapshot> {
     Ok(merged(reader, Reading::Everything, progress)?.snapshot())
+}
+
+/// Both of the above from one reading: the audit of the image in `reader` and its final
+/// filesystem. An audit made this way spares a squash's verification a second read of the
+/// source; it costs the hashing, which runs while the reader waits for the daemon anyway.
+pub fn survey_archive<R: Read>(
+    reader: R,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<(AuditReport, FsSnapshot)> {
+    let stack = merged(reader, Reading::Everything, progress)?;
+    let snapshot = stack.snapshot();
+    Ok((stack.finish(), snapshot))
 }
 
 /// Every layer of the image in `reader`, stacked.

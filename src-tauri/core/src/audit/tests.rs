@@ -1560,3 +1560,21 @@ fn differences_serialise_in_camel_case() {
         serde_json::json!([{ "path": "/l", "what": "linkTarget", "source": "a", "result": "b" }])
     );
 }
+
+#[test]
+fn a_survey_is_the_audit_and_the_snapshot_from_one_reading() {
+    let layers = [
+        layer_of(&reference_tree()),
+        layer_of(&[
+            Spec::file("data/.wh.b", b""),
+            Spec::file("etc/extra", b"later"),
+        ]),
+    ];
+    let archive = legacy(&layers, false);
+    let (report, files) =
+        survey_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(())).expect("survey");
+    assert_eq!(report, audit(&archive).expect("audit"));
+    assert_eq!(files, snapshot(&layers));
+    assert!(files.entries.contains_key("/etc/extra"));
+    assert!(!files.entries.contains_key("/data/b"));
+}

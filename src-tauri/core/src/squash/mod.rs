@@ -20,5 +20,5 @@ pub use dockerfile::{known_differences, render, render_copying, render_stage, Kn
 pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
 pub use run::{
     choose_builder, config_differences, preflight, squash, BuilderChoice, ConfigDifference,
-    Preflight, SquashOptions, SquashOutcome, Verification,
+    Preflight, SourceScan, SquashOptions, SquashOutcome, Verification,
 };

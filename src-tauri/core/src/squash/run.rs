@@ -5,7 +5,7 @@
 //! use squashbox_core::job::{CancelToken, Progress};
 //! use squashbox_core::squash::{squash, BuilderChoice, SquashOptions};
 //! let options = SquashOptions { builder: BuilderChoice::Auto, overwrite_tag: false, move_source_tag: false };
-//! let outcome = squash(daemon, plan, &options, None, &|_: Progress| {}, &CancelToken::new()).await?;
+//! let outcome = squash(daemon, plan, &options, Default::default(), &|_: Progress| {}, &CancelToken::new()).await?;
 //! println!("{} → {} bytes, verified: {}", outcome.size_before, outcome.size_after, outcome.verified.passed);
 //! # Ok(()) }
 //! ```
@@ -16,6 +16,7 @@
 
 use bollard::query_parameters::{PruneBuildOptions, RemoveImageOptions, TagImageOptions};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -195,13 +196,22 @@ pub fn choose_builder(
     }
 }
 
-/// Runs the squash. `special` is the audit's scan of the source, when one was made (the app
-/// keeps them); without it, `Auto` picks the classic builder, which preserves everything.
+/// What a read of the source before the squash found (the audit), when there was one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SourceScan<'a> {
+    /// Devices and FIFOs: without them `Auto` picks the classic builder, which keeps everything.
+    pub special_files: Option<&'a SpecialFiles>,
+    /// The source's final filesystem (a survey's): the verification then reads only the result.
+    pub files: Option<&'a FsSnapshot>,
+}
+
+/// Runs the squash, guided by what an earlier read of the source found (`scan`, empty when
+/// none was made).
 pub async fn squash(
     daemon: &Daemon,
     plan: &SquashPlan,
     options: &SquashOptions,
-    special: Option<&SpecialFiles>,
+    scan: SourceScan<'_>,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<SquashOutcome> {
@@ -210,7 +220,7 @@ pub async fn squash(
     let source = inspect(daemon, &plan.source_id).await?;
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let source_tag = own_tag(&source, &plan.source_name);
-    let builder = choose_builder(options.builder, special, source_tag.as_deref());
+    let builder = choose_builder(options.builder, scan.special_files, source_tag.as_deref());
     let copy_from = match builder {
         Builder::Classic => source_id.clone(),
         Builder::BuildKit => source_tag.clone().ok_or_else(|| {
@@ -257,8 +267,19 @@ pub async fn squash(
         Builder::Classic => HashSet::new(),
     };
     let started = Instant::now();
-    let (built, source_files) =
-        build_beside_source_read(daemon, &dockerfile, builder, &source_id, sink, cancel).await;
+    // The source's files come from the scan, or from a read beside the build.
+    let (built, source_files) = match scan.files {
+        Some(files) => (
+            build_dockerfile(daemon, &dockerfile, builder, sink, cancel).await,
+            Ok(Cow::Borrowed(files)),
+        ),
+        None => {
+            let (built, read) =
+                build_beside_source_read(daemon, &dockerfile, builder, &source_id, sink, cancel)
+                    .await;
+            (built, read.map(Cow::Owned))
+        }
+    };
     let build_seconds = started.elapsed().as_secs_f64();
     if builder == Builder::BuildKit {
         // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
