@@ -281,11 +281,16 @@ pub async fn squash(
         }
     };
     let build_seconds = started.elapsed().as_secs_f64();
-    if builder == Builder::BuildKit {
+    let freed = match builder {
         // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
-        free_new_build_cache(daemon, &cache_before).await?;
-    }
+        Builder::BuildKit => free_new_build_cache(daemon, &cache_before).await,
+        Builder::Classic => Ok(()),
+    };
     let result_id = built?;
+    if let Err(err) = freed {
+        remove_quietly(daemon, &result_id).await;
+        return Err(err);
+    }
 
     let checked = match source_files {
         Ok(source_files) => {
@@ -318,7 +323,10 @@ pub async fn squash(
     let mut moved_tag = None;
     let mut left_dangling = Vec::new();
     if tagged {
-        tag(daemon, &result_id, &plan.tag).await?;
+        if let Err(err) = tag(daemon, &result_id, &plan.tag).await {
+            remove_quietly(daemon, &result_id).await;
+            return Err(err);
+        }
         if let Some(name) = tag_to_move {
             tag(daemon, &result_id, &name).await?;
             moved_tag = Some(name);
