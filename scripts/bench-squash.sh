@@ -7,7 +7,11 @@
 #   verification after it, from the outcome's own clock;
 #   docker-squash (PyPI, installed into target/bench-venv) and `docker export | docker import` of
 #   the same image, for comparison;
+#   the CLI's auto path (one survey of the source, then the build, then a read of the result only;
+#   BuildKit on these images) ÷ a plain BuildKit build of the same Dockerfile;
 #   result size ÷ the audit's filesystem bytes (goal ≤ 1.01).
+# It needs the daemon at /var/run/docker.sock, and frees the build cache (all of it) after the
+# plain BuildKit build.
 # Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,7 +48,7 @@ for case in "${cases[@]}"; do
     files) echo "building the many-files image ($FILES files)…"; image=$(build_files_image) ;;
     *) echo "unknown case $case (zip or files)" >&2; exit 2 ;;
   esac
-  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash")
+  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash" "$image-auto" "$image-plain-kit")
   fs_bytes=$("$cli" audit "$image" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["report"]["filesystemBytes"])')
 
   "$cli" squash "$image" --tag "$image-plain" --builder classic --dockerfile > "$work/Dockerfile"
@@ -55,7 +59,25 @@ for case in "${cases[@]}"; do
   ours=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
   read -r build_part verify_part < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/outcome.json")
   plain=$(seconds sh -c "DOCKER_BUILDKIT=0 docker build --no-cache -q -t '$image-plain' -f '$work/Dockerfile' '$work/empty'")
-  peer=$(seconds "$venv/bin/docker-squash" -t "$image-docker-squash" --tmp-dir "$work/docker-squash" "$image")
+  # docker-squash wants a temp folder that does not exist yet; it says "failed" when it fails.
+  peer=$(seconds "$venv/bin/docker-squash" -t "$image-docker-squash" --tmp-dir "$work/docker-squash-$case" "$image")
+  docker image inspect "$image-docker-squash" >/dev/null 2>&1 || peer="failed"
+  # The auto path, and its baseline: BuildKit copying from the tag (it reads an ID as a registry name).
+  start=$(date +%s%N)
+  "$cli" squash "$image" --tag "$image-auto" --builder auto --json > "$work/auto.json"
+  auto=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
+  read -r auto_builder auto_build auto_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["builder"], "%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/auto.json")
+  id=$(docker image inspect --format '{{.Id}}' "$image")
+  mkdir -p "$work/kit"
+  sed "s|--from=$id|--from=$image|" "$work/Dockerfile" > "$work/kit/Dockerfile"
+  tar -C "$work/kit" -cf "$work/kit.tar" Dockerfile
+  # Debian's docker CLI has no buildx: BuildKit through the Engine API, as Squashbox drives it.
+  kit_tag=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$image-plain-kit")
+  plain_kit=$(seconds curl -sf --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/x-tar' \
+    --data-binary @"$work/kit.tar" "http://localhost/v1.41/build?version=2&nocache=1&t=$kit_tag")
+  docker image inspect "$image-plain-kit" >/dev/null 2>&1 || plain_kit="failed"
+  # That build's cache snapshot is as large as the image (Squashbox frees its own).
+  docker builder prune -f >/dev/null
   exported=$(seconds sh -c "docker create --name sbx-bench-$$ '$image' /bin/sh >/dev/null && docker export sbx-bench-$$ | docker import - '$image-imported' >/dev/null; docker rm sbx-bench-$$ >/dev/null")
   size=$(docker image inspect --format '{{.Size}}' "$image-squashed")
   echo "image $image: filesystem $fs_bytes bytes"
@@ -65,5 +87,10 @@ for case in "${cases[@]}"; do
   echo "    and the verification after it                 ${verify_part} s   ÷ plain build = $(ratio "$verify_part" "$plain")"
   echo "  docker-squash $("$venv/bin/docker-squash" --version 2>&1 | tail -1)   ${peer} s   ÷ plain build = $(ratio "$peer" "$plain")"
   echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
+  echo "  plain BuildKit build of the same Dockerfile     ${plain_kit} s"
+  echo "  squashbox-cli squash --builder auto ($auto_builder)   ${auto} s   ÷ plain BuildKit build = $(ratio "$auto" "$plain_kit")"
+  echo "    survey of the source (audit + files, once)    $(awk -v a="$auto" -v b="$auto_build" -v c="$auto_verify" 'BEGIN { printf "%.2f", a - b - c }') s"
+  echo "    build                                         ${auto_build} s   ÷ plain BuildKit build = $(ratio "$auto_build" "$plain_kit")"
+  echo "    verification (the result's read only)         ${auto_verify} s"
   echo "  result size ÷ filesystem bytes = $(ratio "$size" "$fs_bytes")"
 done
