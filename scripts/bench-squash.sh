@@ -10,8 +10,8 @@
 #   the CLI's auto path (one survey of the source, then the build, then a read of the result only;
 #   BuildKit on these images) ÷ a plain BuildKit build of the same Dockerfile;
 #   result size ÷ the audit's filesystem bytes (goal ≤ 1.01).
-# It needs the daemon at /var/run/docker.sock, and frees the build cache (all of it) after the
-# plain BuildKit build.
+# It needs the daemon at /var/run/docker.sock, and empties BuildKit's cache (all of it) before
+# each BuildKit build: a record left by an earlier run would turn the copy into a cache hit.
 # Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +63,7 @@ for case in "${cases[@]}"; do
   peer=$(seconds "$venv/bin/docker-squash" -t "$image-docker-squash" --tmp-dir "$work/docker-squash-$case" "$image")
   docker image inspect "$image-docker-squash" >/dev/null 2>&1 || peer="failed"
   # The auto path, and its baseline: BuildKit copying from the tag (it reads an ID as a registry name).
+  docker builder prune -af >/dev/null
   start=$(date +%s%N)
   "$cli" squash "$image" --tag "$image-auto" --builder auto --json > "$work/auto.json"
   auto=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
@@ -73,11 +74,11 @@ for case in "${cases[@]}"; do
   tar -C "$work/kit" -cf "$work/kit.tar" Dockerfile
   # Debian's docker CLI has no buildx: BuildKit through the Engine API, as Squashbox drives it.
   kit_tag=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$image-plain-kit")
+  docker builder prune -af >/dev/null
   plain_kit=$(seconds curl -sf --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/x-tar' \
     --data-binary @"$work/kit.tar" "http://localhost/v1.41/build?version=2&nocache=1&t=$kit_tag")
   docker image inspect "$image-plain-kit" >/dev/null 2>&1 || plain_kit="failed"
-  # That build's cache snapshot is as large as the image (Squashbox frees its own).
-  docker builder prune -f >/dev/null
+  docker builder prune -af >/dev/null
   exported=$(seconds sh -c "docker create --name sbx-bench-$$ '$image' /bin/sh >/dev/null && docker export sbx-bench-$$ | docker import - '$image-imported' >/dev/null; docker rm sbx-bench-$$ >/dev/null")
   size=$(docker image inspect --format '{{.Size}}' "$image-squashed")
   echo "image $image: filesystem $fs_bytes bytes"
