@@ -9,6 +9,7 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune;
+use squashbox_core::squash::{squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan};
 use std::process::Command;
 
 use support::{daemon_images_bytes, docker, docker_output, workspace_binary, Fixture, FixtureSpec};
@@ -151,4 +152,48 @@ async fn disk_usage_questions_asked_at_once_all_get_answers() {
     preview.unwrap();
     assert_eq!(usage.images.size, images.unwrap());
     assert!(usage.host_disk.is_some(), "the daemon is local here");
+}
+
+/// Build-cache records on the daemon, by the daemon's own count.
+fn build_cache_records() -> u32 {
+    docker(&["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])
+        .lines()
+        .find_map(|line| line.strip_prefix("Build Cache="))
+        .expect("a build cache line")
+        .parse()
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn a_buildkit_squash_leaves_no_build_cache_behind() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let fixture = Fixture::small("prune-kit-cache");
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
+    let inspect = squashbox_core::images::inspect(&daemon, &fixture.tag)
+        .await
+        .unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
+    plan.tag = support::unique_name("kit-squashed");
+    let options = SquashOptions {
+        builder: BuilderChoice::BuildKit,
+        overwrite_tag: false,
+        move_source_tag: false,
+    };
+    let before = build_cache_records();
+    let outcome = squash(
+        &daemon,
+        &plan,
+        &options,
+        SourceScan::default(),
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await;
+    let after = build_cache_records();
+    let _ = docker_output(&["rmi", "-f", &plan.tag]);
+    assert!(outcome.unwrap().verified.passed);
+    // The copy's snapshot is as large as the image, and the source's layers get records too.
+    assert_eq!(after, before, "the squash's build-cache records are freed");
 }

@@ -621,25 +621,34 @@ async fn build_cache_ids(daemon: &Daemon) -> Result<HashSet<String>> {
 }
 
 /// Prunes the build-cache records that appeared since `before`, and no others (the daemon takes
-/// one ID per prune filter).
+/// one ID per prune filter). A record another one rests on goes only once that one has, so
+/// this goes round again while new records remain and each round frees some.
 async fn free_new_build_cache(daemon: &Daemon, before: &HashSet<String>) -> Result<()> {
-    let new: Vec<String> = build_cache_ids(daemon)
-        .await?
-        .difference(before)
-        .cloned()
-        .collect();
-    for id in new {
-        let options = PruneBuildOptions {
-            filters: Some(HashMap::from([("id".to_string(), vec![id])])),
-            ..Default::default()
-        };
-        daemon
-            .docker()
-            .prune_build(Some(options))
-            .await
-            .map_err(Error::from_docker)?;
+    let mut left = usize::MAX;
+    loop {
+        let new: Vec<String> = build_cache_ids(daemon)
+            .await?
+            .difference(before)
+            .cloned()
+            .collect();
+        if new.is_empty() || new.len() >= left {
+            return Ok(());
+        }
+        left = new.len();
+        for id in new {
+            let options = PruneBuildOptions {
+                filters: Some(HashMap::from([("id".to_string(), vec![id])])),
+                // Without `all` the daemon keeps records it counts as shared, the copy among them.
+                all: Some(true),
+                ..Default::default()
+            };
+            daemon
+                .docker()
+                .prune_build(Some(options))
+                .await
+                .map_err(Error::from_docker)?;
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]
