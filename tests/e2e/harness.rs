@@ -63,6 +63,10 @@ impl App {
         }
         let driver = Process(command.spawn().expect("tauri-driver starts"));
         wait_for_port(port);
+        // tauri-driver forwards the new session to WebKitWebDriver, which it starts beside
+        // itself; asked before that one listens, it drops the request (hyper's
+        // IncompleteMessage here, seen on a busy machine).
+        wait_for_port(native_port);
 
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
@@ -96,21 +100,51 @@ impl App {
     /// textContent: WebKitWebDriver's element text came back empty for rows of the audit view's
     /// tables although they were on screen.
     pub async fn wait_for_text(&self, css: &str) -> String {
-        let script =
-            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
         let started = Instant::now();
         loop {
-            let found = self.client.execute(script, vec![css.into()]).await;
-            if let Ok(serde_json::Value::String(text)) = &found {
-                if !text.trim().is_empty() {
-                    return text.split_whitespace().collect::<Vec<_>>().join(" ");
-                }
+            let text = self.text_of(css).await;
+            if let Some(text) = text.as_ref().filter(|t| !t.is_empty()) {
+                return text.clone();
             }
             assert!(
                 started.elapsed() < WAIT,
-                "{css} never showed text: {found:?}"
+                "{css} never showed text: {text:?}"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text of the first element matching `css` once it contains `needle`, waiting up to
+    /// `within` (a squash builds and reads two images: longer than a click takes).
+    pub async fn wait_for_text_containing(
+        &self,
+        css: &str,
+        needle: &str,
+        within: Duration,
+    ) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.text_of(css).await;
+            if text.as_deref().is_some_and(|t| t.contains(needle)) {
+                return text.unwrap_or_default();
+            }
+            assert!(
+                started.elapsed() < within,
+                "{css} never contained {needle:?}; last text: {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The DOM's textContent of the first element matching `css`, whitespace collapsed.
+    async fn text_of(&self, css: &str) -> Option<String> {
+        let script =
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
+        match self.client.execute(script, vec![css.into()]).await {
+            Ok(serde_json::Value::String(text)) => {
+                Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+            }
+            _ => None,
         }
     }
 
@@ -247,7 +281,7 @@ fn wait_for_port(port: u16) {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "tauri-driver did not listen on {port}"
+            "the driver did not listen on {port}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -8,6 +8,7 @@
 mod support;
 
 mod harness;
+mod squash;
 
 use fantoccini::Locator;
 use harness::App;

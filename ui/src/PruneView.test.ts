@@ -107,6 +107,14 @@ describe("disk & prune view", () => {
     expect(text("prune-cache-summary")).toBe("57 entries · 2.40 GB reclaimable");
   });
 
+  it("says which squash left an image dangling", async () => {
+    const [left, other] = CANDIDATES;
+    await openCleanup(backend({ preview_prune: () => fakePrunePreview([{ ...left, leftBy: "app:1.2" }, other]) }));
+    const rows = screen.getAllByTestId("prune-candidate");
+    expect(within(rows[0]).getByTestId("prune-candidate-left-by").textContent).toBe("left by squashing app:1.2");
+    expect(within(rows[1]).queryByTestId("prune-candidate-left-by")).toBeNull();
+  });
+
   it("shows the dangling images before the slower overview answers", async () => {
     const overview = deferred<DiskUsage>();
     await openCleanup(backend({ disk_overview: () => overview.promise }));

@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { countLabel, formatBytes, outcomeText, relativeTime, sourceLabel, splitTag, viaLabel } from "./format";
+import { countLabel, formatBytes, formatSeconds, outcomeText, relativeTime, sourceLabel, splitTag, viaLabel } from "./format";
+
+describe("formatSeconds", () => {
+  it("gives a tenth under ten seconds, whole seconds under a minute, then minutes", () => {
+    expect(formatSeconds(2.44)).toBe("2.4 s");
+    expect(formatSeconds(9.96)).toBe("10 s");
+    expect(formatSeconds(38.2)).toBe("38 s");
+    expect(formatSeconds(59.6)).toBe("1 min 00 s");
+    expect(formatSeconds(185)).toBe("3 min 05 s");
+    expect(formatSeconds(-1)).toBe("—");
+  });
+});
 
 describe("formatBytes", () => {
   it("uses decimal units with three significant digits, like docker", () => {

@@ -21,6 +21,15 @@ export function formatBytes(bytes: number): string {
   return `${value.toPrecision(3)} ${BYTE_UNITS[unit]}`;
 }
 
+/** A job's wall time: `"2.4 s"`, `"38 s"`, `"3 min 05 s"`. */
+export function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "—";
+  if (seconds < 9.95) return `${seconds.toFixed(1)} s`;
+  if (seconds < 59.5) return `${Math.round(seconds)} s`;
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
+}
+
 function ago(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? "" : "s"} ago`;
 }

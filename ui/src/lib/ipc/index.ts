@@ -7,11 +7,14 @@
  *     const stop = await ipc.onImagesChanged(() => refresh());
  *     const report = await ipc.auditImage(id, (p) => show(p));
  *     const result = await ipc.pruneImages(preview.images.map((i) => i.id), (p) => show(p));
+ *     const plan = await ipc.planSquash(image.id, "web:1.2");
+ *     const outcome = await ipc.runSquash(plan, { builder: "auto", overwriteTag: false, moveSourceTag: false }, show);
  */
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Attempt } from "./bindings/Attempt";
 import type { AuditReport } from "./bindings/AuditReport";
+import type { BuilderChoice } from "./bindings/BuilderChoice";
 import type { CachePreview } from "./bindings/CachePreview";
 import type { CachePruneResult } from "./bindings/CachePruneResult";
 import type { DaemonInfo } from "./bindings/DaemonInfo";
@@ -20,14 +23,19 @@ import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Format } from "./bindings/Format";
 import type { ImageSummary } from "./bindings/ImageSummary";
 import type { IpcError } from "./bindings/IpcError";
+import type { Preflight } from "./bindings/Preflight";
 import type { Progress } from "./bindings/Progress";
 import type { PrunePreview } from "./bindings/PrunePreview";
 import type { PruneResult } from "./bindings/PruneResult";
 import type { Settings } from "./bindings/Settings";
+import type { SquashOptions } from "./bindings/SquashOptions";
+import type { SquashOutcome } from "./bindings/SquashOutcome";
+import type { SquashPlan } from "./bindings/SquashPlan";
 
 export type {
   Attempt,
   AuditReport,
+  BuilderChoice,
   CachePreview,
   CachePruneResult,
   DaemonInfo,
@@ -36,11 +44,23 @@ export type {
   Format,
   ImageSummary,
   IpcError,
+  Preflight,
   Progress,
   PrunePreview,
   PruneResult,
   Settings,
+  SquashOptions,
+  SquashOutcome,
+  SquashPlan,
 };
+export type { Builder } from "./bindings/Builder";
+export type { ConfigDifference } from "./bindings/ConfigDifference";
+export type { Difference } from "./bindings/Difference";
+export type { DifferenceKind } from "./bindings/DifferenceKind";
+export type { Healthcheck } from "./bindings/Healthcheck";
+export type { KeyValue } from "./bindings/KeyValue";
+export type { KnownDifference } from "./bindings/KnownDifference";
+export type { Verification } from "./bindings/Verification";
 export type { Endpoint } from "./bindings/Endpoint";
 export type { HostDisk } from "./bindings/HostDisk";
 export type { KindUsage } from "./bindings/KindUsage";
@@ -206,6 +226,47 @@ export function previewBuildCache(): Promise<CachePreview> {
 /** Frees the build cache no build is using. */
 export function pruneBuildCache(): Promise<CachePruneResult> {
   return call("prune_build_cache");
+}
+
+/**
+ * The squash plan prefilled from the image's configuration. `name` is what the user picked the
+ * image by: a `repo:tag`, or its ID when it has none; it gives the default target tag.
+ */
+export function planSquash(imageId: string, name: string): Promise<SquashPlan> {
+  return call("plan_squash", { imageId, name });
+}
+
+/**
+ * The Dockerfile the plan builds; with a `stage` name, the form to paste into one's own
+ * Dockerfile. Rejects with code `invalidInput`, the message naming the field, when a value is
+ * invalid or cannot be written safely: the one check of a plan, so the UI repeats none.
+ */
+export function renderSquash(plan: SquashPlan, stage: string | null = null): Promise<string> {
+  return call("render_squash", { plan, stage });
+}
+
+/** Before starting: the builder the squash will use, whether the tag is taken, disk room. */
+export function preflightSquash(plan: SquashPlan, builder: BuilderChoice): Promise<Preflight> {
+  return call("preflight_squash", { plan, builder });
+}
+
+/**
+ * Builds the squashed image, verifies it, and tags it only when verified. `onProgress` hears
+ * stage `building` (`done`/`total` in Dockerfile steps, or a message count with no total),
+ * then `verifying source` and `verifying result` (in bytes). Rejects with code `cancelled`
+ * after `cancelSquash`; one squash runs at a time.
+ */
+export async function runSquash(
+  plan: SquashPlan,
+  options: SquashOptions,
+  onProgress: (progress: Progress) => void,
+): Promise<SquashOutcome> {
+  return call("run_squash", { plan, options, onProgress: progressChannel(onProgress) });
+}
+
+/** Stops the running squash, if there is one; it removes what it made and rejects `cancelled`. */
+export function cancelSquash(): Promise<void> {
+  return call<null>("cancel_squash").then(() => undefined);
 }
 
 /** App-wide news the Rust side emits (names fixed in src-tauri/src/state.rs). */

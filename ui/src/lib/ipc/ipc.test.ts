@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import * as ipc from "./index";
 import type { Progress } from "./index";
-import { fakeInfo, fakeReport, mockCommands, progressSender, unavailable } from "./mockBackend";
+import { fakeInfo, fakeOutcome, fakePlan, fakePreflight, fakeReport, mockCommands, progressSender, unavailable } from "./mockBackend";
 
 describe("toIpcError", () => {
   it("keeps an IpcError as it is", () => {
@@ -105,6 +105,35 @@ describe("wrappers", () => {
     expect(cancel).toHaveBeenCalledWith({ imageId: "sha256:ab" });
     await expect(ipc.exportAudit("sha256:ab", "app:1", "json")).resolves.toBe("/home/me/Downloads/app-audit.json");
     expect(save).toHaveBeenCalledWith({ imageId: "sha256:ab", imageName: "app:1", format: "json" });
+  });
+
+  it("pass the squash commands their camel-cased args, and progress on run_squash's channel", async () => {
+    const plan = vi.fn(() => fakePlan());
+    const render = vi.fn(() => "FROM scratch\n");
+    const preflight = vi.fn(() => fakePreflight());
+    const run = vi.fn((args: Record<string, unknown>) => {
+      progressSender(args)({ stage: "building", done: 1, total: 3 });
+      return fakeOutcome();
+    });
+    const cancel = vi.fn(() => null);
+    mockCommands({ plan_squash: plan, render_squash: render, preflight_squash: preflight, run_squash: run, cancel_squash: cancel });
+
+    await expect(ipc.planSquash("sha256:ab", "web:1.2")).resolves.toEqual(fakePlan());
+    expect(plan).toHaveBeenCalledWith({ imageId: "sha256:ab", name: "web:1.2" });
+    await ipc.renderSquash(fakePlan());
+    expect(render).toHaveBeenLastCalledWith({ plan: fakePlan(), stage: null });
+    await ipc.renderSquash(fakePlan(), "squashed");
+    expect(render).toHaveBeenLastCalledWith({ plan: fakePlan(), stage: "squashed" });
+    await ipc.preflightSquash(fakePlan(), "buildKit");
+    expect(preflight).toHaveBeenCalledWith({ plan: fakePlan(), builder: "buildKit" });
+
+    const heard: Progress[] = [];
+    const options = { builder: "auto", overwriteTag: false, moveSourceTag: true } as const;
+    await expect(ipc.runSquash(fakePlan(), options, (p) => heard.push(p))).resolves.toEqual(fakeOutcome());
+    expect(run).toHaveBeenCalledWith({ plan: fakePlan(), options, onProgress: expect.objectContaining({ id: expect.any(Number) }) });
+    expect(heard).toEqual([{ stage: "building", done: 1, total: 3 }]);
+    await expect(ipc.cancelSquash()).resolves.toBeUndefined();
+    expect(cancel).toHaveBeenCalledTimes(1);
   });
 
   it("knows which failures mean the daemon is gone", () => {

@@ -6,6 +6,7 @@
  *     mockCommands({ connect: () => fakeInfo(), list_images: () => fakeImages(3) });
  *     mockCommands({ audit_image: (args) => { progressSender(args)({ stage: "reading", done: 1, total: 2 }); return fakeReport(); } });
  *     mockCommands({ disk_overview: () => fakeDiskUsage(), preview_prune: () => fakePrunePreview(3) });
+ *     mockCommands({ plan_squash: () => fakePlan(), render_squash: () => "FROM scratch\n", run_squash: () => fakeOutcome() });
  */
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
@@ -21,6 +22,10 @@ import type {
   PruneCandidate,
   PrunePreview,
   PruneResult,
+  Preflight,
+  SquashOptions,
+  SquashOutcome,
+  SquashPlan,
   TreeNode,
 } from "./index";
 
@@ -38,7 +43,12 @@ export type Command =
   | "preview_prune"
   | "prune_images"
   | "preview_build_cache"
-  | "prune_build_cache";
+  | "prune_build_cache"
+  | "plan_squash"
+  | "render_squash"
+  | "preflight_squash"
+  | "run_squash"
+  | "cancel_squash";
 
 export type Handlers = Partial<Record<Command, (args: Record<string, unknown>) => unknown>>;
 
@@ -61,7 +71,7 @@ interface MockInternals {
 }
 
 /**
- * What the Rust side's `Channel::send` does for the channel an `audit_image` or
+ * What the Rust side's `Channel::send` does for the channel an `audit_image`, `run_squash` or
  * `prune_images` handler was handed (`args.onProgress`): each message goes to the page's callback with its index, the
  * way real channel messages arrive, so the real `Channel` in the wrapper unpacks them.
  */
@@ -279,6 +289,83 @@ export function fakeCachePreview(overrides: Partial<CachePreview> = {}): CachePr
   return { entries: 57, reclaimable: 2_400_000_000, ...overrides };
 }
 
+const PLAN_SOURCE = "sha256:" + "5a".repeat(32);
+
+/** A web server's plan, as `plan_squash` prefills it for `web:1.2`: every kind of setting set. */
+export function fakePlan(overrides: Partial<SquashPlan> = {}): SquashPlan {
+  return {
+    sourceId: PLAN_SOURCE,
+    sourceName: "web:1.2",
+    tag: "web:1.2-squashed",
+    env: [
+      { key: "PATH", value: "/usr/local/bin:/usr/bin:/bin" },
+      { key: "GREETING", value: "hello $USER" },
+    ],
+    user: "app",
+    workingDir: "/srv",
+    cmd: ["node", "server.js"],
+    entrypoint: null,
+    exposedPorts: ["8080/tcp"],
+    labels: [{ key: "org.opencontainers.image.title", value: "web" }],
+    volumes: ["/data"],
+    stopSignal: "SIGTERM",
+    healthcheck: { test: ["CMD-SHELL", "wget -q -O- localhost:8080/health"], interval: 30_000_000_000, timeout: 0, startPeriod: 0, startInterval: 0, retries: 3 },
+    shell: null,
+    onBuild: [],
+    ...overrides,
+  };
+}
+
+export function fakePreflight(overrides: Partial<Preflight> = {}): Preflight {
+  return { builder: "classic", tagTakenBy: null, bytesNeeded: 1_070_000_000, bytesAvailable: 58_000_000_000, warnings: [], ...overrides };
+}
+
+/** A verified squash of the fake plan: 2.10 GB in 4 layers to 1.07 GB in 1 (49% smaller). */
+export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutcome {
+  return {
+    sourceId: PLAN_SOURCE,
+    resultId: "sha256:" + "7e".repeat(32),
+    tag: "web:1.2-squashed",
+    tagged: true,
+    movedTag: null,
+    builder: "classic",
+    sizeBefore: 2_100_000_000,
+    sizeAfter: 1_070_000_000,
+    layersBefore: 4,
+    layersAfter: 1,
+    verified: { passed: true, filesystem: [], config: [] },
+    knownDifferences: [{ field: "Env", detail: "PATH moves from position 2 to the first: the builder sets it before any ENV" }],
+    leftDangling: [],
+    buildSeconds: 12.5,
+    verifySeconds: 8.1,
+    ...overrides,
+  };
+}
+
+/**
+ * A stand-in for the Rust renderer, for looking at the UI in a browser only: values are
+ * written as JSON strings and the one check is for line breaks, so the error display shows.
+ * The real rules live in Rust (squash/dockerfile.rs) and are never repeated in the UI.
+ */
+function mockRender(plan: SquashPlan, stage: string | null): string {
+  const broken = [...plan.env, ...plan.labels].find((kv) => /[\r\n]/.test(kv.value));
+  if (broken !== undefined) {
+    throw { code: "invalidInput", message: `env ${JSON.stringify(broken.value)}: a line break cannot be written on a Dockerfile line`, attempts: null } satisfies IpcError;
+  }
+  const lines = stage === null ? ["# escape=\\", "FROM scratch", `COPY --from=${plan.sourceId} / /`] : [`FROM scratch AS ${stage}`, `COPY --from=${plan.sourceName} / /`];
+  if (plan.env.length > 0) lines.push(`ENV ${plan.env.map((kv) => `${kv.key}=${JSON.stringify(kv.value)}`).join(" \\\n    ")}`);
+  if (plan.labels.length > 0) lines.push(`LABEL ${plan.labels.map((kv) => `${JSON.stringify(kv.key)}=${JSON.stringify(kv.value)}`).join(" ")}`);
+  if (plan.workingDir) lines.push(`WORKDIR ${plan.workingDir}`);
+  if (plan.exposedPorts.length > 0) lines.push(`EXPOSE ${plan.exposedPorts.join(" ")}`);
+  if (plan.volumes.length > 0) lines.push(`VOLUME ${JSON.stringify(plan.volumes)}`);
+  if (plan.stopSignal) lines.push(`STOPSIGNAL ${plan.stopSignal}`);
+  if (plan.entrypoint?.length) lines.push(`ENTRYPOINT ${JSON.stringify(plan.entrypoint)}`);
+  if (plan.cmd !== null) lines.push(`CMD ${JSON.stringify(plan.cmd)}`);
+  if (plan.user) lines.push(`USER ${plan.user}`);
+  for (const trigger of plan.onBuild) lines.push(`ONBUILD ${trigger}`);
+  return lines.join("\n") + "\n";
+}
+
 /**
  * For `npm run dev` in a browser: `ok` (default), `down`, `empty`, `many` (300 images),
  * `remote` (a daemon elsewhere: no host disk).
@@ -365,6 +452,47 @@ export function installMockBackend(scenario: string): void {
       });
     });
   };
+  // One squash at a time, like the Rust side; it builds 3 steps, then reads both images.
+  let stopSquash: (() => void) | null = null;
+  const runSquash = (args: Record<string, unknown>) => {
+    const plan = args.plan as SquashPlan;
+    const send = progressSender(args);
+    const total = 1_070_000_000;
+    const steps: Progress[] = [
+      ...[1, 2, 3].map((done) => ({ stage: "building", done, total: 3 })),
+      ...Array.from({ length: 10 }, (_, i) => ({ stage: "verifying source", done: ((i + 1) * total) / 10, total })),
+      ...Array.from({ length: 10 }, (_, i) => ({ stage: "verifying result", done: ((i + 1) * total) / 10, total })),
+    ];
+    return new Promise<SquashOutcome>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const next = steps.shift();
+        if (next !== undefined) return send(next);
+        clearInterval(timer);
+        stopSquash = null;
+        const source = images.find((i) => i.id === plan.sourceId);
+        const options = args.options as SquashOptions;
+        const moved = options.moveSourceTag ? plan.sourceName : null;
+        if (moved !== null) images = images.map((i) => (i.id === plan.sourceId ? { ...i, tags: [], dangling: true } : i));
+        void emitMockEvent("images-changed");
+        resolve(
+          fakeOutcome({
+            sourceId: plan.sourceId,
+            tag: plan.tag,
+            movedTag: moved,
+            leftDangling: moved === null ? [] : [plan.sourceId],
+            sizeBefore: source?.size ?? 2_100_000_000,
+            sizeAfter: Math.round((source?.size ?? 2_100_000_000) * 0.55),
+            layersBefore: source?.layers ?? 4,
+          }),
+        );
+      }, 250);
+      stopSquash = () => {
+        clearInterval(timer);
+        stopSquash = null;
+        reject({ code: "cancelled", message: "the squash was cancelled", attempts: null } satisfies IpcError);
+      };
+    });
+  };
   mockCommands({
     connect: () => delay(300, connect),
     list_images: () => delay(150, () => images),
@@ -405,6 +533,24 @@ export function installMockBackend(scenario: string): void {
         buildCache = { entries: 0, reclaimable: 0 };
         return freed;
       }),
+    plan_squash: (args) => {
+      const id = args.imageId as string;
+      const name = args.name as string;
+      const tag = name === id ? `squashed-${id.slice(7, 19)}:latest` : `${name.includes(":") ? name : `${name}:latest`}-squashed`;
+      return delay(200, () => fakePlan({ sourceId: id, sourceName: name, tag }));
+    },
+    render_squash: (args) => mockRender(args.plan as SquashPlan, (args.stage as string | null) ?? null),
+    preflight_squash: (args) => {
+      const plan = args.plan as SquashPlan;
+      const builder = args.builder === "buildKit" || (args.builder === "auto" && reports.has(plan.sourceId)) ? "buildKit" : "classic";
+      const tagTakenBy = images.find((i) => i.tags.includes(plan.tag))?.id ?? null;
+      return delay(150, () => fakePreflight({ builder, tagTakenBy }));
+    },
+    run_squash: (args) => (stopSquash !== null ? Promise.reject({ code: "invalidInput", message: "another squash is running: wait for it to end", attempts: null }) : runSquash(args)),
+    cancel_squash: () => {
+      stopSquash?.();
+      return null;
+    },
     export_audit: (args) => {
       if (!reports.has(args.imageId as string)) {
         throw { code: "invalidInput", message: "audit the image before exporting its report", attempts: null } satisfies IpcError;

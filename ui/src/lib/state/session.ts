@@ -1,6 +1,6 @@
 /**
  * The app's state, wired together: a connect loads the images; an image refresh, an audit,
- * a clean-up or the daemon's own news that finds it gone sends the connection back to
+ * a squash, a clean-up or the daemon's own news that finds it gone sends the connection back to
  * looking for it; news of a changed image list refreshes it, and a new list refreshes the
  * clean-up's preview.
  *
@@ -13,11 +13,13 @@ import { Cleanup } from "./cleanup.svelte";
 import { Clock } from "./clock.svelte";
 import { Connection } from "./connection.svelte";
 import { Images } from "./images.svelte";
+import { Squashes } from "./squashes.svelte";
 
 export interface Session {
   connection: Connection;
   images: Images;
   audits: Audits;
+  squashes: Squashes;
   cleanup: Cleanup;
   clock: Clock;
   start(): void;
@@ -37,6 +39,7 @@ export function createSession(): Session {
     },
   });
   const audits = new Audits({ onConnectionLost: (err) => connection.lost(err) });
+  const squashes = new Squashes({ onConnectionLost: (err) => connection.lost(err) });
   const cleanup: Cleanup = new Cleanup({ onConnectionLost: (err) => connection.lost(err) });
   const connection: Connection = new Connection({ onConnected: () => void images.refresh() });
 
@@ -55,6 +58,7 @@ export function createSession(): Session {
     connection,
     images,
     audits,
+    squashes,
     cleanup,
     clock,
     start() {

@@ -1,0 +1,413 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import App from "./App.svelte";
+import type { ImageSummary, IpcError, SquashOutcome, SquashPlan } from "./lib/ipc";
+import {
+  FAKE_ATTEMPTS,
+  fakeInfo,
+  fakeOutcome,
+  fakePlan,
+  fakePreflight,
+  fakeReport,
+  mockCommands,
+  progressSender,
+  type Handlers,
+} from "./lib/ipc/mockBackend";
+
+const NOW = Math.floor(Date.now() / 1000);
+
+function image(id: string, tags: string[], size: number): ImageSummary {
+  const hex = id.repeat(64 / id.length);
+  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created: NOW - 60, size, layers: 4 };
+}
+
+const WEB = image("5a", ["web:1.2"], 2_100_000_000);
+const LOOSE = image("c3", [], 50_000_000);
+const IMAGES = [WEB, LOOSE];
+const TAKEN = "sha256:" + "ab".repeat(32);
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A stand-in for Rust's renderer: the env as it would read, and a refusal for a line break. */
+function renderEnv(args: Record<string, unknown>): string {
+  const plan = args.plan as SquashPlan;
+  const broken = plan.env.find((kv) => kv.value.includes("\n"));
+  if (broken) throw { code: "invalidInput", message: `env ${broken.key}: a line break cannot be written on a Dockerfile line`, attempts: null };
+  const head = args.stage ? `FROM scratch AS ${String(args.stage)}` : "FROM scratch";
+  return [head, ...plan.env.map((kv) => `ENV ${kv.key}=${JSON.stringify(kv.value)}`), `USER ${plan.user}`].join("\n") + "\n";
+}
+
+function backend(overrides: Handlers = {}): Handlers {
+  return {
+    connect: () => fakeInfo(),
+    get_settings: () => ({ dockerHost: null }),
+    list_images: () => IMAGES,
+    disk_usage: () => 1_234_000_000,
+    diagnose: () => FAKE_ATTEMPTS,
+    audit_image: () => fakeReport(),
+    plan_squash: (args) => fakePlan({ sourceId: args.imageId as string, sourceName: args.name as string }),
+    render_squash: renderEnv,
+    preflight_squash: () => fakePreflight(),
+    run_squash: () => fakeOutcome(),
+    cancel_squash: () => null,
+    preview_prune: () => ({ images: [], estimatedBytes: 0, keptInUse: 0 }),
+    ...overrides,
+  };
+}
+
+const row = (img: ImageSummary) => screen.getAllByTestId("image-row").find((r) => r.dataset.imageId === img.id)!;
+const text = (testId: string) => screen.getByTestId(testId).textContent?.replace(/\s+/g, " ").trim();
+const preview = () => screen.getByTestId("squash-dockerfile-text").textContent;
+const runButton = () => screen.getByTestId("squash-run") as HTMLButtonElement;
+
+async function openSquash(handlers: Handlers, img = WEB) {
+  mockCommands(handlers);
+  render(App);
+  await screen.findAllByTestId("image-row");
+  await fireEvent.click(within(row(img)).getByTestId("squash-open"));
+  await screen.findByTestId("squash-dockerfile-text");
+  await waitFor(() => expect(runButton().disabled).toBe(false));
+}
+
+async function typeInto(element: HTMLElement, value: string) {
+  await fireEvent.input(element, { target: { value } });
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe("squash view", () => {
+  it("opens from a row's Squash button with the image's settings and Rust's Dockerfile", async () => {
+    const plan = vi.fn((args: Record<string, unknown>) => fakePlan({ sourceId: args.imageId as string }));
+    await openSquash(backend({ plan_squash: plan }));
+
+    expect(plan).toHaveBeenCalledWith({ imageId: WEB.id, name: "web:1.2" });
+    expect(screen.getByTestId("squash-view").textContent).toContain("Squash web:1.2");
+    expect((screen.getByTestId("squash-tag") as HTMLInputElement).value).toBe("web:1.2-squashed");
+    const values = screen.getAllByTestId("squash-env-value") as HTMLInputElement[];
+    expect(values.map((v) => v.value)).toEqual(["/usr/local/bin:/usr/bin:/bin", "hello $USER"]);
+    expect(preview()).toContain('ENV GREETING="hello $USER"');
+    expect(screen.getByTestId("squash-move-tag").closest("label")?.textContent).toContain("Also move web:1.2 to the squashed image");
+    expect(screen.queryAllByTestId("edited-mark")).toHaveLength(0);
+    await waitFor(() => expect(text("squash-builder-picked")).toContain("Auto picks the classic builder"));
+    expect(text("squash-builder-picked")).toContain("Audit the image first");
+  });
+
+  it("names an untagged image by its ID, and offers no tag to move", async () => {
+    const plan = vi.fn((args: Record<string, unknown>) => fakePlan({ sourceId: args.imageId as string, sourceName: args.name as string }));
+    await openSquash(backend({ plan_squash: plan }), LOOSE);
+    expect(plan).toHaveBeenCalledWith({ imageId: LOOSE.id, name: LOOSE.id });
+    expect(screen.queryByTestId("squash-move-tag")).toBeNull();
+    await waitFor(() => expect(text("squash-builder-picked")).toContain("needs the image to have a tag"));
+  });
+
+  it("renders each edit, shows the value literally, and marks what changed", async () => {
+    const render = vi.fn(renderEnv);
+    await openSquash(backend({ render_squash: render }));
+    const value = `it's $HOME "q" \\ ü`;
+    await typeInto(screen.getAllByTestId("squash-env-value")[1], value);
+
+    await waitFor(() => expect(preview()).toContain(`ENV GREETING=${JSON.stringify(value)}`));
+    expect((screen.getAllByTestId("squash-env-value")[1] as HTMLInputElement).value).toBe(value);
+    const sent = render.mock.calls.at(-1)![0].plan as SquashPlan;
+    expect(sent.env[1]).toEqual({ key: "GREETING", value });
+    expect(screen.getAllByTestId("edited-mark")).toHaveLength(1);
+    const rows = screen.getAllByTestId("squash-env-row");
+    expect(rows[1].classList.contains("changed")).toBe(true);
+    expect(rows[0].classList.contains("changed")).toBe(false);
+
+    await fireEvent.click(screen.getByTestId("squash-reset"));
+    await waitFor(() => expect(preview()).toContain('ENV GREETING="hello $USER"'));
+    expect(screen.queryAllByTestId("edited-mark")).toHaveLength(0);
+  });
+
+  it("adds and removes variables", async () => {
+    await openSquash(backend());
+    await fireEvent.click(screen.getByTestId("squash-env-add"));
+    const keys = screen.getAllByTestId("squash-env-key");
+    expect(keys).toHaveLength(3);
+    await typeInto(keys[2], "MODE");
+    await typeInto(screen.getAllByTestId("squash-env-value")[2], "prod");
+    await waitFor(() => expect(preview()).toContain('ENV MODE="prod"'));
+
+    await fireEvent.click(screen.getAllByTestId("squash-env-remove")[0]);
+    await waitFor(() => expect(preview()).not.toContain("ENV PATH"));
+    expect(screen.getByTestId("squash-env").textContent).toContain("1 variable of the image removed");
+  });
+
+  it("shows Rust's refusal in place of the preview and holds the Squash button until it is fixed", async () => {
+    // An input cannot hold a line break, but an image's variable can: it is shown as it is, in a
+    // text area, and Rust is the one to say that a Dockerfile cannot write it.
+    const env = [{ key: "GREETING", value: "two\nlines" }];
+    mockCommands(backend({ plan_squash: () => fakePlan({ env }) }));
+    render(App);
+    await screen.findAllByTestId("image-row");
+    await fireEvent.click(within(row(WEB)).getByTestId("squash-open"));
+
+    expect(await screen.findByTestId("squash-render-error")).toBeTruthy();
+    expect(text("squash-render-error")).toContain("env GREETING: a line break cannot be written on a Dockerfile line");
+    expect(screen.queryByTestId("squash-dockerfile-text")).toBeNull();
+    expect(runButton().disabled).toBe(true);
+    const field = screen.getByTestId("squash-env-value") as HTMLTextAreaElement;
+    expect(field.tagName).toBe("TEXTAREA");
+    expect(field.value).toBe("two\nlines");
+
+    await typeInto(field, "two lines");
+    await waitFor(() => expect(preview()).toContain('ENV GREETING="two lines"'));
+    expect(runButton().disabled).toBe(false);
+    expect(screen.getByTestId("squash-env-value").tagName).toBe("INPUT");
+  });
+
+  it("keeps not-set apart from set-to-nothing for the command", async () => {
+    const render = vi.fn(renderEnv);
+    await openSquash(backend({ render_squash: render }));
+    await fireEvent.click(screen.getByTestId("squash-cmd-clear"));
+    await waitFor(() => expect((render.mock.calls.at(-1)![0].plan as SquashPlan).cmd).toBeNull());
+    expect(screen.getByTestId("squash-cmd-unset").textContent).toContain("Not set");
+
+    await fireEvent.click(screen.getByTestId("squash-cmd-set"));
+    await waitFor(() => expect((render.mock.calls.at(-1)![0].plan as SquashPlan).cmd).toEqual([]));
+    expect(screen.getByText("Set, with no arguments.")).toBeTruthy();
+  });
+
+  it("removes the health check and puts it back", async () => {
+    const render = vi.fn(renderEnv);
+    await openSquash(backend({ render_squash: render }));
+    expect(text("squash-healthcheck")).toContain("wget -q -O- localhost:8080/health every 30s, 3 retries");
+    await fireEvent.click(screen.getByTestId("squash-healthcheck-remove"));
+    await waitFor(() => expect((render.mock.calls.at(-1)![0].plan as SquashPlan).healthcheck).toBeNull());
+    await fireEvent.click(screen.getByTestId("squash-healthcheck-restore"));
+    await waitFor(() => expect((render.mock.calls.at(-1)![0].plan as SquashPlan).healthcheck).toEqual(fakePlan().healthcheck));
+  });
+
+  it("says which builder Auto picks after an audit, and why", async () => {
+    const preflight = vi.fn((args: Record<string, unknown>) => fakePreflight({ builder: args.builder === "classic" ? "classic" : "buildKit" }));
+    mockCommands(backend({ preflight_squash: preflight }));
+    render(App);
+    await screen.findAllByTestId("image-row");
+    await fireEvent.click(within(row(WEB)).getByTestId("audit-open"));
+    await screen.findByTestId("audit-headline");
+    await fireEvent.click(screen.getByTestId("audit-squash"));
+
+    await waitFor(() => expect(text("squash-builder-picked")).toContain("Auto picks BuildKit"));
+    expect(text("squash-builder-picked")).toContain("no device files or FIFOs");
+    await fireEvent.click(screen.getByTestId("squash-builder-classic"));
+    await waitFor(() => expect(preflight).toHaveBeenLastCalledWith(expect.objectContaining({ builder: "classic" })));
+    expect(screen.queryByTestId("squash-builder-picked")).toBeNull();
+  });
+
+  it("asks before moving a taken tag, then shows progress in plain words and the verified result", async () => {
+    const answer = deferred<SquashOutcome>();
+    const run = vi.fn((args: Record<string, unknown>) => {
+      const send = progressSender(args);
+      send({ stage: "building", done: 2, total: 3 });
+      send({ stage: "verifying source", done: 1_200_000_000, total: 2_100_000_000 });
+      return answer.promise;
+    });
+    await openSquash(backend({ run_squash: run, preflight_squash: () => fakePreflight({ tagTakenBy: TAKEN }) }));
+    await waitFor(() => expect(text("squash-tag-taken")).toContain("already names image abababababab"));
+    await fireEvent.click(screen.getByTestId("squash-move-tag"));
+    await fireEvent.click(runButton());
+
+    expect(await screen.findByTestId("squash-confirm-text")).toBeTruthy();
+    expect(text("squash-confirm-text")).toBe(
+      "web:1.2-squashed already names image abababababab. Squashing moves the tag to the squashed image; that image stays, by ID.",
+    );
+    await fireEvent.click(screen.getByTestId("squash-confirm-yes"));
+    expect(run.mock.calls[0][0]).toMatchObject({ options: { builder: "auto", overwriteTag: true, moveSourceTag: true } });
+    await waitFor(() => expect(text("squash-progress-text")).toBe("Verifying — reading the original image 1.20 GB of about 2.10 GB"));
+    expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("57");
+
+    answer.resolve(fakeOutcome({ movedTag: "web:1.2" }));
+    expect(await screen.findByTestId("squash-verified")).toBeTruthy();
+    expect(text("squash-verified")).toContain("Verified: same files, same settings");
+    expect(text("squash-sizes")).toBe("2.10 GB → 1.07 GB, 49% smaller");
+    expect(text("squash-layers")).toBe("4 layers → 1 layer · built by the classic builder in 13 s · verified in 8.1 s");
+    expect(text("squash-tagged")).toContain("web:1.2-squashed");
+    expect(text("squash-moved-tag")).toContain("web:1.2 now names the squashed image too");
+    expect(screen.queryByTestId("squash-untouched")).toBeNull();
+    expect(screen.getAllByTestId("squash-known-item")[0].textContent).toContain("Env: PATH moves");
+    expect(screen.queryByTestId("squash-left-behind")).toBeNull();
+  });
+
+  it("runs nothing when the taken tag should stay", async () => {
+    const run = vi.fn(() => fakeOutcome());
+    await openSquash(backend({ run_squash: run, preflight_squash: () => fakePreflight({ tagTakenBy: TAKEN, warnings: ["the disk has 1 GB free"] }) }));
+    await fireEvent.click(runButton());
+    expect(await screen.findByTestId("squash-warning")).toBeTruthy();
+    expect(text("squash-warning")).toBe("Note: the disk has 1 GB free.");
+    await fireEvent.click(screen.getByTestId("squash-confirm-no"));
+    expect(screen.queryByTestId("squash-confirm")).toBeNull();
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it("shows what differs when the result does not verify, and that nothing was tagged", async () => {
+    const outcome = fakeOutcome({
+      tagged: false,
+      verified: {
+        passed: false,
+        filesystem: [{ path: "/dev/null", what: "type", source: "character device", result: "regular file" }],
+        config: [{ field: "User", planned: "app", result: "" }],
+      },
+    });
+    await openSquash(backend({ run_squash: () => outcome }));
+    await fireEvent.click(runButton());
+
+    expect(await screen.findByTestId("squash-not-verified")).toBeTruthy();
+    expect(text("squash-untagged")).toContain("it was removed and no tag was given");
+    const file = screen.getByTestId("squash-file-difference");
+    expect(file.textContent?.replace(/\s+/g, " ")).toBe("/dev/nulla different kind of filecharacter deviceregular file");
+    expect(screen.getByTestId("squash-config-difference").textContent).toContain("User");
+    expect(screen.queryByTestId("squash-audit-result")).toBeNull();
+  });
+
+  it("offers to remove the image its tag left without a name, and removes exactly it", async () => {
+    const left = "sha256:" + "d1".repeat(32);
+    const prune = vi.fn((_args: Record<string, unknown>) => ({ imagesDeleted: [left], spaceReclaimed: 12_300_000, skipped: [] }));
+    await openSquash(
+      backend({
+        run_squash: () => fakeOutcome({ leftDangling: [left], movedTag: "web:1.2" }),
+        preview_prune: () => ({
+          images: [{ id: left, shortId: "d1d1d1d1d1d1", created: NOW, size: 30_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
+          estimatedBytes: 12_300_000,
+          keptInUse: 0,
+        }),
+        prune_images: prune,
+      }),
+    );
+    await fireEvent.click(runButton());
+    await waitFor(() => expect(text("squash-left-text")).toBe("This squash left 1 image without a name (d1d1d1d1d1d1, 12.3 MB). Remove it?"));
+
+    await fireEvent.click(screen.getByTestId("squash-left-remove"));
+    expect(prune).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId("squash-left-confirm-yes"));
+    await waitFor(() => expect(text("squash-left-result")).toBe("Removed 1 image · 12.3 MB reclaimed"));
+    expect(prune.mock.calls[0][0]).toMatchObject({ ids: [left] });
+  });
+
+  it("cancels a running squash and says nothing was kept", async () => {
+    let stop!: () => void;
+    const cancel = vi.fn(() => {
+      stop();
+      return null;
+    });
+    const run = vi.fn(
+      () =>
+        new Promise<SquashOutcome>((_, reject) => {
+          stop = () => reject({ code: "cancelled", message: "the squash was cancelled", attempts: null } satisfies IpcError);
+        }),
+    );
+    await openSquash(backend({ run_squash: run, cancel_squash: cancel }));
+    await fireEvent.click(runButton());
+    expect(await screen.findByTestId("squash-progress-text")).toBeTruthy();
+    expect(text("squash-progress-text")).toBe("Starting…");
+    await fireEvent.click(screen.getByTestId("squash-cancel"));
+
+    expect(await screen.findByTestId("squash-cancelled")).toBeTruthy();
+    expect(text("squash-cancelled-text")).toBe("Cancelled. Nothing was tagged; what the squash made was removed.");
+    expect(cancel).toHaveBeenCalledTimes(1);
+    await fireEvent.click(screen.getByTestId("squash-back-to-settings"));
+    expect(screen.getByTestId("squash-dockerfile-text")).toBeTruthy();
+  });
+
+  it("says a failure plainly, with the daemon's message", async () => {
+    await openSquash(
+      backend({
+        run_squash: () => {
+          throw { code: "buildFailed", message: "COPY failed: no source files were specified", attempts: null } satisfies IpcError;
+        },
+      }),
+    );
+    await fireEvent.click(runButton());
+    expect(await screen.findByTestId("squash-error")).toBeTruthy();
+    expect(screen.getByTestId("squash-error").textContent).toContain("The build failed");
+    expect(text("squash-error-message")).toBe("COPY failed: no source files were specified");
+  });
+
+  it("goes on while the list shows, and leads back to it", async () => {
+    const answer = deferred<SquashOutcome>();
+    await openSquash(
+      backend({
+        run_squash: (args) => {
+          progressSender(args)({ stage: "building", done: 1, total: 3 });
+          return answer.promise;
+        },
+      }),
+    );
+    await fireEvent.click(runButton());
+    await waitFor(() => expect(text("squash-progress-text")).toBe("Building — step 1 of 3"));
+    await fireEvent.click(screen.getByTestId("squash-back"));
+
+    expect(screen.getByTestId("image-table")).toBeTruthy();
+    expect(text("squash-banner-text")).toBe("Squashing web:1.2: Building — step 1 of 3");
+    answer.resolve(fakeOutcome());
+    await waitFor(() => expect(text("squash-banner-text")).toBe("The squash of web:1.2 is done and verified."));
+    await fireEvent.click(screen.getByTestId("squash-banner-show"));
+    expect(screen.getByTestId("squash-verified")).toBeTruthy();
+
+    await fireEvent.keyDown(window, { key: "Escape" });
+    expect(screen.queryByTestId("squash-banner")).toBeNull();
+    // Seen: the next squash of the image starts from its settings again.
+    await fireEvent.click(within(row(WEB)).getByTestId("squash-open"));
+    expect(await screen.findByTestId("squash-dockerfile-text")).toBeTruthy();
+  });
+
+  it("opens the squashed image's audit from the result", async () => {
+    const audit = vi.fn(() => fakeReport());
+    await openSquash(backend({ audit_image: audit }));
+    await fireEvent.click(runButton());
+    expect(await screen.findByTestId("squash-untouched")).toBeTruthy();
+    expect(text("squash-untouched")).toBe("The original, web:1.2, is untouched.");
+    await fireEvent.click(screen.getByTestId("squash-audit-result"));
+    expect(screen.getByTestId("audit-view").textContent).toContain("Audit of web:1.2-squashed");
+    expect(audit).toHaveBeenCalledWith(expect.objectContaining({ imageId: fakeOutcome().resultId }));
+  });
+
+  it("goes to the no-daemon screen when the daemon goes away mid-squash", async () => {
+    const connect = vi.fn<() => unknown>(() => fakeInfo());
+    await openSquash(
+      backend({
+        connect,
+        run_squash: () => {
+          connect.mockImplementation(() => Promise.reject({ code: "daemonUnavailable", message: "gone", attempts: FAKE_ATTEMPTS }));
+          throw { code: "stream", message: "the connection to the daemon broke", attempts: null } satisfies IpcError;
+        },
+      }),
+    );
+    await fireEvent.click(runButton());
+    expect(await screen.findByTestId("no-daemon")).toBeTruthy();
+  });
+
+  it("copies the Dockerfile and the stage, or selects the text when the clipboard is refused", async () => {
+    const writeText = vi.fn((_text: string) => Promise.resolve());
+    vi.stubGlobal("navigator", { ...navigator, clipboard: { writeText } });
+    const render = vi.fn(renderEnv);
+    await openSquash(backend({ render_squash: render }));
+
+    await fireEvent.click(screen.getByTestId("squash-copy"));
+    await waitFor(() => expect(text("squash-copy-status")).toBe("Copied the Dockerfile."));
+    expect(writeText).toHaveBeenLastCalledWith(preview());
+
+    await fireEvent.click(screen.getByTestId("squash-copy-stage"));
+    await waitFor(() => expect(text("squash-copy-status")).toBe("Copied the stage."));
+    expect(render).toHaveBeenLastCalledWith(expect.objectContaining({ stage: "squashed" }));
+    expect(writeText.mock.calls.at(-1)![0]).toMatch(/^FROM scratch AS squashed\n/);
+
+    writeText.mockImplementation(() => Promise.reject(new Error("not allowed")));
+    await fireEvent.click(screen.getByTestId("squash-copy-stage"));
+    await waitFor(() => expect(text("squash-copy-status")).toContain("press Ctrl+C"));
+    const fallback = screen.getByTestId("squash-copy-fallback") as HTMLTextAreaElement;
+    expect(fallback.value).toMatch(/^FROM scratch AS squashed\n/);
+    await waitFor(() => expect(document.activeElement).toBe(fallback));
+    expect(fallback.selectionEnd - fallback.selectionStart).toBe(fallback.value.length);
+  });
+});

@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { fakeCandidates, fakeImages, fakeOutcome, fakePlan } from "./ipc/mockBackend";
+import {
+  autoReason,
+  buildText,
+  differenceText,
+  durationText,
+  editedFields,
+  editedRows,
+  healthcheckCommand,
+  healthcheckOptions,
+  layersText,
+  leftBehindText,
+  removedKeys,
+  resultImage,
+  sizeText,
+  sourceName,
+  stageText,
+  tagTakenText,
+  withImageSettings,
+} from "./squash";
+
+describe("sourceName", () => {
+  it("is the first tag, or the full ID of an untagged image", () => {
+    const [tagged, , , , , untagged] = fakeImages(6);
+    expect(sourceName(tagged)).toBe("alpine:0");
+    expect(untagged.tags).toEqual([]);
+    expect(sourceName(untagged)).toBe(untagged.id);
+  });
+});
+
+describe("editedFields", () => {
+  it("is empty for the image's own plan, whatever the tag", () => {
+    expect(editedFields(fakePlan(), fakePlan({ tag: "web:other" })).size).toBe(0);
+  });
+
+  it("names each changed setting, telling unset from set-to-empty", () => {
+    const original = fakePlan();
+    const plan = fakePlan({ user: "root", cmd: [], env: [...original.env, { key: "A", value: "1" }] });
+    expect([...editedFields(original, plan)].sort()).toEqual(["cmd", "env", "user"]);
+    expect([...editedFields(fakePlan({ entrypoint: null }), fakePlan({ entrypoint: [] }))]).toEqual(["entrypoint"]);
+    expect([...editedFields(original, fakePlan({ healthcheck: null }))]).toEqual(["healthcheck"]);
+  });
+});
+
+describe("withImageSettings", () => {
+  it("takes every setting back and keeps the chosen tag, sharing nothing with the original", () => {
+    const original = fakePlan();
+    const edited = fakePlan({ tag: "web:slim", user: "root", env: [] });
+    const reset = withImageSettings(edited, original);
+    expect(reset).toEqual({ ...original, tag: "web:slim" });
+    reset.env.push({ key: "X", value: "1" });
+    expect(original.env).toHaveLength(2);
+  });
+});
+
+describe("editedRows and removedKeys", () => {
+  const original = [
+    { key: "A", value: "1" },
+    { key: "B", value: "$HOME \"x\"" },
+  ];
+
+  it("marks new and changed rows, and only those", () => {
+    const rows = [
+      { key: "A", value: "1" },
+      { key: "B", value: "$HOME 'x'" },
+      { key: "C", value: "" },
+    ];
+    expect(editedRows(original, rows)).toEqual([false, true, true]);
+    expect(editedRows(original, original)).toEqual([false, false]);
+  });
+
+  it("counts the image's keys that went", () => {
+    expect(removedKeys(original, [{ key: "B", value: "changed" }])).toBe(1);
+    expect(removedKeys(original, original)).toBe(0);
+  });
+});
+
+describe("stageText", () => {
+  it("says each stage in plain words", () => {
+    expect(stageText(null)).toBe("Starting…");
+    expect(stageText({ stage: "building", done: 2, total: 3 })).toBe("Building — step 2 of 3");
+    expect(stageText({ stage: "building", done: 17, total: null })).toBe("Building…");
+    expect(stageText({ stage: "verifying source", done: 1_200_000_000, total: 2_100_000_000 })).toBe(
+      "Verifying — reading the original image 1.20 GB of about 2.10 GB",
+    );
+    expect(stageText({ stage: "verifying result", done: 5_000, total: null })).toBe("Verifying — reading the squashed image 5.00 kB");
+    expect(stageText({ stage: "tagging", done: 0, total: null })).toBe("Tagging…");
+  });
+});
+
+describe("autoReason", () => {
+  const none = { devices: 0, fifos: 0, capabilities: 2 };
+
+  it("explains BuildKit by the audit's finds", () => {
+    expect(autoReason("buildKit", { tagged: true, special: none })).toContain("no device files or FIFOs");
+  });
+
+  it("explains the classic builder by what rules BuildKit out", () => {
+    expect(autoReason("classic", { tagged: true, special: { devices: 1, fifos: 0, capabilities: 0 } })).toContain("BuildKit would damage");
+    expect(autoReason("classic", { tagged: false, special: none })).toContain("needs the image to have a tag");
+    expect(autoReason("classic", { tagged: true, special: null })).toContain("Audit the image first");
+  });
+});
+
+describe("tagTakenText", () => {
+  it("names the image the tag moves off, and says it stays", () => {
+    const other = "sha256:" + "ab".repeat(32);
+    expect(tagTakenText("web:1.2-squashed", other, fakePlan().sourceId)).toBe(
+      "web:1.2-squashed already names image abababababab. Squashing moves the tag to the squashed image; that image stays, by ID.",
+    );
+    expect(tagTakenText("web:1.2", fakePlan().sourceId, fakePlan().sourceId)).toContain("names this image itself");
+  });
+});
+
+describe("health checks", () => {
+  it("shows durations in their largest exact unit", () => {
+    expect(durationText(30_000_000_000)).toBe("30s");
+    expect(durationText(90_000_000_000)).toBe("90s");
+    expect(durationText(120_000_000_000)).toBe("2m");
+    expect(durationText(1_500_000)).toBe("1500µs");
+    expect(durationText(1_500_001)).toBe("1500001ns");
+    expect(durationText(250_000_000)).toBe("250ms");
+  });
+
+  it("reads the command and the options that are set", () => {
+    const check = fakePlan().healthcheck!;
+    expect(healthcheckCommand(check)).toBe("wget -q -O- localhost:8080/health");
+    expect(healthcheckOptions(check)).toBe("every 30s, 3 retries");
+    expect(healthcheckCommand({ ...check, test: ["CMD", "/bin/true", "a b"] })).toBe('["/bin/true","a b"]');
+    expect(healthcheckCommand({ ...check, test: ["NONE"] })).toBe("Disabled (NONE)");
+    expect(healthcheckOptions({ ...check, interval: 0, retries: 1, timeout: 5_000_000_000 })).toBe("timeout 5s, 1 retry");
+    expect(healthcheckOptions({ ...check, interval: 0, retries: 0 })).toBeNull();
+  });
+});
+
+describe("the outcome", () => {
+  it("says how much smaller, with the layer counts", () => {
+    expect(sizeText(fakeOutcome())).toBe("2.10 GB → 1.07 GB, 49% smaller");
+    expect(sizeText(fakeOutcome({ sizeAfter: 2_100_000_000 }))).toBe("2.10 GB → 2.10 GB, the same size");
+    expect(sizeText(fakeOutcome({ sizeAfter: 2_100_500_000 }))).toBe("2.10 GB → 2.10 GB, 500 kB larger");
+    expect(layersText(fakeOutcome())).toBe("4 layers → 1 layer");
+    expect(buildText(fakeOutcome())).toBe("built by the classic builder in 13 s · verified in 8.1 s");
+    expect(buildText(fakeOutcome({ builder: "buildKit", buildSeconds: 2.04 }))).toContain("built by BuildKit in 2.0 s");
+  });
+
+  it("words every kind of filesystem difference", () => {
+    expect(differenceText("mode")).toBe("different permissions");
+    expect(differenceText("missing")).toBe("missing from the squashed image");
+  });
+
+  it("asks about what was left without a name, with the preview's sizes where it has them", () => {
+    const [candidate] = fakeCandidates(1);
+    expect(leftBehindText([candidate.id], [candidate])).toBe(
+      `This squash left 1 image without a name (${candidate.shortId}, 1.50 MB). Remove it?`,
+    );
+    const other = "sha256:" + "9f".repeat(32);
+    expect(leftBehindText([candidate.id, other], [candidate])).toBe(
+      `This squash left 2 images without a name (${candidate.shortId}, 1.50 MB; 9f9f9f9f9f9f). Remove them?`,
+    );
+  });
+
+  it("gives the squashed image the list's row, or one made from the outcome", () => {
+    const outcome = fakeOutcome({ movedTag: "web:1.2" });
+    const made = resultImage(outcome, [], 1_700_000_000);
+    expect(made).toMatchObject({ id: outcome.resultId, shortId: "7e7e7e7e7e7e", tags: ["web:1.2-squashed", "web:1.2"], size: 1_070_000_000, layers: 1 });
+    const listed = { ...made, tags: ["from-the-list:1"] };
+    expect(resultImage(outcome, [listed], 0)).toBe(listed);
+  });
+});

@@ -1,0 +1,248 @@
+/**
+ * How a squash reads on screen: which settings the user changed, the progress in plain words,
+ * why Auto picked its builder, the outcome's sizes and differences. Pure functions, tested
+ * directly, so the squash components only lay things out. Whether a plan is valid is never
+ * decided here: that is Rust's `render_squash`, the one check of a plan.
+ *
+ *     editedFields(original, plan);   // Set {"env", "user"}
+ *     stageText(progress);            // "Building — step 2 of 3"
+ *     sizeText(outcome);              // "2.10 GB → 1.07 GB, 49% smaller"
+ */
+import { formatShare } from "./audit";
+import { formatBytes, formatSeconds } from "./format";
+import type {
+  Builder,
+  DifferenceKind,
+  Healthcheck,
+  ImageSummary,
+  KeyValue,
+  Progress,
+  PruneCandidate,
+  SpecialFiles,
+  SquashOutcome,
+  SquashPlan,
+} from "./ipc";
+import { plural, shortId } from "./prune";
+
+/** The stage name of "Copy as a stage for my Dockerfile". */
+export const STAGE_NAME = "squashed";
+
+/** An edit waits this long for the next keystroke before Rust renders (and checks) the plan. */
+export const RENDER_DEBOUNCE_MS = 150;
+
+/** What the plan is made for: the image's first tag, or its full ID when it has none. */
+export function sourceName(image: ImageSummary): string {
+  return image.tags[0] ?? image.id;
+}
+
+/** The fields of the plan that are the image's settings, as opposed to where the result goes. */
+export type Setting = Exclude<keyof SquashPlan, "sourceId" | "sourceName" | "tag">;
+
+const SETTINGS: readonly Setting[] = [
+  "env",
+  "user",
+  "workingDir",
+  "cmd",
+  "entrypoint",
+  "exposedPorts",
+  "labels",
+  "volumes",
+  "stopSignal",
+  "healthcheck",
+  "shell",
+  "onBuild",
+];
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The settings that differ from the image's own. */
+export function editedFields(original: SquashPlan, plan: SquashPlan): Set<Setting> {
+  return new Set(SETTINGS.filter((field) => !same(original[field], plan[field])));
+}
+
+/** `plan` with every setting back to the image's own; the target tag stays as chosen. */
+export function withImageSettings(plan: SquashPlan, original: SquashPlan): SquashPlan {
+  const copy = structuredClone(original);
+  return { ...copy, tag: plan.tag };
+}
+
+/** Per row: whether it is new or changed, i.e. the image has no row with that key and value. */
+export function editedRows(original: readonly KeyValue[], rows: readonly KeyValue[]): boolean[] {
+  const before = new Set(original.map((kv) => JSON.stringify([kv.key, kv.value])));
+  return rows.map((kv) => !before.has(JSON.stringify([kv.key, kv.value])));
+}
+
+/** How many of the image's keys are gone from the rows. */
+export function removedKeys(original: readonly KeyValue[], rows: readonly KeyValue[]): number {
+  const now = new Set(rows.map((kv) => kv.key));
+  return original.filter((kv) => !now.has(kv.key)).length;
+}
+
+/**
+ * The job's stage in plain words: `"Building — step 2 of 3"`, `"Verifying — reading the
+ * original image 1.20 GB of about 2.10 GB"`. The read's total is the daemon's size of the
+ * image, which the archive only roughly matches, hence "about" (as the audit says it).
+ */
+export function stageText(progress: Progress | null): string {
+  if (progress === null) return "Starting…";
+  const read = (what: string) => {
+    const done = formatBytes(progress.done);
+    if (progress.total === null) return `Verifying — reading the ${what} image ${done}`;
+    return `Verifying — reading the ${what} image ${done} of about ${formatBytes(progress.total)}`;
+  };
+  switch (progress.stage) {
+    case "building":
+      // BuildKit reports no steps, only that it is working.
+      if (progress.total === null) return "Building…";
+      return `Building — step ${Math.min(progress.done, progress.total)} of ${progress.total}`;
+    case "verifying source":
+      return read("original");
+    case "verifying result":
+      return read("squashed");
+    default:
+      return `${progress.stage.charAt(0).toUpperCase()}${progress.stage.slice(1)}…`;
+  }
+}
+
+export function builderName(builder: Builder): string {
+  return builder === "buildKit" ? "BuildKit" : "the classic builder";
+}
+
+/** What Squashbox knows about the source when Auto picks: its tag, and the audit's finds. */
+export interface SourceFacts {
+  tagged: boolean;
+  /** From the image's audit; null when it was not audited in this session. */
+  special: SpecialFiles | null;
+}
+
+/**
+ * Why Auto's pick (from preflight, Rust's decision) is the right one, in plain words. It
+ * explains the pick, it does not make it: BuildKit only where it loses nothing and has a tag to
+ * copy from.
+ */
+export function autoReason(picked: Builder, facts: SourceFacts): string {
+  if (picked === "buildKit") return "the audit found no device files or FIFOs, so the faster BuildKit loses nothing.";
+  if (facts.special !== null && (facts.special.devices > 0 || facts.special.fifos > 0)) {
+    return "the image holds device files or FIFOs, which BuildKit would damage.";
+  }
+  if (!facts.tagged) return "BuildKit needs the image to have a tag to copy from.";
+  if (facts.special === null) {
+    return "without an audit Squashbox can't tell whether BuildKit would lose device files or FIFOs. Audit the image first to let Auto pick the faster BuildKit when it is safe.";
+  }
+  return "it keeps everything.";
+}
+
+/**
+ * What a taken target tag means: `"web:1.2-squashed already names image abc123def456. That
+ * image stays, by ID: only the name moves."`
+ */
+export function tagTakenText(tag: string, takenBy: string, sourceId: string): string {
+  if (takenBy === sourceId) return `${tag} names this image itself: the tag moves to the squashed image, and this image stays, by ID.`;
+  return `${tag} already names image ${shortId(takenBy)}. Squashing moves the tag to the squashed image; that image stays, by ID.`;
+}
+
+/** Nanoseconds (as Docker stores health-check durations) in the largest exact unit: `"30s"`. */
+export function durationText(ns: number): string {
+  const units: [string, number][] = [
+    ["h", 3_600_000_000_000],
+    ["m", 60_000_000_000],
+    ["s", 1_000_000_000],
+    ["ms", 1_000_000],
+    ["µs", 1_000],
+  ];
+  const unit = units.find(([, size]) => ns % size === 0);
+  return unit === undefined ? `${ns}ns` : `${ns / unit[1]}${unit[0]}`;
+}
+
+/** The health check's command as a person reads it. */
+export function healthcheckCommand(check: Healthcheck): string {
+  const [kind, ...rest] = check.test;
+  if (kind === "NONE") return "Disabled (NONE)";
+  if (kind === "CMD-SHELL") return rest.join(" ");
+  return JSON.stringify(rest);
+}
+
+/** `"every 30s, timeout 5s, 3 retries"`: the options that are set, or null when none is. */
+export function healthcheckOptions(check: Healthcheck): string | null {
+  const parts: string[] = [];
+  if (check.interval !== 0) parts.push(`every ${durationText(check.interval)}`);
+  if (check.timeout !== 0) parts.push(`timeout ${durationText(check.timeout)}`);
+  if (check.startPeriod !== 0) parts.push(`start period ${durationText(check.startPeriod)}`);
+  if (check.startInterval !== 0) parts.push(`start interval ${durationText(check.startInterval)}`);
+  if (check.retries !== 0) parts.push(plural(check.retries, "retry", "retries"));
+  return parts.length === 0 ? null : parts.join(", ");
+}
+
+/** `"2.10 GB → 1.07 GB, 49% smaller"` */
+export function sizeText(outcome: SquashOutcome): string {
+  const { sizeBefore: before, sizeAfter: after } = outcome;
+  const sizes = `${formatBytes(before)} → ${formatBytes(after)}`;
+  if (after < before) return `${sizes}, ${formatShare(before - after, before)} smaller`;
+  if (after === before) return `${sizes}, the same size`;
+  return `${sizes}, ${formatBytes(after - before)} larger`;
+}
+
+/** `"built by the classic builder in 13 s · verified in 8.1 s"` */
+export function buildText(outcome: SquashOutcome): string {
+  const built = `built by ${builderName(outcome.builder)} in ${formatSeconds(outcome.buildSeconds)}`;
+  return `${built} · verified in ${formatSeconds(outcome.verifySeconds)}`;
+}
+
+/** `"4 layers → 1 layer"` */
+export function layersText(outcome: SquashOutcome): string {
+  return `${plural(outcome.layersBefore, "layer", "layers")} → ${plural(outcome.layersAfter, "layer", "layers")}`;
+}
+
+const DIFFERENCES: Record<DifferenceKind, string> = {
+  missing: "missing from the squashed image",
+  extra: "only in the squashed image",
+  type: "a different kind of file",
+  mode: "different permissions",
+  owner: "a different owner",
+  size: "a different size",
+  content: "different content",
+  linkTarget: "a link pointing elsewhere",
+  capability: "different capabilities",
+  hardLinks: "different hard links",
+  device: "a different device number",
+};
+
+/** A filesystem difference's kind in words: `"different permissions"`. */
+export function differenceText(kind: DifferenceKind): string {
+  return DIFFERENCES[kind];
+}
+
+/**
+ * The card's question about what the squash left without a name: `"This squash left 1 image
+ * without a name (abc123def456, 12.3 MB). Remove it?"`. Sizes come from the prune preview
+ * (`candidates`); an image it does not list is named without one.
+ */
+export function leftBehindText(ids: readonly string[], candidates: readonly PruneCandidate[]): string {
+  const named = ids.map((id) => {
+    const found = candidates.find((c) => c.id === id);
+    return found === undefined ? shortId(id) : `${shortId(id)}, ${formatBytes(found.uniqueSize)}`;
+  });
+  const it = ids.length === 1 ? "it" : "them";
+  return `This squash left ${plural(ids.length, "image", "images")} without a name (${named.join("; ")}). Remove ${it}?`;
+}
+
+/**
+ * The squashed image as the list shows it, for its audit: the list's own row once a refresh has
+ * it, else one made from the outcome.
+ */
+export function resultImage(outcome: SquashOutcome, list: readonly ImageSummary[], nowSeconds: number): ImageSummary {
+  const listed = list.find((i) => i.id === outcome.resultId);
+  if (listed !== undefined) return listed;
+  return {
+    id: outcome.resultId,
+    shortId: shortId(outcome.resultId),
+    tags: outcome.movedTag === null ? [outcome.tag] : [outcome.tag, outcome.movedTag],
+    dangling: false,
+    inUse: false,
+    created: nowSeconds,
+    size: outcome.sizeAfter,
+    layers: outcome.layersAfter,
+  };
+}

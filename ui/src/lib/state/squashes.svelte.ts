@@ -1,0 +1,402 @@
+/**
+ * Squashes: which image's squash is on screen, and every job behind it, kept by image ID. A job
+ * is the plan being edited, then the run, then its outcome; leaving the view keeps it, so edits
+ * are still there and a running squash goes on (the list says so and leads back to it).
+ *
+ *     const squashes = new Squashes({ onConnectionLost: (err) => connection.lost(err) });
+ *     squashes.open(image);      // loads the plan, or shows the job already there
+ *     job.edited();              // after an edit: Rust renders and checks it, debounced
+ *     await job.start();         // preflight; asks first when the tag is taken
+ */
+import { SvelteMap } from "svelte/reactivity";
+import * as ipc from "../ipc";
+import type {
+  BuilderChoice,
+  ImageSummary,
+  IpcError,
+  Preflight,
+  Progress,
+  PruneCandidate,
+  PruneResult,
+  SquashOutcome,
+  SquashPlan,
+} from "../ipc";
+import { removedCount } from "../prune";
+import { editedFields, RENDER_DEBOUNCE_MS, sourceName, STAGE_NAME, withImageSettings, type Setting } from "../squash";
+
+export type SquashPhase = "loading" | "loadFailed" | "editing" | "running" | "done" | "failed" | "cancelled";
+
+/** Squash pressed: idle → checking (preflight) → confirm (tag taken, low disk) → the run. */
+export type StartStep = "idle" | "checking" | "confirm";
+
+interface Hooks {
+  onConnectionLost: (err: IpcError) => void;
+}
+
+/** A failure that means the daemon is gone: the owner is told, and true comes back. */
+function lostDaemon(err: IpcError, hooks: Hooks): boolean {
+  if (!ipc.isConnectionLoss(err)) return false;
+  hooks.onConnectionLost(err);
+  return true;
+}
+
+/** One squash of one image, from its plan to its outcome. */
+export class SquashJob {
+  readonly image: ImageSummary;
+  phase = $state<SquashPhase>("loading");
+  loadError = $state.raw<IpcError | null>(null);
+
+  /** The plan as the image has it, for the "edited" marks and the reset. */
+  original = $state.raw<SquashPlan | null>(null);
+  /** Deep state: the editor binds its fields into it. */
+  plan = $state<SquashPlan | null>(null);
+  builder = $state<BuilderChoice>("auto");
+  moveSourceTag = $state(false);
+
+  /** Rust's rendering of the plan; null while the plan is invalid. */
+  dockerfile = $state<string | null>(null);
+  /** Why Rust refused the plan, naming the field. */
+  renderError = $state<string | null>(null);
+  /** An edit is waiting for its render. */
+  rendering = $state(false);
+
+  /** The last preflight: the builder Auto picks, a taken tag, disk room. */
+  preflight = $state.raw<Preflight | null>(null);
+  startStep = $state<StartStep>("idle");
+  startError = $state.raw<IpcError | null>(null);
+
+  progress = $state.raw<Progress | null>(null);
+  cancelling = $state(false);
+  outcome = $state.raw<SquashOutcome | null>(null);
+  error = $state.raw<IpcError | null>(null);
+  /** What the squash left without a name, when it did, with the offer to remove it. */
+  leftBehind = $state.raw<LeftBehind | null>(null);
+
+  /** The user left the view after the job ended: opening the image again starts afresh. */
+  seen = $state(false);
+
+  /** The settings that differ from the image's own, for the "edited" marks. */
+  changed = $derived<Set<Setting>>(this.original !== null && this.plan !== null ? editedFields(this.original, this.plan) : new Set());
+  canStart = $derived(
+    this.phase === "editing" && this.startStep === "idle" && !this.rendering && this.renderError === null && this.dockerfile !== null,
+  );
+  finished = $derived(this.phase === "done" || this.phase === "failed" || this.phase === "cancelled");
+
+  #hooks: Hooks;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  // The plan last handed to a render (as JSON): an edit that changes nothing renders nothing.
+  #renderedKey = "";
+  // Only the newest render's answer counts, and likewise for the preflight.
+  #renderGeneration = 0;
+  #preflightGeneration = 0;
+  #preflightKey = "";
+
+  constructor(image: ImageSummary, hooks: Hooks) {
+    this.image = image;
+    this.#hooks = hooks;
+  }
+
+  /** Asks Rust for the plan prefilled from the image. */
+  async load(): Promise<void> {
+    this.phase = "loading";
+    this.loadError = null;
+    try {
+      const plan = await ipc.planSquash(this.image.id, sourceName(this.image));
+      this.original = plan;
+      this.plan = structuredClone(plan);
+      this.phase = "editing";
+      this.edited();
+    } catch (e) {
+      const err = ipc.toIpcError(e);
+      if (lostDaemon(err, this.#hooks)) return;
+      this.loadError = err;
+      this.phase = "loadFailed";
+    }
+  }
+
+  /**
+   * After any edit: renders the plan once the typing pauses. Rust's answer is the check: the
+   * Dockerfile, or the message naming what is wrong. An open confirm was about the plan as it
+   * was, so it closes.
+   */
+  edited(): void {
+    if (this.plan === null || this.phase !== "editing") return;
+    const key = JSON.stringify(this.plan);
+    if (key === this.#renderedKey) return;
+    this.#renderedKey = key;
+    if (this.startStep === "confirm") this.startStep = "idle";
+    const generation = ++this.#renderGeneration;
+    this.rendering = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    const first = this.dockerfile === null && this.renderError === null;
+    this.#timer = setTimeout(() => void this.#render(key, generation), first ? 0 : RENDER_DEBOUNCE_MS);
+  }
+
+  async #render(key: string, generation: number): Promise<void> {
+    this.#timer = null;
+    const plan = JSON.parse(key) as SquashPlan;
+    try {
+      const dockerfile = await ipc.renderSquash(plan);
+      if (generation !== this.#renderGeneration) return;
+      this.dockerfile = dockerfile;
+      this.renderError = null;
+      void this.#checkAhead(plan);
+    } catch (e) {
+      if (generation !== this.#renderGeneration) return;
+      this.dockerfile = null;
+      this.renderError = ipc.toIpcError(e).message;
+    } finally {
+      if (generation === this.#renderGeneration) this.rendering = false;
+    }
+  }
+
+  /** The Dockerfile as a stage to paste into one's own (`FROM scratch AS squashed`). */
+  renderStage(): Promise<string> {
+    return ipc.renderSquash(this.#snapshot(), STAGE_NAME);
+  }
+
+  setBuilder(builder: BuilderChoice): void {
+    this.builder = builder;
+    if (this.dockerfile !== null && !this.rendering) void this.#checkAhead(this.#snapshot());
+  }
+
+  /** Every setting back to the image's own; the target tag stays. */
+  reset(): void {
+    if (this.plan === null || this.original === null) return;
+    this.plan = withImageSettings(this.plan, this.original);
+  }
+
+  /**
+   * A preflight as soon as the plan is valid, so the editor can say which builder Auto picks
+   * and that the tag is taken before Squash is pressed; asked again only when the tag or the
+   * builder changes.
+   */
+  async #checkAhead(plan: SquashPlan): Promise<void> {
+    const key = JSON.stringify([plan.tag, this.builder]);
+    if (key === this.#preflightKey) return;
+    this.#preflightKey = key;
+    try {
+      await this.#preflight(plan);
+    } catch {
+      // Nothing to say yet: pressing Squash asks again and shows why it failed.
+    }
+  }
+
+  async #preflight(plan: SquashPlan): Promise<Preflight | null> {
+    const generation = ++this.#preflightGeneration;
+    try {
+      const preflight = await ipc.preflightSquash(plan, this.builder);
+      if (generation !== this.#preflightGeneration) return null;
+      this.preflight = preflight;
+      return preflight;
+    } catch (e) {
+      if (generation !== this.#preflightGeneration) return null;
+      const err = ipc.toIpcError(e);
+      this.#preflightKey = "";
+      if (lostDaemon(err, this.#hooks)) return null;
+      // What it said was about a plan that failed a check: none of it holds now.
+      this.preflight = null;
+      throw err;
+    }
+  }
+
+  /** Squash pressed: a fresh preflight, then the run, or first the confirm when it warns. */
+  async start(): Promise<void> {
+    if (!this.canStart) return;
+    this.startStep = "checking";
+    this.startError = null;
+    const plan = this.#snapshot();
+    this.#preflightKey = JSON.stringify([plan.tag, this.builder]);
+    let preflight: Preflight | null;
+    try {
+      preflight = await this.#preflight(plan);
+    } catch (e) {
+      this.startError = ipc.toIpcError(e);
+      this.startStep = "idle";
+      return;
+    }
+    if (preflight === null) {
+      this.startStep = "idle";
+      return;
+    }
+    if (preflight.tagTakenBy !== null || preflight.warnings.length > 0) {
+      this.startStep = "confirm";
+      return;
+    }
+    await this.#run(plan, false);
+  }
+
+  /** "Yes" at the confirm: the tag moves off the image it names, if it names one. */
+  async confirmStart(): Promise<void> {
+    if (this.startStep !== "confirm" || this.plan === null) return;
+    await this.#run(this.#snapshot(), this.preflight?.tagTakenBy != null);
+  }
+
+  declineStart(): void {
+    if (this.startStep === "confirm") this.startStep = "idle";
+  }
+
+  async #run(plan: SquashPlan, overwriteTag: boolean): Promise<void> {
+    this.phase = "running";
+    this.startStep = "idle";
+    this.progress = null;
+    this.error = null;
+    this.outcome = null;
+    this.seen = false;
+    const options = { builder: this.builder, overwriteTag, moveSourceTag: this.moveSourceTag && this.image.tags.length > 0 };
+    try {
+      const outcome = await ipc.runSquash(plan, options, (progress) => {
+        if (this.phase === "running") this.progress = progress;
+      });
+      this.outcome = outcome;
+      if (outcome.leftDangling.length > 0) {
+        this.leftBehind = new LeftBehind(outcome.leftDangling, this.#hooks);
+        void this.leftBehind.load();
+      }
+      this.phase = "done";
+    } catch (e) {
+      const err = ipc.toIpcError(e);
+      this.error = err;
+      this.phase = err.code === "cancelled" ? "cancelled" : "failed";
+      lostDaemon(err, this.#hooks);
+    } finally {
+      this.cancelling = false;
+    }
+  }
+
+  /** Asks the running squash to stop; it removes what it made, then ends `cancelled`. */
+  async cancel(): Promise<void> {
+    if (this.phase !== "running" || this.cancelling) return;
+    this.cancelling = true;
+    try {
+      await ipc.cancelSquash();
+    } catch {
+      // The squash goes on and ends by itself; the Cancel button comes back.
+      if (this.phase === "running") this.cancelling = false;
+    }
+  }
+
+  /** After a failure or a cancel: the settings again, as they were, to change or retry. */
+  backToSettings(): void {
+    if (this.phase !== "failed" && this.phase !== "cancelled") return;
+    this.phase = "editing";
+    this.error = null;
+  }
+
+  #snapshot(): SquashPlan {
+    return $state.snapshot(this.plan) as SquashPlan;
+  }
+}
+
+export type LeftBehindStep = "idle" | "confirm" | "removing" | "done" | "failed";
+
+/** The images a squash left without a name (the one its tag moved off), and their removal. */
+export class LeftBehind {
+  readonly ids: readonly string[];
+  /** The prune preview's entries for them, for their sizes; empty until it answers. */
+  candidates = $state.raw<PruneCandidate[]>([]);
+  step = $state<LeftBehindStep>("idle");
+  progress = $state.raw<Progress | null>(null);
+  result = $state.raw<PruneResult | null>(null);
+  /** Of `ids`, how many went. */
+  removed = $state(0);
+  error = $state.raw<IpcError | null>(null);
+
+  #hooks: Hooks;
+
+  constructor(ids: readonly string[], hooks: Hooks) {
+    this.ids = ids;
+    this.#hooks = hooks;
+  }
+
+  async load(): Promise<void> {
+    try {
+      const preview = await ipc.previewPrune();
+      this.candidates = preview.images.filter((c) => this.ids.includes(c.id));
+    } catch (e) {
+      // Without sizes the question still stands, with the IDs alone.
+      lostDaemon(ipc.toIpcError(e), this.#hooks);
+    }
+  }
+
+  ask(): void {
+    if (this.step === "idle" || this.step === "failed") this.step = "confirm";
+  }
+
+  no(): void {
+    if (this.step === "confirm") this.step = "idle";
+  }
+
+  /** Removes exactly these images, each checked again by Rust first. */
+  async remove(): Promise<void> {
+    if (this.step !== "confirm") return;
+    this.step = "removing";
+    this.progress = null;
+    try {
+      const result = await ipc.pruneImages([...this.ids], (progress) => {
+        if (this.step === "removing") this.progress = progress;
+      });
+      this.result = result;
+      this.removed = removedCount(this.ids, result);
+      this.step = "done";
+    } catch (e) {
+      const err = ipc.toIpcError(e);
+      if (lostDaemon(err, this.#hooks)) return;
+      this.error = err;
+      this.step = "failed";
+    }
+  }
+}
+
+export interface SquashesHooks {
+  /** A squash found the daemon gone; the owner goes back to looking for it. */
+  onConnectionLost?: (err: IpcError) => void;
+}
+
+export class Squashes {
+  /** The image whose squash is on screen; null while another view is. */
+  image = $state.raw<ImageSummary | null>(null);
+
+  #jobs = new SvelteMap<string, SquashJob>();
+  #hooks: Hooks;
+
+  current = $derived(this.image === null ? null : (this.#jobs.get(this.image.id) ?? null));
+  /** The squash running, if one is: the Rust side runs one at a time. */
+  running = $derived([...this.#jobs.values()].find((job) => job.phase === "running") ?? null);
+  /** A job to point at from the list: running, or ended while nobody looked. */
+  background = $derived(
+    [...this.#jobs.values()].find((job) => job !== this.current && (job.phase === "running" || (job.finished && !job.seen))) ?? null,
+  );
+
+  constructor(hooks: SquashesHooks = {}) {
+    this.#hooks = {
+      onConnectionLost: (err) => {
+        // Plans and runs do not outlive a lost daemon (the image may be gone once it is back);
+        // an outcome still waiting to be seen does.
+        for (const [id, job] of this.#jobs) if (job.phase !== "done") this.#jobs.delete(id);
+        this.image = null;
+        hooks.onConnectionLost?.(err);
+      },
+    };
+  }
+
+  /** Shows the image's squash: the job there is, unless it ended and was seen; else a new one. */
+  open(image: ImageSummary): void {
+    this.image = image;
+    const job = this.#jobs.get(image.id);
+    if (job !== undefined && job.phase !== "loadFailed" && !(job.finished && job.seen)) return;
+    const fresh = new SquashJob(image, this.#hooks);
+    this.#jobs.set(image.id, fresh);
+    void fresh.load();
+  }
+
+  /** Back to the list: the job stays (an open confirm is answered no), and a run goes on. */
+  close(): void {
+    const job = this.current;
+    if (job !== null) {
+      job.declineStart();
+      if (job.finished) job.seen = true;
+    }
+    this.image = null;
+  }
+}
