@@ -135,6 +135,7 @@ describe("squash view", () => {
     await fireEvent.click(screen.getByTestId("squash-env-add"));
     const keys = screen.getAllByTestId("squash-env-key");
     expect(keys).toHaveLength(3);
+    await waitFor(() => expect(document.activeElement).toBe(keys[2]));
     await typeInto(keys[2], "MODE");
     await typeInto(screen.getAllByTestId("squash-env-value")[2], "prod");
     await waitFor(() => expect(preview()).toContain('ENV MODE="prod"'));
