@@ -10,7 +10,7 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune::{self, CachePreview, CachePruneResult, PrunePreview, PruneResult};
 use squashbox_core::settings::Settings;
 use squashbox_core::squash::{
-    self, BuilderChoice, Preflight, SourceScan, SquashOptions, SquashOutcome, SquashPlan,
+    self, BuilderChoice, Preflight, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
 use std::sync::Arc;
@@ -215,15 +215,9 @@ pub async fn preflight_squash(
     builder: BuilderChoice,
 ) -> CommandResult<Preflight> {
     let daemon = state.daemon().await?;
-    let scan = lock(&state.audits).get(&plan.source_id).cloned();
-    let chosen = squash::choose_builder(
-        builder,
-        scan.as_ref().map(|r| &r.special_files),
-        Some(&plan.source_name),
-    );
-    let filesystem = scan.map(|r| r.filesystem_bytes);
+    let known = state.known_source(&plan.source_id);
     Ok(state
-        .forget_if_gone(squash::preflight(&daemon, &plan, chosen, filesystem).await)
+        .forget_if_gone(squash::preflight(&daemon, &plan, builder, known.scan()).await)
         .await?)
 }
 
@@ -249,19 +243,9 @@ pub async fn run_squash(
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
     };
-    let special = lock(&state.audits)
-        .get(&plan.source_id)
-        .map(|r| r.special_files.clone());
-    let files = lock(&state.audited_files)
-        .as_ref()
-        .filter(|(id, _)| *id == plan.source_id)
-        .map(|(_, files)| Arc::clone(files));
-    let scan = SourceScan {
-        special_files: special.as_ref(),
-        files: files.as_deref(),
-    };
+    let known = state.known_source(&plan.source_id);
     let result = match state.daemon().await {
-        Ok(daemon) => squash::squash(&daemon, &plan, &options, scan, &sink, &cancel).await,
+        Ok(daemon) => squash::squash(&daemon, &plan, &options, known.scan(), &sink, &cancel).await,
         Err(err) => Err(err),
     };
     *lock(&state.running_squash) = None;

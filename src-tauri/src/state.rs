@@ -6,6 +6,7 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::CancelToken;
 use squashbox_core::settings::Settings;
+use squashbox_core::squash::SourceScan;
 use squashbox_core::{events, Error, Result};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -37,6 +38,22 @@ pub struct AppState {
     pub running_squash: std::sync::Mutex<Option<CancelToken>>,
 }
 
+/// An audit's findings about an image, held while a squash of it is prepared and run.
+pub struct KnownSource {
+    report: Option<AuditReport>,
+    files: Option<Arc<FsSnapshot>>,
+}
+
+impl KnownSource {
+    pub fn scan(&self) -> SourceScan<'_> {
+        SourceScan {
+            special_files: self.report.as_ref().map(|r| &r.special_files),
+            files: self.files.as_deref(),
+            filesystem_bytes: self.report.as_ref().map(|r| r.filesystem_bytes),
+        }
+    }
+}
+
 impl AppState {
     pub fn new(app: AppHandle, settings_path: PathBuf) -> Self {
         AppState {
@@ -49,6 +66,24 @@ impl AppState {
             running_audits: Default::default(),
             running_squash: Default::default(),
         }
+    }
+
+    /// What the app's audit of the image found, to guide and speed a squash of it.
+    pub fn known_source(&self, id: &str) -> KnownSource {
+        let report = self
+            .audits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        let files = self
+            .audited_files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|(audited, _)| audited == id)
+            .map(|(_, files)| Arc::clone(files));
+        KnownSource { report, files }
     }
 
     pub fn settings(&self) -> Result<Settings> {

@@ -6,7 +6,9 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
-use squashbox_core::squash::{squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan};
+use squashbox_core::squash::{
+    preflight, squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan,
+};
 use squashbox_core::Error;
 use std::process::Command;
 
@@ -129,6 +131,7 @@ async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
     let scan = SourceScan {
         special_files: Some(&survey.report.special_files),
         files: Some(&survey.files),
+        filesystem_bytes: None,
     };
     let options = SquashOptions {
         builder: BuilderChoice::Auto,
@@ -368,4 +371,61 @@ fn cli_squash_json_has_the_documented_fields() {
     assert_eq!(json["sourceId"], fixture.id.as_str());
     let env = docker(&["image", "inspect", "--format", "{{json .Config.Env}}", &tag]);
     assert!(env.contains(r#""EXTRA=$HOME \"q\"""#), "{env}");
+}
+
+#[tokio::test]
+async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
+    let fixture = wasteful("squash-preflight");
+    let daemon = daemon().await;
+    let mut plan = plan_for(&daemon, &fixture).await;
+
+    let clear = preflight(&daemon, &plan, BuilderChoice::Auto, SourceScan::default())
+        .await
+        .unwrap();
+    // No audit: Auto keeps to the builder that loses nothing.
+    assert_eq!(clear.builder, Builder::Classic);
+    assert_eq!(clear.tag_taken_by, None);
+    assert!(clear.bytes_needed > 0);
+
+    plan.tag = fixture.tag.clone();
+    let taken = preflight(
+        &daemon,
+        &plan,
+        BuilderChoice::Classic,
+        SourceScan::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(taken.tag_taken_by.as_deref(), Some(fixture.id.as_str()));
+    assert!(
+        taken
+            .warnings
+            .iter()
+            .any(|w| w.contains("names the source itself")),
+        "{:?}",
+        taken.warnings
+    );
+
+    let mut fixture = fixture;
+    let dangling = fixture.rebuild_leaving_dangling();
+    let inspect = images::inspect(&daemon, &dangling).await.unwrap();
+    let mut by_id = SquashPlan::from_image(&inspect, &dangling).unwrap();
+    by_id.tag = unique_name("squashed");
+    let untagged = preflight(
+        &daemon,
+        &by_id,
+        BuilderChoice::BuildKit,
+        SourceScan::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(untagged.builder, Builder::BuildKit);
+    assert!(
+        untagged
+            .warnings
+            .iter()
+            .any(|w| w.contains("needs the image to have a tag")),
+        "{:?}",
+        untagged.warnings
+    );
 }

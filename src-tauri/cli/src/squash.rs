@@ -99,9 +99,9 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let scan = SourceScan {
         special_files: survey.as_ref().map(|s| &s.report.special_files),
         files: survey.as_ref().map(|s| &s.files),
+        filesystem_bytes: survey.as_ref().map(|s| s.report.filesystem_bytes),
     };
-    let builder = squash::choose_builder(choice, scan.special_files, Some(&plan.source_name));
-    let preflight = squash::preflight(&daemon, &plan, builder, None).await?;
+    let preflight = squash::preflight(&daemon, &plan, choice, scan).await?;
     bar.clear();
     for warning in &preflight.warnings {
         eprintln!("warning: {warning}");

@@ -124,17 +124,20 @@ pub struct Preflight {
     pub warnings: Vec<String>,
 }
 
-/// Checks the plan against the daemon before a squash: the tag, and room for the copy (about
-/// the filesystem's size, twice with BuildKit, whose cache holds a snapshot as large).
+/// Checks the plan against the daemon before a squash: the builder it will use (chosen as the
+/// squash chooses it), the tag, and room for the copy (about the filesystem's size, twice with
+/// BuildKit, whose cache holds a snapshot as large).
 pub async fn preflight(
     daemon: &Daemon,
     plan: &SquashPlan,
-    builder: Builder,
-    filesystem_bytes: Option<u64>,
+    choice: BuilderChoice,
+    scan: SourceScan<'_>,
 ) -> Result<Preflight> {
     plan.validate()?;
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
+    let source_tag = own_tag(&source, &plan.source_name);
+    let builder = choose_builder(choice, scan.special_files, source_tag.as_deref());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -142,7 +145,9 @@ pub async fn preflight(
         }) => None,
         Err(e) => return Err(Error::from_docker(e)),
     };
-    let copy = filesystem_bytes.unwrap_or_else(|| source.size.unwrap_or(0).max(0) as u64);
+    let copy = scan
+        .filesystem_bytes
+        .unwrap_or_else(|| source.size.unwrap_or(0).max(0) as u64);
     let bytes_needed = match builder {
         Builder::Classic => copy,
         Builder::BuildKit => copy.saturating_mul(2),
@@ -153,6 +158,11 @@ pub async fn preflight(
         .flatten()
         .map(|d| d.available);
     let mut warnings = Vec::new();
+    if builder == Builder::BuildKit && source_tag.is_none() {
+        warnings.push(
+            "BuildKit needs the image to have a tag (it reads an image ID as a registry name): choose Auto or the classic builder".into(),
+        );
+    }
     if let Some(available) = bytes_available.filter(|a| *a < bytes_needed) {
         warnings.push(format!(
             "the squash needs about {} and the disk under Docker's data has {} free",
@@ -203,6 +213,8 @@ pub struct SourceScan<'a> {
     pub special_files: Option<&'a SpecialFiles>,
     /// The source's final filesystem (a survey's): the verification then reads only the result.
     pub files: Option<&'a FsSnapshot>,
+    /// The audit's filesystem bytes: about what the copy needs on disk.
+    pub filesystem_bytes: Option<u64>,
 }
 
 /// Runs the squash, guided by what an earlier read of the source found (`scan`, empty when
