@@ -7,7 +7,7 @@ use squashbox_core::endpoint::Environment;
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::squash::{
-    preflight, squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan,
+    preflight, squash, BuilderChoice, SourceScan, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
 use std::process::Command;
@@ -49,6 +49,39 @@ fn wasteful(name: &str) -> Fixture {
     })
 }
 
+/// A `wasteful` fixture, the daemon, and a plan for the fixture whose result goes at the end.
+async fn prepared(name: &str) -> (Fixture, Daemon, SquashPlan, Squashed) {
+    let fixture = wasteful(name);
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let cleanup = Squashed(plan.tag.clone());
+    (fixture, daemon, plan, cleanup)
+}
+
+fn options(builder: BuilderChoice) -> SquashOptions {
+    SquashOptions {
+        builder,
+        overwrite_tag: false,
+        move_source_tag: false,
+    }
+}
+
+/// Runs the squash job; the stages it went through come back beside its result.
+async fn run(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    options: SquashOptions,
+    scan: SourceScan<'_>,
+    cancel: &CancelToken,
+) -> (Result<SquashOutcome, Error>, Vec<String>) {
+    let stages = std::sync::Mutex::new(Vec::new());
+    let report = |p: Progress| stages.lock().unwrap().push(p.stage);
+    let result = squash(daemon, plan, &options, scan, &report, cancel).await;
+    let mut stages = stages.into_inner().unwrap();
+    stages.dedup();
+    (result, stages)
+}
+
 async fn plan_for(daemon: &Daemon, fixture: &Fixture) -> SquashPlan {
     let inspect = images::inspect(daemon, &fixture.tag).await.unwrap();
     let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
@@ -58,26 +91,16 @@ async fn plan_for(daemon: &Daemon, fixture: &Fixture) -> SquashPlan {
 
 #[tokio::test]
 async fn a_classic_squash_is_one_layer_verified_and_tagged() {
-    let fixture = wasteful("squash-classic");
-    let daemon = daemon().await;
-    let plan = plan_for(&daemon, &fixture).await;
-    let _cleanup = Squashed(plan.tag.clone());
-    let options = SquashOptions {
-        builder: BuilderChoice::Classic,
-        overwrite_tag: false,
-        move_source_tag: false,
-    };
-    let stages = std::sync::Mutex::new(Vec::new());
-    let outcome = squash(
+    let (fixture, daemon, plan, _cleanup) = prepared("squash-classic").await;
+    let (outcome, stages) = run(
         &daemon,
         &plan,
-        &options,
+        options(BuilderChoice::Classic),
         SourceScan::default(),
-        &|p: Progress| stages.lock().unwrap().push(p.stage),
         &CancelToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
+    let outcome = outcome.unwrap();
 
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
     assert!(outcome.tagged);
@@ -108,8 +131,6 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
         fixture.id
     );
     // The source's read overlaps the build but shows only after it: one stage at a time.
-    let mut stages = stages.into_inner().unwrap();
-    stages.dedup();
     assert_eq!(
         stages,
         vec!["building", "verifying source", "verifying result"]
@@ -119,10 +140,7 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
 
 #[tokio::test]
 async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
-    let fixture = wasteful("squash-surveyed");
-    let daemon = daemon().await;
-    let plan = plan_for(&daemon, &fixture).await;
-    let _cleanup = Squashed(plan.tag.clone());
+    let (fixture, daemon, plan, _cleanup) = prepared("squash-surveyed").await;
     let cancel = CancelToken::new();
     let survey = survey_image(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
         .await
@@ -133,52 +151,30 @@ async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
         files: Some(&survey.files),
         filesystem_bytes: None,
     };
-    let options = SquashOptions {
-        builder: BuilderChoice::Auto,
-        overwrite_tag: false,
-        move_source_tag: false,
-    };
-    let stages = std::sync::Mutex::new(Vec::new());
-    let outcome = squash(
-        &daemon,
-        &plan,
-        &options,
-        scan,
-        &|p: Progress| stages.lock().unwrap().push(p.stage),
-        &cancel,
-    )
-    .await
-    .unwrap();
+    let (outcome, stages) = run(&daemon, &plan, options(BuilderChoice::Auto), scan, &cancel).await;
+    let outcome = outcome.unwrap();
     // The FIFO the survey found keeps Auto on the classic builder, which verifies.
     assert_eq!(outcome.builder, Builder::Classic);
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
-    let mut stages = stages.into_inner().unwrap();
-    stages.dedup();
     assert_eq!(stages, vec!["building", "verifying result"]);
 }
 
 #[tokio::test]
 async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
     let ledger = isolated_ledger();
-    let fixture = wasteful("squash-move");
-    let daemon = daemon().await;
-    let plan = plan_for(&daemon, &fixture).await;
-    let _cleanup = Squashed(plan.tag.clone());
-    let options = SquashOptions {
-        builder: BuilderChoice::Classic,
-        overwrite_tag: false,
-        move_source_tag: true,
-    };
-    let outcome = squash(
+    let (fixture, daemon, plan, _cleanup) = prepared("squash-move").await;
+    let (outcome, _) = run(
         &daemon,
         &plan,
-        &options,
+        SquashOptions {
+            move_source_tag: true,
+            ..options(BuilderChoice::Classic)
+        },
         SourceScan::default(),
-        &|_: Progress| {},
         &CancelToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
+    let outcome = outcome.unwrap();
 
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
     assert_eq!(outcome.moved_tag.as_deref(), Some(fixture.tag.as_str()));
@@ -207,21 +203,18 @@ async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_b
     let inspect = images::inspect(&daemon, &fixture.id).await.unwrap();
     let mut plan = SquashPlan::from_image(&inspect, &fixture.id).unwrap();
     plan.tag = unique_name("squashed");
-    let options = SquashOptions {
-        builder: BuilderChoice::Classic,
-        overwrite_tag: false,
-        move_source_tag: true,
-    };
-    let err = squash(
+    let (err, _) = run(
         &daemon,
         &plan,
-        &options,
+        SquashOptions {
+            move_source_tag: true,
+            ..options(BuilderChoice::Classic)
+        },
         SourceScan::default(),
-        &|_: Progress| {},
         &CancelToken::new(),
     )
-    .await
-    .unwrap_err();
+    .await;
+    let err = err.unwrap_err();
     assert!(
         matches!(&err, Error::InvalidInput(m) if m.contains("not a tag of the source")),
         "{err:?}"
@@ -233,25 +226,16 @@ async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_b
 
 #[tokio::test]
 async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
-    let fixture = wasteful("squash-kit");
-    let daemon = daemon().await;
-    let plan = plan_for(&daemon, &fixture).await;
-    let _cleanup = Squashed(plan.tag.clone());
-    let options = SquashOptions {
-        builder: BuilderChoice::BuildKit,
-        overwrite_tag: false,
-        move_source_tag: false,
-    };
-    let outcome = squash(
+    let (_fixture, daemon, plan, _cleanup) = prepared("squash-kit").await;
+    let (outcome, _) = run(
         &daemon,
         &plan,
-        &options,
+        options(BuilderChoice::BuildKit),
         SourceScan::default(),
-        &|_: Progress| {},
         &CancelToken::new(),
     )
-    .await
-    .unwrap();
+    .await;
+    let outcome = outcome.unwrap();
     assert!(!outcome.verified.passed);
     assert!(
         outcome
@@ -284,17 +268,11 @@ async fn a_taken_tag_is_refused_without_confirmation() {
     let daemon = daemon().await;
     let mut plan = plan_for(&daemon, &fixture).await;
     plan.tag = other.tag.clone();
-    let options = SquashOptions {
-        builder: BuilderChoice::Classic,
-        overwrite_tag: false,
-        move_source_tag: false,
-    };
-    let result = squash(
+    let (result, _) = run(
         &daemon,
         &plan,
-        &options,
+        options(BuilderChoice::Classic),
         SourceScan::default(),
-        &|_: Progress| {},
         &CancelToken::new(),
     )
     .await;
@@ -308,23 +286,14 @@ async fn a_taken_tag_is_refused_without_confirmation() {
 
 #[tokio::test]
 async fn a_cancelled_squash_leaves_no_tag() {
-    let fixture = wasteful("squash-cancel");
-    let daemon = daemon().await;
-    let plan = plan_for(&daemon, &fixture).await;
-    let _cleanup = Squashed(plan.tag.clone());
+    let (_fixture, daemon, plan, _cleanup) = prepared("squash-cancel").await;
     let cancel = CancelToken::new();
     cancel.cancel();
-    let options = SquashOptions {
-        builder: BuilderChoice::Classic,
-        overwrite_tag: false,
-        move_source_tag: false,
-    };
-    let result = squash(
+    let (result, _) = run(
         &daemon,
         &plan,
-        &options,
+        options(BuilderChoice::Classic),
         SourceScan::default(),
-        &|_: Progress| {},
         &cancel,
     )
     .await;
