@@ -479,73 +479,50 @@ pub fn config_differences(
         .map(|k| k.field)
         .filter(|field| field != "Env")
         .collect();
-    let mut found = Vec::new();
-    let mut compare = |field: &str, planned: String, actual: String| {
-        if planned != actual && !known.contains(field) {
-            found.push(ConfigDifference {
-                field: field.into(),
-                planned,
-                result: actual,
-            });
-        }
-    };
-    compare(
-        "Env",
-        format!("{:?}", env_as_built(&plan.env)),
-        format!("{:?}", result.env),
-    );
-    compare("User", plan.user.clone(), result.user.clone());
-    compare(
-        "WorkingDir",
-        plan.working_dir.clone(),
-        result.working_dir.clone(),
-    );
-    compare(
-        "Cmd",
-        format!("{:?}", plan.cmd),
-        format!("{:?}", result.cmd),
-    );
-    compare(
-        "Entrypoint",
-        format!("{:?}", plan.entrypoint),
-        format!("{:?}", result.entrypoint),
-    );
-    compare(
-        "ExposedPorts",
-        format!("{:?}", plan.exposed_ports),
-        format!("{:?}", result.exposed_ports),
-    );
-    compare(
-        "Labels",
-        format!("{:?}", plan.labels),
-        format!("{:?}", result.labels),
-    );
-    compare(
-        "Volumes",
-        format!("{:?}", plan.volumes),
-        format!("{:?}", result.volumes),
-    );
-    compare(
-        "StopSignal",
-        plan.stop_signal.clone(),
-        result.stop_signal.clone(),
-    );
-    compare(
-        "Healthcheck",
-        format!("{:?}", plan.healthcheck),
-        format!("{:?}", result.healthcheck),
-    );
-    compare(
-        "Shell",
-        format!("{:?}", plan.shell),
-        format!("{:?}", result.shell),
-    );
-    compare(
-        "OnBuild",
-        format!("{:?}", plan.on_build),
-        format!("{:?}", result.on_build),
-    );
-    found
+    let shown = |value: &dyn std::fmt::Debug| format!("{value:?}");
+    let fields = [
+        ("Env", shown(&env_as_built(&plan.env)), shown(&result.env)),
+        ("User", plan.user.clone(), result.user.clone()),
+        (
+            "WorkingDir",
+            plan.working_dir.clone(),
+            result.working_dir.clone(),
+        ),
+        ("Cmd", shown(&plan.cmd), shown(&result.cmd)),
+        (
+            "Entrypoint",
+            shown(&plan.entrypoint),
+            shown(&result.entrypoint),
+        ),
+        (
+            "ExposedPorts",
+            shown(&plan.exposed_ports),
+            shown(&result.exposed_ports),
+        ),
+        ("Labels", shown(&plan.labels), shown(&result.labels)),
+        ("Volumes", shown(&plan.volumes), shown(&result.volumes)),
+        (
+            "StopSignal",
+            plan.stop_signal.clone(),
+            result.stop_signal.clone(),
+        ),
+        (
+            "Healthcheck",
+            shown(&plan.healthcheck),
+            shown(&result.healthcheck),
+        ),
+        ("Shell", shown(&plan.shell), shown(&result.shell)),
+        ("OnBuild", shown(&plan.on_build), shown(&result.on_build)),
+    ];
+    fields
+        .into_iter()
+        .filter(|(field, planned, actual)| planned != actual && !known.contains(*field))
+        .map(|(field, planned, result)| ConfigDifference {
+            field: field.into(),
+            planned,
+            result,
+        })
+        .collect()
 }
 
 /// The environment as both builders store it: PATH first, the default one if none is set.
