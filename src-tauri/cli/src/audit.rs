@@ -5,13 +5,13 @@ use squashbox_core::audit::{audit_image, AuditReport};
 use squashbox_core::ci_gate::{self, RuleStatus, Rules};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
-use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::job::Progress;
 use squashbox_core::units::percent;
 use squashbox_core::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::output::{human_bytes, print_json, ProgressBar};
+use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, ProgressBar};
 
 /// Exit code when a CI rule fails (Docker errors and bad input have their own).
 const GATE_FAILED: u8 = 10;
@@ -45,15 +45,7 @@ pub async fn run(env: &Environment, args: AuditArgs) -> Result<ExitCode, Error> 
     // Read the rules first: a typo in them should not cost a whole audit.
     let rules = args.ci.then(|| gate_rules(&args)).transpose()?;
     let daemon = Daemon::connect(env).await?;
-    let cancel = CancelToken::new();
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        }
-    });
+    let cancel = cancel_on_ctrl_c();
     let bar = ProgressBar::for_stderr();
     let audited = audit_image(&daemon, &args.image, &|p: Progress| bar.draw(&p), &cancel).await;
     bar.clear();

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use squashbox_core::endpoint::{Attempt, Outcome};
 use squashbox_core::images::ImageSummary;
-use squashbox_core::job::Progress;
+use squashbox_core::job::{CancelToken, Progress};
 pub use squashbox_core::units::human_bytes;
 use squashbox_core::units::percent;
 use squashbox_core::Error;
@@ -93,6 +93,21 @@ pub fn print_image_table(list: &[ImageSummary]) {
 }
 
 /// A one-line progress display on stderr, drawn only for a person at a terminal.
+/// A token that Ctrl-C fires: the job stops cleanly (removing what it made) instead of the
+/// process dying mid-way.
+pub fn cancel_on_ctrl_c() -> CancelToken {
+    let cancel = CancelToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    cancel
+}
+
 pub struct ProgressBar {
     enabled: bool,
 }

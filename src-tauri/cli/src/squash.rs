@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use squashbox_core::audit::survey_image;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
-use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::job::Progress;
 use squashbox_core::squash::{
     self, BuilderChoice, KeyValue, SourceScan, SquashOptions, SquashPlan,
 };
@@ -13,7 +13,7 @@ use squashbox_core::units::percent;
 use squashbox_core::Error;
 use std::process::ExitCode;
 
-use crate::output::{human_bytes, print_json, ProgressBar};
+use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, ProgressBar};
 
 /// Exit code when the squashed image differs from its source (it is then removed, untagged).
 const NOT_VERIFIED: u8 = 8;
@@ -72,15 +72,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         return Ok(ExitCode::SUCCESS);
     }
 
-    let cancel = CancelToken::new();
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        }
-    });
+    let cancel = cancel_on_ctrl_c();
     let bar = ProgressBar::for_stderr();
     let report = |p: Progress| bar.draw(&p);
     let choice = match args.builder {
