@@ -107,6 +107,15 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
     assert_eq!(outcome.builder, Builder::Classic);
     assert_eq!(outcome.layers_after, 1);
     assert!(outcome.layers_before > 1);
+    // The working directory exists in the copy, so WORKDIR added no layer and no note says so.
+    assert!(
+        outcome
+            .known_differences
+            .iter()
+            .all(|k| k.field != "RootFS"),
+        "{:?}",
+        outcome.known_differences
+    );
     assert!(
         outcome.size_after + 40_000 <= outcome.size_before,
         "{} vs {}",

@@ -369,7 +369,11 @@ pub async fn squash(
         layers_before: layer_count(&source),
         layers_after: layer_count(&result),
         verified,
-        known_differences: known_differences(plan, builder),
+        // A note on extra layers only where the result has them.
+        known_differences: known_differences(plan, builder)
+            .into_iter()
+            .filter(|k| k.field != "RootFS" || layer_count(&result) > 1)
+            .collect(),
         left_dangling,
         build_seconds,
         verify_seconds,
