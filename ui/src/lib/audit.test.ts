@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import {
   cleanCommand,
   formatEfficiency,
-  formatShare,
   headline,
   imageName,
   layerPath,
@@ -36,22 +35,6 @@ describe("cleanCommand", () => {
   });
 });
 
-describe("percentages", () => {
-  it("rounds a share to a whole percent, never claiming 0% or 100% falsely", () => {
-    expect(formatShare(1_030_000_000, 2_100_000_000)).toBe("49%");
-    expect(formatShare(1, 1000)).toBe("<1%");
-    expect(formatShare(999_999, 1_000_000)).toBe("99%");
-    expect(formatShare(5, 5)).toBe("100%");
-    expect(formatShare(0, 5)).toBe("0%");
-    expect(formatShare(5, 0)).toBe("0%");
-  });
-
-  it("prints dive's efficiency with one decimal", () => {
-    expect(formatEfficiency(0.516)).toBe("51.6%");
-    expect(formatEfficiency(1)).toBe("100.0%");
-    expect(formatEfficiency(0.99996)).toBe("100.0%");
-  });
-});
 
 describe("headline", () => {
   it("says what the layers hold, what survives and what a squash saves", () => {
@@ -154,5 +137,13 @@ describe("imageName", () => {
     const [tagged, , , , , untagged] = fakeImages(6);
     expect(imageName(tagged)).toBe("alpine:0");
     expect(imageName(untagged)).toBe(untagged.shortId);
+  });
+});
+
+describe("efficiency", () => {
+  it("prints dive's efficiency with one decimal", () => {
+    expect(formatEfficiency(0.516)).toBe("51.6%");
+    expect(formatEfficiency(1)).toBe("100.0%");
+    expect(formatEfficiency(0.99996)).toBe("100.0%");
   });
 });

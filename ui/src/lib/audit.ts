@@ -6,17 +6,8 @@
  *     headline(report);                        // "Layers 2.10 GB · Filesystem 1.07 GB · …"
  *     visibleTreeRows(report.tree, expanded);  // the tree as the rows to draw
  */
-import { formatBytes } from "./format";
+import { formatBytes, formatShare } from "./format";
 import type { AuditReport, ImageSummary, OtherEntries, Progress, SpecialFiles, TreeNode, WastedFile } from "./ipc";
-
-/** `part` of `whole` as a whole percentage: `"49%"`; never "0%" or "100%" when it isn't. */
-export function formatShare(part: number, whole: number): string {
-  if (!(whole > 0) || !(part > 0)) return "0%";
-  const percent = (part / whole) * 100;
-  if (percent < 1) return "<1%";
-  if (part < whole) return `${Math.min(99, Math.round(percent))}%`;
-  return `${Math.round(percent)}%`;
-}
 
 /** dive's efficiency score (0–1) with one decimal: `"51.6%"`. */
 export function formatEfficiency(score: number): string {

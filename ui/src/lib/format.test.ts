@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countLabel, formatBytes, formatSeconds, outcomeText, relativeTime, sourceLabel, splitTag, viaLabel } from "./format";
+import { countLabel, formatBytes, formatSeconds, formatShare, outcomeText, relativeTime, sourceLabel, splitTag, viaLabel } from "./format";
 
 describe("formatSeconds", () => {
   it("gives a tenth under ten seconds, whole seconds under a minute, then minutes", () => {
@@ -91,5 +91,16 @@ describe("countLabel", () => {
     expect(countLabel(1, 1)).toBe("1 image");
     expect(countLabel(0, 0)).toBe("0 images");
     expect(countLabel(3, 12)).toBe("3 of 12 images");
+  });
+});
+
+describe("percentages", () => {
+  it("rounds a share to a whole percent, never claiming 0% or 100% falsely", () => {
+    expect(formatShare(1_030_000_000, 2_100_000_000)).toBe("49%");
+    expect(formatShare(1, 1000)).toBe("<1%");
+    expect(formatShare(999_999, 1_000_000)).toBe("99%");
+    expect(formatShare(5, 5)).toBe("100%");
+    expect(formatShare(0, 5)).toBe("0%");
+    expect(formatShare(5, 0)).toBe("0%");
   });
 });

@@ -109,3 +109,12 @@ export function countLabel(shown: number, total: number): string {
   const noun = total === 1 ? "image" : "images";
   return shown === total ? `${total} ${noun}` : `${shown} of ${total} ${noun}`;
 }
+
+/** `part` of `whole` as a whole percentage: `"49%"`; never "0%" or "100%" when it isn't. */
+export function formatShare(part: number, whole: number): string {
+  if (!(whole > 0) || !(part > 0)) return "0%";
+  const percent = (part / whole) * 100;
+  if (percent < 1) return "<1%";
+  if (part < whole) return `${Math.min(99, Math.round(percent))}%`;
+  return `${Math.round(percent)}%`;
+}

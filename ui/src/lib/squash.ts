@@ -8,8 +8,7 @@
  *     stageText(progress);            // "Building — step 2 of 3"
  *     sizeText(outcome);              // "2.10 GB → 1.07 GB, 49% smaller"
  */
-import { formatShare } from "./audit";
-import { formatBytes, formatSeconds } from "./format";
+import { formatBytes, formatSeconds, formatShare } from "./format";
 import type {
   Builder,
   DifferenceKind,
