@@ -104,3 +104,31 @@ async fn a_cancelled_build_stops_with_cancelled() {
     .await;
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
 }
+
+#[tokio::test]
+async fn a_build_failing_after_the_copy_leaves_no_step_images() {
+    let fixture = Fixture::small("build-steps");
+    let marker = crate::support::unique_name("marker").replace(['/', ':'], "-");
+    // The copy and the label each leave a step image before the last step fails.
+    let dockerfile = format!(
+        "FROM scratch\nCOPY --from={} / /\nLABEL squashbox.test.marker={marker}\nRUN [\"/bin/busybox\", \"false\"]\n",
+        fixture.id
+    );
+    let result = build_dockerfile(
+        &daemon().await,
+        &dockerfile,
+        Builder::Classic,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await;
+    assert!(matches!(result, Err(Error::BuildFailed(_))), "{result:?}");
+    let left = docker(&[
+        "images",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("label=squashbox.test.marker={marker}"),
+    ]);
+    assert_eq!(left, "", "the failed build's step images are removed");
+}

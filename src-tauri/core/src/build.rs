@@ -19,6 +19,7 @@ use ts_rs::TS;
 
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
+use crate::images::remove_quietly;
 use crate::job::{CancelToken, Progress, ProgressSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -56,10 +57,24 @@ pub async fn build_dockerfile(
         crate::raw::post_streaming(daemon, &path, "application/x-tar", &context, |value| {
             answer.read(&value, sink)
         });
-    tokio::select! {
-        result = streaming => result?,
+    let streamed = tokio::select! {
+        result = streaming => result,
         // Dropping the request closes the connection, which makes the daemon stop the build.
-        _ = cancel.cancelled() => return Err(Error::Cancelled),
+        _ = cancel.cancelled() => Err(Error::Cancelled),
+    };
+    if let Err(err) = streamed {
+        answer.remove_steps(daemon).await;
+        return Err(err);
+    }
+    // A daemon that stops mid-build just closes the stream: tell that apart from a build that
+    // ended oddly, so the user hears that Docker went away.
+    if answer.is_empty() && daemon.docker().ping().await.is_err() {
+        return Err(Error::Stream(
+            "Docker stopped answering during the build".into(),
+        ));
+    }
+    if answer.image_id.is_none() || answer.error.is_some() {
+        answer.remove_steps(daemon).await;
     }
     answer.into_result()
 }
@@ -83,6 +98,9 @@ struct BuildAnswer {
     image_id: Option<String>,
     error: Option<String>,
     messages: u64,
+    /// The classic builder's image of each finished step (` ---> 31bec908df99`): a build that
+    /// fails or is cancelled after the copy leaves them behind, the copy as large as the image.
+    steps: Vec<String>,
 }
 
 impl BuildAnswer {
@@ -97,14 +115,28 @@ impl BuildAnswer {
             self.image_id = Some(id.to_owned());
         }
         self.messages += 1;
-        let progress = value
-            .get("stream")
-            .and_then(|v| v.as_str())
+        let stream = value.get("stream").and_then(|v| v.as_str());
+        self.steps
+            .extend(stream.and_then(step_image).map(str::to_owned));
+        let progress = stream
             .and_then(step_of)
             .map(|(step, steps)| Progress::new("building", step, Some(steps)))
             .unwrap_or_else(|| Progress::new("building", self.messages, None));
         sink.report(progress);
         ControlFlow::Continue(())
+    }
+
+    /// Removes the step images a build that made no image left; the last first, so each goes
+    /// with the untagged parents only it had.
+    async fn remove_steps(&self, daemon: &Daemon) {
+        for id in self.steps.iter().rev() {
+            remove_quietly(daemon, id).await;
+        }
+    }
+
+    /// Neither an image nor an error came.
+    fn is_empty(&self) -> bool {
+        self.error.is_none() && self.image_id.is_none()
     }
 
     fn into_result(self) -> Result<String> {
@@ -116,6 +148,12 @@ impl BuildAnswer {
             )),
         }
     }
+}
+
+/// The short ID in a classic build's ` ---> 31bec908df99` line (not ` ---> Running in …`).
+fn step_image(stream: &str) -> Option<&str> {
+    let id = stream.trim().strip_prefix("---> ")?.trim();
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
 }
 
 fn error_message(value: &serde_json::Value) -> Option<String> {
@@ -184,6 +222,22 @@ mod tests {
             Err(Error::BuildFailed(message)) => assert_eq!(message, "No such image: sha256:gone"),
             other => panic!("expected BuildFailed, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_classic_builder_s_step_images_are_collected() {
+        let mut answer = BuildAnswer::default();
+        for line in [
+            r#"{"stream":"Step 2/3 : COPY --from=sha256:ab / /\n"}"#,
+            r#"{"stream":" ---\u003e 31bec908df99\n"}"#,
+            r#"{"stream":" ---\u003e Running in 5d0c1a2b3c4d\n"}"#,
+            r#"{"stream":" ---\u003e Using cache\n"}"#,
+            r#"{"stream":" ---> a5855afbc6bf\n"}"#,
+        ] {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            let _ = answer.read(&value, &|_: Progress| {});
+        }
+        assert_eq!(answer.steps, vec!["31bec908df99", "a5855afbc6bf"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! cancelled or unverified squash leaves no tag and removes the image it made. The source is
 //! never touched: the copy names it by ID (or, for BuildKit, by one of its own tags).
 
-use bollard::query_parameters::{PruneBuildOptions, RemoveImageOptions, TagImageOptions};
+use bollard::query_parameters::{PruneBuildOptions, TagImageOptions};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -30,7 +30,7 @@ use crate::build::{build_dockerfile, Builder};
 use crate::daemon::Daemon;
 use crate::disk::{host_disk, raw_usage};
 use crate::error::{Error, Result};
-use crate::images::{inspect, real_tags};
+use crate::images::{inspect, real_tags, remove_quietly};
 use crate::job::{CancelToken, Progress, ProgressSink};
 use crate::ledger::Ledger;
 
@@ -576,16 +576,6 @@ async fn tag(daemon: &Daemon, id: &str, tag: &str) -> Result<()> {
         .tag_image(id, Some(options))
         .await
         .map_err(Error::from_docker)
-}
-
-/// Removes an image this squash made; a failure to do so must not hide the error that led here.
-async fn remove_quietly(daemon: &Daemon, id: &str) {
-    let options = RemoveImageOptions {
-        force: false,
-        noprune: false,
-        ..Default::default()
-    };
-    let _ = daemon.docker().remove_image(id, Some(options), None).await;
 }
 
 /// `[id]` when the image has no tag left and no container uses it.
