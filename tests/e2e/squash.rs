@@ -95,6 +95,8 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
     assert_eq!(marks.len(), 1, "only the environment is marked edited");
     app.screenshot("squash-editor").await;
 
+    // Classic keeps to one layer (BuildKit's WORKDIR adds an empty second one).
+    app.click("[data-testid=squash-builder-classic]").await;
     app.click("[data-testid=squash-run]:not([disabled])").await;
     let verified = app
         .wait_for_text_containing(
@@ -105,6 +107,7 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
         .await;
     assert!(verified.contains(&target), "{verified}");
     assert!(verified.contains("layers → 1 layer"), "{verified}");
+    assert!(verified.contains("classic builder"), "{verified}");
     assert!(verified.contains("% smaller"), "{verified}");
     app.screenshot("squash-result").await;
 

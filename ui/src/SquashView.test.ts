@@ -99,7 +99,23 @@ describe("squash view", () => {
     expect(screen.getByTestId("squash-move-tag").closest("label")?.textContent).toContain("Also move web:1.2 to the squashed image");
     expect(screen.queryAllByTestId("edited-mark")).toHaveLength(0);
     await waitFor(() => expect(text("squash-builder-picked")).toContain("Auto picks the classic builder"));
-    expect(text("squash-builder-picked")).toContain("Audit the image first");
+  });
+
+  it("reads the image while the settings are edited, and Squash waits for that read", async () => {
+    let finishAudit: (report: unknown) => void = () => {};
+    const audit = vi.fn(() => new Promise((resolve) => (finishAudit = resolve)));
+    const runSquash = vi.fn(() => fakeOutcome());
+    await openSquash(backend({ audit_image: audit, run_squash: runSquash }));
+    expect(audit).toHaveBeenCalledWith(expect.objectContaining({ imageId: WEB.id }));
+    await waitFor(() => expect(text("squash-builder-picked")).toContain("still being read"));
+
+    await fireEvent.click(runButton());
+    await waitFor(() => expect(text("squash-start-status")).toContain("First the image is read once"));
+    expect(runSquash).not.toHaveBeenCalled();
+
+    finishAudit(fakeReport());
+    await waitFor(() => expect(runSquash).toHaveBeenCalledTimes(1));
+    expect(await screen.findByTestId("squash-untouched")).toBeTruthy();
   });
 
   it("names an untagged image by its ID, and offers no tag to move", async () => {

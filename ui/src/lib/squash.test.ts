@@ -100,6 +100,7 @@ describe("autoReason", () => {
     expect(autoReason("classic", { tagged: true, special: { devices: 1, fifos: 0, capabilities: 0 } })).toContain("BuildKit would damage");
     expect(autoReason("classic", { tagged: false, special: none })).toContain("needs the image to have a tag");
     expect(autoReason("classic", { tagged: true, special: null })).toContain("Audit the image first");
+    expect(autoReason("classic", { tagged: true, special: null, reading: true })).toContain("still being read");
   });
 });
 

@@ -114,6 +114,8 @@ export interface SourceFacts {
   tagged: boolean;
   /** From the image's audit; null when it was not audited in this session. */
   special: SpecialFiles | null;
+  /** The audit's read of the image is going on (started with the editor). */
+  reading?: boolean;
 }
 
 /**
@@ -127,6 +129,9 @@ export function autoReason(picked: Builder, facts: SourceFacts): string {
     return "the image holds device files or FIFOs, which BuildKit would damage.";
   }
   if (!facts.tagged) return "BuildKit needs the image to have a tag to copy from.";
+  if (facts.special === null && facts.reading === true) {
+    return "the image is still being read; once it is, Auto knows whether the faster BuildKit would lose anything.";
+  }
   if (facts.special === null) {
     return "without an audit Squashbox can't tell whether BuildKit would lose device files or FIFOs. Audit the image first to let Auto pick the faster BuildKit when it is safe.";
   }

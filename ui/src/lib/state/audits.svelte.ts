@@ -25,8 +25,19 @@ export class AuditRun {
   /** Cancel was asked for and the audit has not stopped yet. */
   cancelling = $state(false);
 
+  #settle: () => void = () => {};
+  /** Resolves when the run ends, however it ends. */
+  readonly finished = new Promise<void>((resolve) => {
+    this.#settle = resolve;
+  });
+
   constructor(imageId: string) {
     this.imageId = imageId;
+  }
+
+  /** Called by the owner once the run has ended. */
+  ended(): void {
+    this.#settle();
   }
 }
 
@@ -130,6 +141,7 @@ export class Audits {
       }
     } finally {
       run.cancelling = false;
+      run.ended();
     }
   }
 

@@ -39,7 +39,7 @@ export function createSession(): Session {
     },
   });
   const audits = new Audits({ onConnectionLost: (err) => connection.lost(err) });
-  const squashes = new Squashes({ onConnectionLost: (err) => connection.lost(err) });
+  const squashes = new Squashes({ onConnectionLost: (err) => connection.lost(err) }, audits);
   const cleanup: Cleanup = new Cleanup({ onConnectionLost: (err) => connection.lost(err) });
   const connection: Connection = new Connection({ onConnected: () => void images.refresh() });
 

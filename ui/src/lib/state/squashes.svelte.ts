@@ -22,12 +22,16 @@ import type {
   SquashPlan,
 } from "../ipc";
 import { removedCount } from "../prune";
+import type { AuditRun, Audits } from "./audits.svelte";
 import { editedFields, RENDER_DEBOUNCE_MS, sourceName, STAGE_NAME, withImageSettings, type Setting } from "../squash";
 
 export type SquashPhase = "loading" | "loadFailed" | "editing" | "running" | "done" | "failed" | "cancelled";
 
-/** Squash pressed: idle → checking (preflight) → confirm (tag taken, low disk) → the run. */
-export type StartStep = "idle" | "checking" | "confirm";
+/**
+ * Squash pressed: idle → surveying (the audit's read still going) → checking (preflight) →
+ * confirm (tag taken, low disk) → the run.
+ */
+export type StartStep = "idle" | "surveying" | "checking" | "confirm";
 
 interface Hooks {
   onConnectionLost: (err: IpcError) => void;
@@ -91,9 +95,18 @@ export class SquashJob {
   #preflightGeneration = 0;
   #preflightKey = "";
 
-  constructor(image: ImageSummary, hooks: Hooks) {
+  /**
+   * The audit's read of the image, started with the editor when no audit was made: by the time
+   * Squash is pressed, Auto knows whether BuildKit would lose anything, and the verification
+   * need not read the image again.
+   */
+  survey = $state.raw<AuditRun | null>(null);
+  #audits: Audits | null;
+
+  constructor(image: ImageSummary, hooks: Hooks, audits: Audits | null = null) {
     this.image = image;
     this.#hooks = hooks;
+    this.#audits = audits;
   }
 
   /** Asks Rust for the plan prefilled from the image. */
@@ -106,6 +119,7 @@ export class SquashJob {
       this.plan = structuredClone(plan);
       this.phase = "editing";
       this.edited();
+      this.#startSurvey();
     } catch (e) {
       const err = ipc.toIpcError(e);
       if (lostDaemon(err, this.#hooks)) return;
@@ -148,6 +162,23 @@ export class SquashJob {
     } finally {
       if (generation === this.#renderGeneration) this.rendering = false;
     }
+  }
+
+  #startSurvey(): void {
+    if (this.#audits === null) return;
+    const run = this.#audits.start(this.image.id);
+    this.survey = run;
+    if (run.phase !== "running") return;
+    void run.finished.then(() => {
+      // What Auto picks may change now that the image's contents are known.
+      this.#preflightKey = "";
+      if (this.phase === "editing" && this.dockerfile !== null && !this.rendering) void this.#checkAhead(this.#snapshot());
+    });
+  }
+
+  /** Stops waiting for the audit's read: it is cancelled, and the squash reads the image itself. */
+  async skipSurvey(): Promise<void> {
+    if (this.survey?.phase === "running") await this.#audits?.cancel(this.image.id);
   }
 
   /** The Dockerfile as a stage to paste into one's own (`FROM scratch AS squashed`). */
@@ -203,6 +234,11 @@ export class SquashJob {
   /** Squash pressed: a fresh preflight, then the run, or first the confirm when it warns. */
   async start(): Promise<void> {
     if (!this.canStart) return;
+    if (this.survey?.phase === "running") {
+      this.startStep = "surveying";
+      await this.survey.finished;
+      if (this.startStep !== "surveying") return;
+    }
     this.startStep = "checking";
     this.startError = null;
     const plan = this.#snapshot();
@@ -368,7 +404,11 @@ export class Squashes {
     [...this.#jobs.values()].find((job) => job !== this.current && (job.phase === "running" || (job.finished && !job.seen))) ?? null,
   );
 
-  constructor(hooks: SquashesHooks = {}) {
+  #audits: Audits | null;
+
+  /** `audits`, when given, reads an image not yet audited while its squash is being edited. */
+  constructor(hooks: SquashesHooks = {}, audits: Audits | null = null) {
+    this.#audits = audits;
     this.#hooks = {
       onConnectionLost: (err) => {
         // Plans and runs do not outlive a lost daemon (the image may be gone once it is back);
@@ -385,7 +425,7 @@ export class Squashes {
     this.image = image;
     const job = this.#jobs.get(image.id);
     if (job !== undefined && job.phase !== "loadFailed" && !(job.finished && job.seen)) return;
-    const fresh = new SquashJob(image, this.#hooks);
+    const fresh = new SquashJob(image, this.#hooks, this.#audits);
     this.#jobs.set(image.id, fresh);
     void fresh.load();
   }

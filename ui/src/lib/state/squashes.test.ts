@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { IpcError, SquashOutcome, SquashPlan } from "../ipc";
 import { fakeImages, fakeOutcome, fakePlan, fakePreflight, mockCommands, type Handlers } from "../ipc/mockBackend";
 import { RENDER_DEBOUNCE_MS } from "../squash";
+import { Audits } from "./audits.svelte";
 import { Squashes, type SquashJob } from "./squashes.svelte";
 
 function deferred<T>() {
@@ -286,5 +287,33 @@ describe("Squashes", () => {
     expect(onConnectionLost).toHaveBeenCalledWith(lost);
     expect(squashes.image).toBeNull();
     expect(squashes.background).toBeNull();
+  });
+});
+
+describe("the read of the image beside the editor", () => {
+  it("starts with the plan, and Skip stops it so the squash goes ahead without it", async () => {
+    const audit = deferred<unknown>();
+    const auditImage = vi.fn(() => audit.promise);
+    const cancelAudit = vi.fn(() => {
+      audit.reject({ code: "cancelled", message: "cancelled", attempts: null });
+      return null;
+    });
+    const runSquash = vi.fn(() => fakeOutcome());
+    mockCommands(backend({ audit_image: auditImage, cancel_audit: cancelAudit, run_squash: runSquash }));
+    const job = await opened(new Squashes({}, new Audits()));
+    expect(auditImage).toHaveBeenCalledWith(expect.objectContaining({ imageId: IMAGE.id }));
+    expect(job.survey?.phase).toBe("running");
+
+    const started = job.start();
+    await settle();
+    expect(job.startStep).toBe("surveying");
+    expect(runSquash).not.toHaveBeenCalled();
+
+    await job.skipSurvey();
+    await started;
+    expect(cancelAudit).toHaveBeenCalled();
+    expect(job.survey?.phase).toBe("cancelled");
+    expect(runSquash).toHaveBeenCalledTimes(1);
+    expect(job.phase).toBe("done");
   });
 });
