@@ -120,12 +120,13 @@ fn die_quietly_on_closed_pipe() {
 /// error).
 fn exit_code(err: &Error) -> ExitCode {
     ExitCode::from(match err.code() {
-        ErrorCode::DaemonUnavailable => 3,
+        // A connection lost mid-job is Docker gone too (stopped, restarting).
+        ErrorCode::DaemonUnavailable | ErrorCode::Stream => 3,
         ErrorCode::ImageNotFound => 4,
         ErrorCode::InvalidInput => 5,
         ErrorCode::Cancelled => 130,
         ErrorCode::MalformedArchive => 6,
         ErrorCode::BuildFailed => 7,
-        ErrorCode::Daemon | ErrorCode::Stream | ErrorCode::Io => 1,
+        ErrorCode::Daemon | ErrorCode::Io => 1,
     })
 }
