@@ -136,13 +136,15 @@ pub async fn disk_overview(state: State<'_, AppState>) -> CommandResult<DiskUsag
 #[tauri::command]
 pub async fn preview_prune(state: State<'_, AppState>) -> CommandResult<PrunePreview> {
     let daemon = state.daemon().await?;
-    Ok(state
+    let preview = state
         .forget_if_gone(prune::preview_images(&daemon).await)
-        .await?)
+        .await?;
+    lock(&state.previewed).show(&preview);
+    Ok(preview)
 }
 
-/// Removes exactly the previewed images the user confirmed (each re-checked first). Held back
-/// while a squash runs.
+/// Removes exactly the previewed images the user confirmed (each re-checked first), and no
+/// image the window was not shown. Held back while a squash runs.
 #[tauri::command]
 pub async fn prune_images(
     state: State<'_, AppState>,
@@ -150,6 +152,7 @@ pub async fn prune_images(
     on_progress: Channel<Progress>,
 ) -> CommandResult<PruneResult> {
     refuse_during_squash(&state)?;
+    lock(&state.previewed).check(&ids)?;
     let daemon = state.daemon().await?;
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
@@ -249,6 +252,9 @@ pub async fn run_squash(
         Err(err) => Err(err),
     };
     *lock(&state.running_squash) = None;
+    if let Ok(outcome) = &result {
+        lock(&state.previewed).also_show(&outcome.left_dangling);
+    }
     Ok(state.forget_if_gone(result).await?)
 }
 

@@ -5,6 +5,7 @@ use squashbox_core::audit::{AuditReport, FsSnapshot};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::CancelToken;
+use squashbox_core::prune::Previewed;
 use squashbox_core::settings::Settings;
 use squashbox_core::squash::SourceScan;
 use squashbox_core::{events, Error, Result};
@@ -36,6 +37,8 @@ pub struct AppState {
     /// The squash running now, if any: one at a time, and prune waits for it so it cannot
     /// remove what the squash is making.
     pub running_squash: std::sync::Mutex<Option<CancelToken>>,
+    /// The images the window last showed as removable; the clean-up removes no others.
+    pub previewed: std::sync::Mutex<Previewed>,
 }
 
 /// An audit's findings about an image, held while a squash of it is prepared and run.
@@ -65,6 +68,7 @@ impl AppState {
             audited_files: Default::default(),
             running_audits: Default::default(),
             running_squash: Default::default(),
+            previewed: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@ use squashbox_core::build::{build_dockerfile, Builder};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::made::MadeImages;
 use squashbox_core::Error;
 
 use crate::support::{docker, docker_output, Fixture};
@@ -33,10 +34,13 @@ async fn copy_build(builder: Builder) {
     };
     let dockerfile = format!("FROM scratch\nCOPY --from={source} / /\nENV BUILT_BY=squashbox\n");
     let steps = std::sync::Mutex::new(0);
+    let daemon = daemon().await;
+    let made = MadeImages::before_job(&daemon, &[]).await.unwrap();
     let id = build_dockerfile(
-        &daemon().await,
+        &daemon,
         &dockerfile,
         builder,
+        &made,
         &|_: Progress| *steps.lock().unwrap() += 1,
         &CancelToken::new(),
     )
@@ -72,11 +76,14 @@ async fn buildkit_builds_an_untagged_single_layer_copy() {
 async fn a_failing_build_is_an_error_not_an_image() {
     let missing = format!("sha256:{}", "0".repeat(64));
     let dockerfile = format!("FROM scratch\nCOPY --from={missing} / /\n");
+    let daemon = daemon().await;
+    let made = MadeImages::before_job(&daemon, &[]).await.unwrap();
     for builder in [Builder::Classic, Builder::BuildKit] {
         let result = build_dockerfile(
-            &daemon().await,
+            &daemon,
             &dockerfile,
             builder,
+            &made,
             &|_: Progress| {},
             &CancelToken::new(),
         )
@@ -94,10 +101,13 @@ async fn a_cancelled_build_stops_with_cancelled() {
     let cancel = CancelToken::new();
     cancel.cancel();
     let dockerfile = format!("FROM scratch\nCOPY --from={} / /\n", fixture.id);
+    let daemon = daemon().await;
+    let made = MadeImages::before_job(&daemon, &[]).await.unwrap();
     let result = build_dockerfile(
-        &daemon().await,
+        &daemon,
         &dockerfile,
         Builder::Classic,
+        &made,
         &|_: Progress| {},
         &cancel,
     )
@@ -114,10 +124,13 @@ async fn a_build_failing_after_the_copy_leaves_no_step_images() {
         "FROM scratch\nCOPY --from={} / /\nLABEL squashbox.test.marker={marker}\nRUN [\"/bin/busybox\", \"false\"]\n",
         fixture.id
     );
+    let daemon = daemon().await;
+    let made = MadeImages::before_job(&daemon, &[]).await.unwrap();
     let result = build_dockerfile(
-        &daemon().await,
+        &daemon,
         &dockerfile,
         Builder::Classic,
+        &made,
         &|_: Progress| {},
         &CancelToken::new(),
     )

@@ -11,5 +11,6 @@ mod daemon;
 mod events;
 mod images;
 mod squash;
+mod squash_cancel;
 mod squash_config;
 mod verify;

@@ -23,7 +23,7 @@ async fn daemon() -> Daemon {
 }
 
 /// Removes the squash's tag and image when the test ends.
-struct Squashed(String);
+pub(crate) struct Squashed(pub(crate) String);
 
 impl Drop for Squashed {
     fn drop(&mut self) {
@@ -50,7 +50,7 @@ fn wasteful(name: &str) -> Fixture {
 }
 
 /// A `wasteful` fixture, the daemon, and a plan for the fixture whose result goes at the end.
-async fn prepared(name: &str) -> (Fixture, Daemon, SquashPlan, Squashed) {
+pub(crate) async fn prepared(name: &str) -> (Fixture, Daemon, SquashPlan, Squashed) {
     let fixture = wasteful(name);
     let daemon = daemon().await;
     let plan = plan_for(&daemon, &fixture).await;
@@ -67,7 +67,7 @@ fn options(builder: BuilderChoice) -> SquashOptions {
 }
 
 /// Runs the squash job; the stages it went through come back beside its result.
-async fn run(
+pub(crate) async fn run(
     daemon: &Daemon,
     plan: &SquashPlan,
     options: SquashOptions,
@@ -142,7 +142,12 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
     // The source's read overlaps the build but shows only after it: one stage at a time.
     assert_eq!(
         stages,
-        vec!["building", "verifying source", "verifying result"]
+        vec![
+            "building",
+            "verifying source",
+            "verifying result",
+            "tagging"
+        ]
     );
     assert!(outcome.build_seconds > 0.0 && outcome.verify_seconds > 0.0);
 }
@@ -165,7 +170,7 @@ async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
     // The FIFO the survey found keeps Auto on the classic builder, which verifies.
     assert_eq!(outcome.builder, Builder::Classic);
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
-    assert_eq!(stages, vec!["building", "verifying result"]);
+    assert_eq!(stages, vec!["building", "verifying result", "tagging"]);
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use squashbox_core::build::{build_dockerfile, Builder};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::made::MadeImages;
 use squashbox_core::squash::{known_differences, render, render_stage, SquashPlan};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -180,6 +181,7 @@ async fn the_buildkit_squash_from_the_stage_form_declares_every_field() {
         &daemon,
         &dockerfile,
         Builder::BuildKit,
+        &MadeImages::before_job(&daemon, &[]).await.unwrap(),
         &|_: Progress| {},
         &CancelToken::new(),
     )

@@ -6,6 +6,7 @@ use squashbox_core::build::{build_dockerfile, Builder};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::made::MadeImages;
 
 use crate::support::{docker, docker_output, Fixture, FixtureSpec};
 
@@ -125,6 +126,7 @@ async fn squash(daemon: &Daemon, fixture: &Fixture, builder: Builder) -> Made {
                 daemon,
                 &dockerfile,
                 builder,
+                &MadeImages::before_job(daemon, &[]).await.unwrap(),
                 &|_: Progress| {},
                 &CancelToken::new(),
             )

@@ -197,3 +197,108 @@ async fn a_buildkit_squash_leaves_no_build_cache_behind() {
     // The copy's snapshot is as large as the image, and the source's layers get records too.
     assert_eq!(after, before, "the squash's build-cache records are freed");
 }
+
+/// Every image on the daemon, intermediate ones included.
+fn all_images() -> std::collections::HashSet<String> {
+    docker(&["images", "-a", "-q", "--no-trunc"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Here, not with the other squash tests: "new since the start" means "made by this squash"
+/// only while nothing else builds, and the tests of this binary take turns.
+#[tokio::test]
+async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    // Large enough that the copy takes the daemon a while, so the cancel lands inside it.
+    let big: Vec<u8> = (0..150_000_000u32).map(|i| (i % 251) as u8).collect();
+    let fixture = Fixture::build(&FixtureSpec {
+        name: "prune-mid-copy",
+        files: &[("big.bin", &big)],
+        steps: &["ENV A=1"],
+    });
+    drop(big);
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
+    let inspect = squashbox_core::images::inspect(&daemon, &fixture.tag)
+        .await
+        .unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
+    plan.tag = support::unique_name("mid-copy-squashed");
+    let before = all_images();
+    let cancel = CancelToken::new();
+    let stages = std::sync::Mutex::new(Vec::new());
+    let sink = |p: Progress| {
+        // "Step 2/n": the copy has begun.
+        if p.stage == "building" && p.done == 2 && p.total.is_some() {
+            cancel.cancel();
+        }
+        stages.lock().unwrap().push(p.stage);
+    };
+    let options = SquashOptions {
+        builder: BuilderChoice::Classic,
+        overwrite_tag: false,
+        move_source_tag: false,
+    };
+    let result = squash(
+        &daemon,
+        &plan,
+        &options,
+        SourceScan::default(),
+        &sink,
+        &cancel,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(squashbox_core::Error::Cancelled)),
+        "{result:?}"
+    );
+    assert!(cancel.is_cancelled(), "the copy step was reached");
+    assert!(
+        stages.lock().unwrap().iter().any(|s| s == "finishing step"),
+        "the cancel waited for the copy"
+    );
+    let left: Vec<String> = all_images().difference(&before).cloned().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!docker_output(&["image", "inspect", &plan.tag])
+        .status
+        .success());
+}
+
+/// An ID for the clean-up is put into a URL path: one that climbs out of `/images/` must be
+/// refused before anything reaches the daemon.
+#[tokio::test]
+async fn prune_refuses_an_id_that_is_not_an_image_id() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let fixture = Fixture::small("prune-traversal");
+    let name = support::unique_name("victim").replace(['/', ':'], "-");
+    let container = docker(&["create", "--name", &name, &fixture.id, "/bin/sh"]);
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
+    for id in [
+        format!("../containers/{name}"),
+        format!("sha256:../../containers/{name}"),
+        format!("{}/../../containers/{name}", fixture.id),
+    ] {
+        let result = prune::prune_images(
+            &daemon,
+            std::slice::from_ref(&id),
+            &|_: Progress| {},
+            &CancelToken::new(),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(squashbox_core::Error::InvalidInput(_))),
+            "{id}: {result:?}"
+        );
+    }
+    assert_eq!(
+        docker(&["container", "inspect", "--format", "{{.Id}}", &name]),
+        container,
+        "the container is still there"
+    );
+    docker(&["rm", &container]);
+}

@@ -5,22 +5,40 @@
 //! # async fn demo(daemon: &squashbox_core::daemon::Daemon) -> squashbox_core::Result<()> {
 //! use squashbox_core::build::{build_dockerfile, Builder};
 //! use squashbox_core::job::{CancelToken, Progress};
-//! let id = build_dockerfile(daemon, "FROM scratch\n", Builder::Classic, &|_: Progress| {}, &CancelToken::new()).await?;
+//! use squashbox_core::made::MadeImages;
+//! let made = MadeImages::before_job(daemon, &[]).await?;
+//! let id = build_dockerfile(daemon, "FROM scratch\n", Builder::Classic, &made, &|_: Progress| {}, &CancelToken::new()).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! The result is left untagged: the caller tags it once it is known good, so a failed or
 //! cancelled build never leaves a half-made tag behind. A build error arrives as HTTP 200 with
 //! `errorDetail` in the stream; it is an error here (docker-squash ignores it and exits 0).
+//!
+//! Every image the build names (the classic builder's step images, the result) is noted in the
+//! caller's [`MadeImages`], which removes them, and only them, when the build or anything after
+//! it fails. The build runs without `nocache`: a squash of the same image with one setting
+//! changed reuses the copy instead of writing it again, and the guard in [`MadeImages`] keeps
+//! an image the cache hands back from being taken for one this build made.
+//!
+//! A cancel reaches a BuildKit build at once (hanging up stops it and it leaves no image). The
+//! classic builder finishes the step it is on even after the connection closes, commits it
+//! and only then stops, and that last image would never be named in the stream (seen on Engine
+//! 20.10: a build cut off one second into a 400 MB copy left the copy's image behind). So a
+//! cancel of a classic build waits until the step under way has named its image, then hangs up;
+//! a step the daemon begins in the moment before it notices is found by its parent.
 
 use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 use ts_rs::TS;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
-use crate::images::remove_quietly;
 use crate::job::{CancelToken, Progress, ProgressSink};
+use crate::made::MadeImages;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -33,11 +51,12 @@ pub enum Builder {
     BuildKit,
 }
 
-/// Builds `dockerfile` and returns the new image's ID.
+/// Builds `dockerfile` and returns the new image's ID (noted in `made`, like every step image).
 pub async fn build_dockerfile(
     daemon: &Daemon,
     dockerfile: &str,
     builder: Builder,
+    made: &MadeImages,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<String> {
@@ -52,31 +71,55 @@ pub async fn build_dockerfile(
         Builder::BuildKit => 2,
     };
     let path = format!("/build?dockerfile=Dockerfile&version={version}&rm=1&forcerm=1&pull=0");
-    let mut answer = BuildAnswer::default();
+    let mut answer = BuildAnswer::new(builder);
+    let step_running = AtomicBool::new(answer.step_running);
     let streaming =
         crate::raw::post_streaming(daemon, &path, "application/x-tar", &context, |value| {
-            answer.read(&value, sink)
+            let flow = answer.read(&value, made, sink);
+            step_running.store(answer.step_running, Ordering::SeqCst);
+            flow
         });
     let streamed = tokio::select! {
         result = streaming => result,
         // Dropping the request closes the connection, which makes the daemon stop the build.
-        _ = cancel.cancelled() => Err(Error::Cancelled),
+        _ = cancelled_between_steps(cancel, &step_running, sink) => Err(Error::Cancelled),
     };
-    if let Err(err) = streamed {
-        answer.remove_steps(daemon).await;
-        return Err(err);
+    let cut_off = matches!(streamed, Err(Error::Cancelled)) && builder == Builder::Classic;
+    if cut_off {
+        // The daemon may have begun the next step (a setting: milliseconds) before it saw the
+        // connection close; its image is found by its parent.
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    // A daemon that stops mid-build just closes the stream: tell that apart from a build that
-    // ended oddly, so the user hears that Docker went away.
-    if answer.is_empty() && daemon.docker().ping().await.is_err() {
-        return Err(Error::Stream(
+    let result = match streamed {
+        Err(err) => Err(err),
+        // The build ended while a cancel waited for its last step: still a cancel.
+        Ok(()) if cancel.is_cancelled() => Err(Error::Cancelled),
+        // A daemon that stops mid-build just closes the stream: tell that apart from a build
+        // that ended oddly, so the user hears that Docker went away.
+        Ok(()) if answer.is_empty() && daemon.docker().ping().await.is_err() => Err(Error::Stream(
             "Docker stopped answering during the build".into(),
-        ));
+        )),
+        Ok(()) => answer.into_result(),
+    };
+    if result.is_err() {
+        made.remove_all(daemon).await;
     }
-    if answer.image_id.is_none() || answer.error.is_some() {
-        answer.remove_steps(daemon).await;
+    result
+}
+
+/// Resolves once `cancel` fires and no classic step is half done (see the module's note).
+async fn cancelled_between_steps(
+    cancel: &CancelToken,
+    step_running: &AtomicBool,
+    sink: &dyn ProgressSink,
+) {
+    cancel.cancelled().await;
+    if step_running.load(Ordering::SeqCst) {
+        sink.report(Progress::new("finishing step", 0, None));
     }
-    answer.into_result()
+    while step_running.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A tar holding only `Dockerfile`.
@@ -93,45 +136,62 @@ fn context_with(dockerfile: &str) -> Result<Vec<u8>> {
 }
 
 /// What the build stream said: the last image ID, or the error.
-#[derive(Default)]
 struct BuildAnswer {
     image_id: Option<String>,
     error: Option<String>,
     messages: u64,
-    /// The classic builder's image of each finished step (` ---> 31bec908df99`): a build that
-    /// fails or is cancelled after the copy leaves them behind, the copy as large as the image.
-    steps: Vec<String>,
+    /// The classic builder may be in a step whose image the stream has not named yet: from the
+    /// start (its first step, `FROM scratch`, names none and the copy follows at once), and
+    /// from each `Step n/m` line to the next step image.
+    step_running: bool,
 }
 
 impl BuildAnswer {
-    fn read(&mut self, value: &serde_json::Value, sink: &dyn ProgressSink) -> ControlFlow<()> {
+    fn new(builder: Builder) -> Self {
+        BuildAnswer {
+            image_id: None,
+            error: None,
+            messages: 0,
+            step_running: builder == Builder::Classic,
+        }
+    }
+
+    /// Reads one message of the stream, noting in `made` every image it names: the classic
+    /// builder's image of each finished step (` ---> 31bec908df99`; a build that fails or is
+    /// cancelled after the copy leaves them behind, the copy as large as the image) and the
+    /// result.
+    fn read(
+        &mut self,
+        value: &serde_json::Value,
+        made: &MadeImages,
+        sink: &dyn ProgressSink,
+    ) -> ControlFlow<()> {
         if let Some(message) = error_message(value) {
             self.error = Some(message);
+            self.step_running = false;
             return ControlFlow::Break(());
         }
         // Classic: {"aux":{"ID":…}}; BuildKit: {"id":"moby.image.id","aux":{"ID":…}}. BuildKit's
         // trace aux is a string and has no ID.
         if let Some(id) = value.pointer("/aux/ID").and_then(|v| v.as_str()) {
+            made.note(id);
             self.image_id = Some(id.to_owned());
         }
         self.messages += 1;
         let stream = value.get("stream").and_then(|v| v.as_str());
-        self.steps
-            .extend(stream.and_then(step_image).map(str::to_owned));
-        let progress = stream
-            .and_then(step_of)
+        if let Some(id) = stream.and_then(step_image) {
+            made.note(id);
+            self.step_running = false;
+        }
+        let step = stream.and_then(step_of);
+        if step.is_some() {
+            self.step_running = true;
+        }
+        let progress = step
             .map(|(step, steps)| Progress::new("building", step, Some(steps)))
             .unwrap_or_else(|| Progress::new("building", self.messages, None));
         sink.report(progress);
         ControlFlow::Continue(())
-    }
-
-    /// Removes the step images a build that made no image left; the last first, so each goes
-    /// with the untagged parents only it had.
-    async fn remove_steps(&self, daemon: &Daemon) {
-        for id in self.steps.iter().rev() {
-            remove_quietly(daemon, id).await;
-        }
     }
 
     /// Neither an image nor an error came.
@@ -180,10 +240,11 @@ mod tests {
     fn read_all(lines: &[&str]) -> (Result<String>, Vec<Progress>) {
         let seen = Mutex::new(Vec::new());
         let sink = |p: Progress| seen.lock().unwrap().push(p);
-        let mut answer = BuildAnswer::default();
+        let mut answer = BuildAnswer::new(Builder::BuildKit);
+        let made = MadeImages::knowing([]);
         for line in lines {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            if answer.read(&value, &sink).is_break() {
+            if answer.read(&value, &made, &sink).is_break() {
                 break;
             }
         }
@@ -225,19 +286,34 @@ mod tests {
     }
 
     #[test]
-    fn the_classic_builder_s_step_images_are_collected() {
-        let mut answer = BuildAnswer::default();
+    fn the_classic_builder_s_step_images_are_noted_and_a_running_step_is_known() {
+        // Before anything, after `FROM`, through the copy and the setting: a cancel then waits.
+        let mut answer = BuildAnswer::new(Builder::Classic);
+        let made = MadeImages::knowing([]);
+        let mut running = vec![answer.step_running];
         for line in [
+            r#"{"stream":"Step 1/3 : FROM scratch\n"}"#,
+            r#"{"stream":" ---\u003e \n"}"#,
             r#"{"stream":"Step 2/3 : COPY --from=sha256:ab / /\n"}"#,
             r#"{"stream":" ---\u003e 31bec908df99\n"}"#,
+            r#"{"stream":"Step 3/3 : ENV A=1\n"}"#,
             r#"{"stream":" ---\u003e Running in 5d0c1a2b3c4d\n"}"#,
             r#"{"stream":" ---\u003e Using cache\n"}"#,
             r#"{"stream":" ---> a5855afbc6bf\n"}"#,
+            r#"{"aux":{"ID":"sha256:a5855afbc6bf00"}}"#,
         ] {
             let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            let _ = answer.read(&value, &|_: Progress| {});
+            let _ = answer.read(&value, &made, &|_: Progress| {});
+            running.push(answer.step_running);
         }
-        assert_eq!(answer.steps, vec!["31bec908df99", "a5855afbc6bf"]);
+        assert_eq!(
+            made.noted(),
+            vec!["31bec908df99", "a5855afbc6bf", "sha256:a5855afbc6bf00"]
+        );
+        assert_eq!(
+            running,
+            [true, true, true, true, false, true, true, true, false, false]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! # Ok(()) }
 //! ```
 
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions, RemoveImageOptions};
+use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -160,17 +160,6 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
 
 /// Older engines list a dangling image as `<none>:<none>`, newer ones as no tags at all, and the
 /// containerd image store keeps it under a `moby-dangling@sha256:…` name: none of these is a tag.
-/// Removes an image Squashbox made (never forced: a tagged or used image stays), with the
-/// untagged parents only it had; a failure to do so must not hide the error that led here.
-pub(crate) async fn remove_quietly(daemon: &Daemon, id: &str) {
-    let options = RemoveImageOptions {
-        force: false,
-        noprune: false,
-        ..Default::default()
-    };
-    let _ = daemon.docker().remove_image(id, Some(options), None).await;
-}
-
 pub(crate) fn real_tags(tags: Vec<String>) -> Vec<String> {
     let mut tags: Vec<String> = tags
         .into_iter()

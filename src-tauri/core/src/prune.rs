@@ -14,10 +14,14 @@
 //!
 //! Images are removed one by one by ID, not by the daemon's prune endpoint, so what goes is
 //! what the preview showed: an image that became dangling after the preview stays.
+//!
+//! The window's clean-up keeps what it showed in a [`Previewed`] list and removes nothing else:
+//! an ID is put into a URL path, where `../containers/mydb` would name another object, and a
+//! container's or a volume's inspect answer would pass for an untagged image.
 
 use bollard::query_parameters::RemoveImageOptions;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
@@ -131,14 +135,62 @@ fn preview_from(
     }
 }
 
+/// The images the user was last shown as removable: a preview's, and what a squash just left
+/// without a name. Removal takes no other ID.
+#[derive(Debug, Default)]
+pub struct Previewed(HashSet<String>);
+
+impl Previewed {
+    /// A new preview replaces what the last one showed.
+    pub fn show(&mut self, preview: &PrunePreview) {
+        self.0 = preview.images.iter().map(|i| i.id.clone()).collect();
+    }
+
+    /// Images shown outside a preview (a squash's result screen offers what it left).
+    pub fn also_show(&mut self, ids: &[String]) {
+        self.0.extend(ids.iter().cloned());
+    }
+
+    /// `Ok` when every ID is an image ID that was shown; nothing is removed otherwise.
+    pub fn check(&self, ids: &[String]) -> Result<()> {
+        for id in ids {
+            check_image_id(id)?;
+            if !self.0.contains(id) {
+                return Err(Error::InvalidInput(format!(
+                    "{} was not among the images shown for removal: preview again",
+                    images::short_id(id)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `sha256:` and 64 lowercase hex digits: the only form an ID to remove may take.
+pub fn check_image_id(id: &str) -> Result<()> {
+    let hex = id.strip_prefix("sha256:").unwrap_or_default();
+    if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{:?} is not an image ID (sha256: and 64 hex digits)",
+            id.chars().take(80).collect::<String>()
+        )))
+    }
+}
+
 /// Removes the given images if each is still dangling and unused; reports progress per image
-/// and stops between images when cancelled.
+/// and stops between images when cancelled. Every ID must be a full image ID (see
+/// [`check_image_id`]); if one is not, nothing is removed.
 pub async fn prune_images(
     daemon: &Daemon,
     ids: &[String],
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<PruneResult> {
+    for id in ids {
+        check_image_id(id)?;
+    }
     let before = images_bytes(daemon).await?;
     let total = Some(ids.len() as u64);
     let mut deleted = Vec::new();
@@ -299,6 +351,45 @@ mod tests {
         assert_eq!(preview.images[0].left_by.as_deref(), Some("app:1"));
         assert_eq!(preview.estimated_bytes, 60);
         assert_eq!(preview.kept_in_use, 1);
+    }
+
+    const ID: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn only_full_image_ids_pass() {
+        assert!(check_image_id(ID).is_ok());
+        for bad in [
+            "../containers/mydb",
+            "sha256:../../containers/mydb",
+            &ID[7..],
+            &ID[..70],
+            &ID.to_uppercase().replace("SHA256", "sha256"),
+            &format!("{ID}/../x"),
+            &format!("{ID}?force=1"),
+            "",
+        ] {
+            assert!(
+                matches!(check_image_id(bad), Err(Error::InvalidInput(_))),
+                "{bad:?} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn only_what_was_shown_may_be_removed() {
+        let list = vec![image(ID, true, false, 10)];
+        let mut shown = Previewed::default();
+        assert!(shown.check(&[ID.to_string()]).is_err(), "nothing shown yet");
+        shown.show(&preview_from(&list, &HashMap::new(), &HashMap::new()));
+        assert!(shown.check(&[ID.to_string()]).is_ok());
+        let other = ID.replace('0', "f");
+        assert!(shown.check(&[ID.to_string(), other.clone()]).is_err());
+        shown.also_show(std::slice::from_ref(&other));
+        assert!(shown.check(&[ID.to_string(), other.clone()]).is_ok());
+        // A new preview forgets what the last one showed.
+        shown.show(&preview_from(&[], &HashMap::new(), &HashMap::new()));
+        assert!(shown.check(&[other]).is_err());
+        assert!(shown.check(&["../containers/mydb".to_string()]).is_err());
     }
 
     #[test]

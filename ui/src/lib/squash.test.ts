@@ -85,7 +85,9 @@ describe("stageText", () => {
       "Verifying — reading the original image 1.20 GB of about 2.10 GB",
     );
     expect(stageText({ stage: "verifying result", done: 5_000, total: null })).toBe("Verifying — reading the squashed image 5.00 kB");
-    expect(stageText({ stage: "tagging", done: 0, total: null })).toBe("Tagging…");
+    expect(stageText({ stage: "tagging", done: 0, total: null })).toBe("Verified — giving the squashed image its name");
+    expect(stageText({ stage: "finishing step", done: 0, total: null })).toContain("waiting for Docker to finish the step");
+    expect(stageText({ stage: "pruning", done: 0, total: null })).toBe("Pruning…");
   });
 });
 

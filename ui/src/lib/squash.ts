@@ -100,6 +100,11 @@ export function stageText(progress: Progress | null): string {
       return read("original");
     case "verifying result":
       return read("squashed");
+    case "finishing step":
+      // The classic builder finishes the step it is on even when told to stop.
+      return "Cancelling — waiting for Docker to finish the step it is on, then removing it";
+    case "tagging":
+      return "Verified — giving the squashed image its name";
     default:
       return `${progress.stage.charAt(0).toUpperCase()}${progress.stage.slice(1)}…`;
   }

@@ -11,8 +11,10 @@
 //! ```
 //!
 //! Nothing is tagged until the result's filesystem and configuration are checked, so a failed,
-//! cancelled or unverified squash leaves no tag and removes the image it made. The source is
-//! never touched: the copy names it by ID (or, for BuildKit, by one of its own tags).
+//! cancelled or unverified squash leaves no tag and removes the images it made — and only
+//! those: see [`MadeImages`] for why an ID the builder hands back is not taken on trust. The
+//! source is never touched: the copy names it by ID (or, for BuildKit, by one of its own tags).
+//! While the result verifies, a [`Hold`] keeps prunes run elsewhere from removing it.
 
 use bollard::query_parameters::{PruneBuildOptions, TagImageOptions};
 use serde::{Deserialize, Serialize};
@@ -30,9 +32,11 @@ use crate::build::{build_dockerfile, Builder};
 use crate::daemon::Daemon;
 use crate::disk::{host_disk, raw_usage};
 use crate::error::{Error, Result};
-use crate::images::{inspect, real_tags, remove_quietly};
+use crate::hold::Hold;
+use crate::images::{inspect, real_tags};
 use crate::job::{CancelToken, Progress, ProgressSink};
 use crate::ledger::Ledger;
+use crate::made::MadeImages;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -274,6 +278,8 @@ pub async fn squash(
         Err(e) => return Err(Error::from_docker(e)),
     };
 
+    // What the job makes is noted from here on, so that a failure removes exactly that.
+    let made = MadeImages::before_job(daemon, &[&source_id]).await?;
     let cache_before = match builder {
         Builder::BuildKit => build_cache_ids(daemon).await?,
         Builder::Classic => HashSet::new(),
@@ -282,13 +288,20 @@ pub async fn squash(
     // The source's files come from the scan, or from a read beside the build.
     let (built, source_files) = match scan.files {
         Some(files) => (
-            build_dockerfile(daemon, &dockerfile, builder, sink, cancel).await,
+            build_dockerfile(daemon, &dockerfile, builder, &made, sink, cancel).await,
             Ok(Cow::Borrowed(files)),
         ),
         None => {
-            let (built, read) =
-                build_beside_source_read(daemon, &dockerfile, builder, &source_id, sink, cancel)
-                    .await;
+            let (built, read) = build_beside_source_read(
+                daemon,
+                &dockerfile,
+                builder,
+                &made,
+                &source_id,
+                sink,
+                cancel,
+            )
+            .await;
             (built, read.map(Cow::Owned))
         }
     };
@@ -299,50 +312,51 @@ pub async fn squash(
         Builder::Classic => Ok(()),
     };
     let result_id = built?;
-    if let Err(err) = freed {
-        remove_quietly(daemon, &result_id).await;
-        return Err(err);
-    }
-
-    let checked = match source_files {
-        Ok(source_files) => {
-            check(
-                daemon,
-                plan,
-                builder,
-                &source_files,
-                &result_id,
-                sink,
-                cancel,
-            )
-            .await
-        }
+    // Untagged until it verifies, the result is what a `docker image prune` elsewhere would
+    // take: held by a container meanwhile.
+    let hold = match freed {
+        Ok(()) => Hold::take(daemon, &result_id).await,
         Err(err) => Err(err),
     };
-    let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
-    let verified = match checked {
-        Ok(verified) => verified,
+    let hold = match hold {
+        Ok(hold) => hold,
         Err(err) => {
-            remove_quietly(daemon, &result_id).await;
+            made.remove_all(daemon).await;
             return Err(err);
         }
     };
-    let result = inspect(daemon, &result_id).await?;
-    let tagged = verified.passed;
-    if !tagged {
-        remove_quietly(daemon, &result_id).await;
+    let finished = async {
+        let source_files = source_files?;
+        let verified = check(
+            daemon,
+            plan,
+            builder,
+            &source_files,
+            &result_id,
+            sink,
+            cancel,
+        )
+        .await?;
+        let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
+        let result = inspect(daemon, &result_id).await?;
+        let moved_tag = match verified.passed {
+            true => publish(daemon, &result_id, &plan.tag, tag_to_move, sink, cancel).await?,
+            false => None,
+        };
+        Ok::<_, Error>((verified, verify_seconds, result, moved_tag))
     }
-    let mut moved_tag = None;
-    let mut left_dangling = Vec::new();
-    if tagged {
-        if let Err(err) = tag(daemon, &result_id, &plan.tag).await {
-            remove_quietly(daemon, &result_id).await;
+    .await;
+    hold.release(daemon).await;
+    let (verified, verify_seconds, result, moved_tag) = match finished {
+        Ok(finished) => finished,
+        Err(err) => {
+            made.remove_all(daemon).await;
             return Err(err);
         }
-        if let Some(name) = tag_to_move {
-            tag(daemon, &result_id, &name).await?;
-            moved_tag = Some(name);
-        }
+    };
+    let tagged = verified.passed;
+    let mut left_dangling = Vec::new();
+    if tagged {
         // The image the tag named before, and the source if its tag moved, may now be nameless.
         let mut previous: Vec<&String> = replaced.iter().collect();
         if moved_tag.is_some() {
@@ -356,6 +370,8 @@ pub async fn squash(
             // The labels help a later prune preview; failing to write them stops nothing.
             let _ = ledger.record(&left_dangling, &plan.source_name);
         }
+    } else {
+        made.remove_all(daemon).await;
     }
     Ok(SquashOutcome {
         source_id,
@@ -380,6 +396,27 @@ pub async fn squash(
     })
 }
 
+/// Gives the verified result the plan's tag and, when asked, the source's. A cancel counts
+/// until the first tag is given; after it the second follows, so no name is left half moved.
+async fn publish(
+    daemon: &Daemon,
+    result_id: &str,
+    plan_tag: &str,
+    tag_to_move: Option<String>,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<Option<String>> {
+    sink.report(Progress::new("tagging", 0, None));
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    tag(daemon, result_id, plan_tag).await?;
+    if let Some(name) = &tag_to_move {
+        tag(daemon, result_id, name).await?;
+    }
+    Ok(tag_to_move)
+}
+
 /// Builds the Dockerfile and reads the source's filesystem for the verification at the same
 /// time: the read needs nothing from the build, so it overlaps it instead of following it. Its
 /// progress waits for the build to end, so the user sees one stage at a time, and a failed build
@@ -388,6 +425,7 @@ async fn build_beside_source_read(
     daemon: &Daemon,
     dockerfile: &str,
     builder: Builder,
+    made: &MadeImages,
     source_id: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
@@ -395,7 +433,7 @@ async fn build_beside_source_read(
     let held = HeldBack::new(sink);
     let build_failed = CancelToken::new();
     let building = async {
-        let built = build_dockerfile(daemon, dockerfile, builder, sink, cancel).await;
+        let built = build_dockerfile(daemon, dockerfile, builder, made, sink, cancel).await;
         if built.is_err() {
             build_failed.cancel();
         }
