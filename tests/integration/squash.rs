@@ -4,6 +4,7 @@ use squashbox_core::audit::survey_image;
 use squashbox_core::build::Builder;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
+use squashbox_core::hold::{Hold, HOLD_LABEL};
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::squash::{
@@ -150,6 +151,90 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
         ]
     );
     assert!(outcome.build_seconds > 0.0 && outcome.verify_seconds > 0.0);
+}
+
+/// The images held by a hold container now.
+fn held_images() -> Vec<String> {
+    docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label={HOLD_LABEL}"),
+        "--format",
+        &format!("{{{{.Label \"{HOLD_LABEL}\"}}}}"),
+    ])
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+#[tokio::test]
+async fn the_result_is_held_while_it_verifies_and_let_go_after() {
+    let (_fixture, daemon, plan, _cleanup) = prepared("squash-held").await;
+    let held_while_verifying = std::sync::Mutex::new(Vec::new());
+    let sink = |p: Progress| {
+        if p.stage == "verifying result" && held_while_verifying.lock().unwrap().is_empty() {
+            *held_while_verifying.lock().unwrap() = held_images();
+        }
+    };
+    let outcome = squash(
+        &daemon,
+        &plan,
+        &options(BuilderChoice::Classic),
+        SourceScan::default(),
+        &sink,
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(outcome.tagged, "{:?}", outcome.verified);
+    assert!(
+        held_while_verifying
+            .lock()
+            .unwrap()
+            .contains(&outcome.result_id),
+        "held while verifying: {:?}",
+        held_while_verifying.lock().unwrap()
+    );
+    assert!(
+        !held_images().contains(&outcome.result_id),
+        "the hold is gone once the job ends"
+    );
+}
+
+/// What the hold is for: an untagged image that a prune elsewhere would take. The prune is
+/// narrowed to this test's own image by a label, so it touches nothing else on the daemon.
+#[tokio::test]
+async fn a_held_image_survives_a_prune_run_elsewhere() {
+    let label = unique_name("held").replace(['/', ':'], "-");
+    let mut fixture = Fixture::build(&FixtureSpec {
+        name: "squash-hold",
+        files: &[],
+        steps: &[&format!("LABEL squashbox.test.held={label}")],
+    });
+    // Dangling now, as an unverified result is.
+    let id = fixture.rebuild_leaving_dangling();
+    let prune = || {
+        docker(&[
+            "image",
+            "prune",
+            "-f",
+            "--filter",
+            &format!("label=squashbox.test.held={label}"),
+        ])
+    };
+    let daemon = daemon().await;
+    let hold = Hold::take(&daemon, &id).await.unwrap();
+    prune();
+    let still_there = docker_output(&["image", "inspect", &id]).status.success();
+    hold.release(&daemon).await;
+    assert!(still_there, "the held image survived the prune");
+    assert!(!held_images().contains(&id), "released");
+    prune();
+    assert!(
+        !docker_output(&["image", "inspect", &id]).status.success(),
+        "once let go, the same prune takes it (so the check above could fail)"
+    );
 }
 
 #[tokio::test]
