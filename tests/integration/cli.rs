@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{workspace_binary, Fixture};
+use crate::support::{workspace_binary, Fixture, FixtureSpec};
 
 fn cli() -> Command {
     Command::new(workspace_binary("squashbox-cli"))
@@ -87,4 +87,46 @@ fn a_reader_that_stops_early_is_no_panic() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// A layer can hold a file whose name is a terminal command and a build step whose text is
+/// one; the table shows them escaped, and the JSON keeps them exact (serde escapes controls).
+#[test]
+fn escape_sequences_from_an_image_never_reach_the_terminal_raw() {
+    let name = "rootfs/tmp/\x1b[2J\x1b[31mgotcha\u{202e}txt.exe";
+    let fixture = Fixture::build(&FixtureSpec {
+        name: "cli-escapes",
+        files: &[(name, b"wasted once /tmp is removed\n")],
+        steps: &["RUN rm -rf /tmp # \x1b]0;retitled\x07"],
+    });
+
+    let output = cli().args(["audit", &fixture.id]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains(['\x1b', '\x07', '\u{202e}']), "{stdout:?}");
+    assert!(
+        stdout.contains("/tmp/\\x1b[2J\\x1b[31mgotcha\\u{202e}txt.exe"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("# \\x1b]0;retitled\\x07"), "{stdout}");
+
+    let output = cli()
+        .args(["audit", &fixture.id, "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(!output.stdout.contains(&0x1b), "serde escapes ESC in JSON");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let wasted = json["report"]["wastedFiles"].as_array().unwrap();
+    assert!(
+        wasted.iter().any(|f| f["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("\x1b[31mgotcha\u{202e}txt.exe")),
+        "the JSON keeps the name exact: {wasted:?}"
+    );
 }

@@ -11,7 +11,7 @@ use squashbox_core::Error;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, ProgressBar};
+use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, terminal_safe, ProgressBar};
 
 /// Exit code when a CI rule fails (Docker errors and bad input have their own).
 const GATE_FAILED: u8 = 10;
@@ -103,7 +103,7 @@ fn gate_rules(args: &AuditArgs) -> Result<Rules, Error> {
 
 fn print_report(image: &str, report: &AuditReport) {
     let saved_percent = percent(report.reclaimable_bytes, report.layer_bytes);
-    println!("{image}");
+    println!("{}", terminal_safe(image));
     println!(
         "Layers {} · Filesystem {} · A squash would save {} ({saved_percent:.0}%)",
         human_bytes(report.layer_bytes),
@@ -129,7 +129,7 @@ fn print_report(image: &str, report: &AuditReport) {
             layer.files_added,
             layer.files_changed,
             layer.files_removed,
-            one_line(command, 70)
+            terminal_safe(&one_line(command, 70))
         );
     }
     if !report.wasted_files.is_empty() {
@@ -139,7 +139,7 @@ fn print_report(image: &str, report: &AuditReport) {
             println!(
                 "  {:>10}  {}  (layers {})",
                 human_bytes(file.wasted_bytes),
-                file.path,
+                terminal_safe(&file.path),
                 layers.join(", ")
             );
         }

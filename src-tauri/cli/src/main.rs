@@ -95,8 +95,8 @@ async fn doctor(env: &Environment) -> Result<ExitCode, Error> {
     match &connected {
         Ok(daemon) => println!(
             "\nSquashbox will use {} ({}).",
-            daemon.info().endpoint.host,
-            daemon.info().endpoint.source.describe()
+            output::terminal_safe(&daemon.info().endpoint.host),
+            output::terminal_safe(&daemon.info().endpoint.source.describe())
         ),
         Err(err) => println!("\n{}", output::explain(err)),
     }

@@ -1,4 +1,14 @@
 //! How the CLI prints: tables for people, JSON for scripts, one-line errors that say what to do.
+//!
+//! Every text that comes from an image or the daemon (paths, tags, settings, build commands,
+//! the daemon's error messages) passes through [`terminal_safe`] before it is printed, so a
+//! crafted image cannot move the cursor, clear the screen, retitle the window or reorder a line
+//! to hide what Squashbox says (a file named `\x1b[1A\x1b[2K` would otherwise erase the "NOT
+//! verified" line above it). It escapes in every table and text output, whether stdout is a
+//! terminal or not: a redirected report is read later with `cat` or `less -R`, and CI logs are
+//! drawn by viewers that obey the same sequences, so only the outputs meant for programs keep
+//! the bytes as they are: `--json` (serde escapes what JSON must) and `--dockerfile` redirected
+//! to a file.
 
 use serde::Serialize;
 use squashbox_core::endpoint::{Attempt, Outcome};
@@ -7,11 +17,49 @@ use squashbox_core::job::{CancelToken, Progress};
 pub use squashbox_core::units::human_bytes;
 use squashbox_core::units::percent;
 use squashbox_core::Error;
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 
-/// An error in one line a person can act on.
+/// `text` with every character a terminal would act on rather than show written as an escape:
+/// C0 controls (`\n`, `\r`, `\t`, else `\x1b` and the like), DEL, the C1 controls (`\u{9b}`),
+/// and the bidirectional marks, embeddings, overrides and isolates and the line and paragraph
+/// separators (`\u{202e}`), which reorder or break what follows them. A backslash is left as it
+/// is: the point is that the terminal shows the text, not that the escapes can be undone.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => safe.push_str("\\n"),
+            '\r' => safe.push_str("\\r"),
+            '\t' => safe.push_str("\\t"),
+            c if c.is_ascii_control() => {
+                let _ = write!(safe, "\\x{:02x}", u32::from(c));
+            }
+            c if needs_escape(c) => {
+                let _ = write!(safe, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => safe.push(c),
+        }
+    }
+    Cow::Owned(safe)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// An error in one line a person can act on. Its details may come from the daemon or an
+/// image, so it is made [`terminal_safe`] whole.
 pub fn explain(err: &Error) -> String {
-    match err {
+    let text = match err {
         Error::DaemonUnavailable { attempts } => {
             let chosen = attempts
                 .iter()
@@ -28,7 +76,8 @@ pub fn explain(err: &Error) -> String {
             }
         }
         other => other.to_string(),
-    }
+    };
+    terminal_safe(&text).into_owned()
 }
 
 fn display_host(attempt: &Attempt) -> &str {
@@ -50,9 +99,9 @@ pub fn print_attempts(attempts: &[Attempt]) {
     for attempt in attempts {
         println!(
             "{:<28} {:<52} {}",
-            attempt.endpoint.source.describe(),
-            display_host(attempt),
-            attempt.outcome
+            terminal_safe(&attempt.endpoint.source.describe()),
+            terminal_safe(display_host(attempt)),
+            terminal_safe(&attempt.outcome.to_string())
         );
     }
 }
@@ -79,14 +128,14 @@ pub fn print_image_table(list: &[ImageSummary]) {
             if i == 0 {
                 println!(
                     "{:<48} {:<12} {:>10} {:>6}  {}",
-                    name,
-                    image.short_id,
+                    terminal_safe(name),
+                    terminal_safe(&image.short_id),
                     human_bytes(image.size),
                     image.layers,
                     flags.join(", ")
                 );
             } else {
-                println!("{name}");
+                println!("{}", terminal_safe(name));
             }
         }
     }
@@ -153,5 +202,69 @@ impl ProgressBar {
         if self.enabled {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[2K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_passed_through_unchanged() {
+        let text = "/usr/lib/café/naïve 日本語 \\x1b C:\\Users";
+        assert!(matches!(terminal_safe(text), Cow::Borrowed(t) if t == text));
+    }
+
+    #[test]
+    fn c0_controls_and_del_become_visible_escapes() {
+        assert_eq!(
+            terminal_safe("a\x1b[2Jb\x07c\x00d\x7fe"),
+            "a\\x1b[2Jb\\x07c\\x00d\\x7fe"
+        );
+        assert_eq!(terminal_safe("one\ntwo\r\tthree"), "one\\ntwo\\r\\tthree");
+    }
+
+    #[test]
+    fn c1_controls_are_escaped() {
+        // U+009B is the one-character CSI: `\u{9b}2J` clears the screen where C1 is honoured.
+        assert_eq!(terminal_safe("x\u{9b}2Jy\u{85}z"), "x\\u{9b}2Jy\\u{85}z");
+        assert_eq!(terminal_safe("\u{80}\u{9f}"), "\\u{80}\\u{9f}");
+    }
+
+    #[test]
+    fn bidi_controls_and_separators_are_escaped() {
+        assert_eq!(terminal_safe("file\u{202e}gnp.exe"), "file\\u{202e}gnp.exe");
+        for c in ('\u{202a}'..='\u{202e}')
+            .chain('\u{2066}'..='\u{2069}')
+            .chain(['\u{061c}', '\u{200e}', '\u{200f}', '\u{2028}', '\u{2029}'])
+        {
+            let shown = terminal_safe(&c.to_string()).into_owned();
+            assert_eq!(shown, format!("\\u{{{:x}}}", u32::from(c)));
+        }
+        // Neighbours that only join or space letters are shown as they are.
+        assert_eq!(terminal_safe("a\u{200d}b\u{2060}c"), "a\u{200d}b\u{2060}c");
+    }
+
+    #[test]
+    fn nothing_a_terminal_acts_on_survives() {
+        let every_char = (0..=0x2100u32)
+            .filter_map(char::from_u32)
+            .collect::<String>();
+        let shown = terminal_safe(&every_char);
+        assert!(!shown.chars().any(needs_escape), "{shown}");
+        assert!(!shown.chars().any(|c| c.is_control()));
+    }
+
+    #[test]
+    fn errors_from_the_daemon_are_escaped_and_stay_on_one_line() {
+        let err = Error::Daemon {
+            status: 500,
+            message: "no such file\n\x1b[1A\x1b[2KVerified".into(),
+        };
+        let line = explain(&err);
+        assert_eq!(
+            line,
+            "Docker answered 500: no such file\\n\\x1b[1A\\x1b[2KVerified"
+        );
     }
 }

@@ -8,7 +8,7 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::{prune, Error};
 use std::process::ExitCode;
 
-use crate::output::{human_bytes, print_json};
+use crate::output::{human_bytes, print_json, terminal_safe};
 
 #[derive(Args)]
 pub struct PruneArgs {
@@ -71,10 +71,14 @@ pub async fn run(env: &Environment, args: PruneArgs) -> Result<ExitCode, Error> 
         }))?;
     } else {
         for id in &result.images_deleted {
-            println!("deleted {id}");
+            println!("deleted {}", terminal_safe(id));
         }
         for skipped in &result.skipped {
-            println!("kept    {} ({})", skipped.id, skipped.reason);
+            println!(
+                "kept    {} ({})",
+                terminal_safe(&skipped.id),
+                terminal_safe(&skipped.reason)
+            );
         }
         println!(
             "{} images removed, {} reclaimed (the daemon's figure).",
@@ -99,12 +103,12 @@ fn print_preview(preview: &prune::PrunePreview) {
         println!("{:<14} {:>10} {:>12}  WHY", "IMAGE", "SIZE", "FREES ABOUT");
         for image in &preview.images {
             let why = match &image.left_by {
-                Some(name) => format!("left by squashing {name}"),
+                Some(name) => format!("left by squashing {}", terminal_safe(name)),
                 None => String::new(),
             };
             println!(
                 "{:<14} {:>10} {:>12}  {why}",
-                image.short_id,
+                terminal_safe(&image.short_id),
                 human_bytes(image.size),
                 human_bytes(image.unique_size)
             );

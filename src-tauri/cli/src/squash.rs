@@ -11,9 +11,10 @@ use squashbox_core::squash::{
 };
 use squashbox_core::units::percent;
 use squashbox_core::Error;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, ProgressBar};
+use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, terminal_safe, ProgressBar};
 
 /// Exit code when the squashed image differs from its source (it is then removed, untagged).
 const NOT_VERIFIED: u8 = 8;
@@ -68,7 +69,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let mut plan = SquashPlan::from_image(&inspect, &args.image)?;
     apply_edits(&mut plan, &args)?;
     if args.dockerfile {
-        print!("{}", squash::render(&plan)?);
+        print_dockerfile(&squash::render(&plan)?);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -96,7 +97,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let preflight = squash::preflight(&daemon, &plan, choice, scan).await?;
     bar.clear();
     for warning in &preflight.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("warning: {}", terminal_safe(warning));
     }
     let options = SquashOptions {
         builder: choice,
@@ -112,7 +113,9 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     } else {
         println!(
             "{} → {} ({:?} builder)",
-            args.image, outcome.tag, outcome.builder
+            terminal_safe(&args.image),
+            terminal_safe(&outcome.tag),
+            outcome.builder
         );
         println!(
             "Before {} in {} layers · After {} in {} layers · {:.0}% smaller",
@@ -126,26 +129,41 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
             )
         );
         if let Some(moved) = &outcome.moved_tag {
-            println!("{moved} now names the squashed image too.");
+            println!("{} now names the squashed image too.", terminal_safe(moved));
         }
         if outcome.verified.passed {
             println!("Verified: the filesystem and the settings are the source's.");
         } else {
             println!("NOT verified: the result was removed and no tag was given. Differences:");
             for d in &outcome.verified.filesystem {
-                println!("  {}  {:?}: {} → {}", d.path, d.what, d.source, d.result);
+                println!(
+                    "  {}  {:?}: {} → {}",
+                    terminal_safe(&d.path),
+                    d.what,
+                    terminal_safe(&d.source),
+                    terminal_safe(&d.result)
+                );
             }
             for d in &outcome.verified.config {
-                println!("  {}: {} → {}", d.field, d.planned, d.result);
+                println!(
+                    "  {}: {} → {}",
+                    terminal_safe(&d.field),
+                    terminal_safe(&d.planned),
+                    terminal_safe(&d.result)
+                );
             }
         }
         for known in &outcome.known_differences {
-            println!("  note: {}: {}", known.field, known.detail);
+            println!(
+                "  note: {}: {}",
+                terminal_safe(&known.field),
+                terminal_safe(&known.detail)
+            );
         }
         if !outcome.left_dangling.is_empty() {
             println!(
                 "Left dangling (prune to free): {}",
-                outcome.left_dangling.join(", ")
+                terminal_safe(&outcome.left_dangling.join(", "))
             );
         }
     }
@@ -154,6 +172,19 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     } else {
         ExitCode::from(NOT_VERIFIED)
     })
+}
+
+/// Redirected, the Dockerfile is for building and must keep every value byte for byte, as
+/// `--json` does; at a terminal it is read, so each line is made [`terminal_safe`] (no value
+/// holds a line break: the renderer refuses them).
+fn print_dockerfile(dockerfile: &str) {
+    if std::io::stdout().is_terminal() {
+        for line in dockerfile.lines() {
+            println!("{}", terminal_safe(line));
+        }
+    } else {
+        print!("{dockerfile}");
+    }
 }
 
 fn apply_edits(plan: &mut SquashPlan, args: &SquashArgs) -> Result<(), Error> {

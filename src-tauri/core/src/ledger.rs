@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::atomic_file;
 use crate::error::{Error, Result};
 
 /// The app's identifier (tauri.conf.json): the data folder Tauri gives the app has this name, and
@@ -54,52 +55,39 @@ impl Ledger {
         Some(Ledger::at(dir.join("left-behind.json")))
     }
 
-    /// Notes that a squash of `left_by` left the images `ids` dangling.
+    /// Notes that a squash of `left_by` left the images `ids` dangling. Two squashes finishing
+    /// at once, in the app and the CLI, both keep their notes (see the `atomic_file` module).
     pub fn record(&self, ids: &[String], left_by: &str) -> Result<()> {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut entries = self.entries();
-        entries.retain(|e| !ids.contains(&e.id));
-        entries.extend(ids.iter().map(|id| Entry {
-            id: id.clone(),
-            left_by: left_by.to_owned(),
-        }));
-        let excess = entries.len().saturating_sub(MAX_ENTRIES);
-        entries.drain(..excess);
-        self.write(&entries)
+        atomic_file::update(&self.path, |old| {
+            let mut entries = parse(old);
+            entries.retain(|e| !ids.contains(&e.id));
+            entries.extend(ids.iter().map(|id| Entry {
+                id: id.clone(),
+                left_by: left_by.to_owned(),
+            }));
+            let excess = entries.len().saturating_sub(MAX_ENTRIES);
+            entries.drain(..excess);
+            serde_json::to_vec_pretty(&entries).map_err(|e| Error::InvalidInput(e.to_string()))
+        })
     }
 
     /// Image ID → the name whose squash left it. Empty when the file is missing or unreadable.
     pub fn left_by(&self) -> HashMap<String, String> {
-        self.entries()
+        parse(std::fs::read(&self.path).ok().as_deref())
             .into_iter()
             .map(|e| (e.id, e.left_by))
             .collect()
     }
+}
 
-    fn entries(&self) -> Vec<Entry> {
-        std::fs::read(&self.path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default()
-    }
-
-    /// Through a temp file and a rename, so a crash never leaves half a file.
-    fn write(&self, entries: &[Entry]) -> Result<()> {
-        let io = |source| Error::Io {
-            path: self.path.clone(),
-            source,
-        };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let temp = self.path.with_extension("json.tmp");
-        let text =
-            serde_json::to_vec_pretty(entries).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        std::fs::write(&temp, text).map_err(io)?;
-        std::fs::rename(&temp, &self.path).map_err(io)
-    }
+/// The entries in the file's bytes; none when there is no file or it cannot be read.
+fn parse(bytes: Option<&[u8]>) -> Vec<Entry> {
+    bytes
+        .and_then(|bytes| serde_json::from_slice(bytes).ok())
+        .unwrap_or_default()
 }
 
 fn platform_data_dir() -> Option<PathBuf> {
@@ -143,6 +131,61 @@ mod tests {
         assert!(ledger.left_by().is_empty());
         ledger.record(&["sha256:a".into()], "app:1").unwrap();
         assert_eq!(ledger.left_by()["sha256:a"], "app:1");
+    }
+
+    /// Set in the processes that [`two_processes_recording_at_once_lose_nothing`] starts: the
+    /// ledger file each writes to, and the prefix that keeps its IDs apart from the other's.
+    const WRITER_FILE: &str = "SQUASHBOX_TEST_LEDGER_WRITER_FILE";
+    const WRITER_PREFIX: &str = "SQUASHBOX_TEST_LEDGER_WRITER_PREFIX";
+    const RECORDS_PER_WRITER: usize = 300;
+
+    #[test]
+    fn two_processes_recording_at_once_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("left-behind.json");
+        let exe = std::env::current_exe().unwrap();
+        let writers: Vec<_> = ["a", "b"]
+            .iter()
+            .map(|prefix| {
+                std::process::Command::new(&exe)
+                    .args(["ledger::tests::one_of_two_writers", "--exact"])
+                    .args(["--ignored", "--nocapture", "--test-threads=1"])
+                    .env(WRITER_FILE, &path)
+                    .env(WRITER_PREFIX, prefix)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut writer in writers {
+            assert!(writer.wait().unwrap().success(), "a writer failed");
+        }
+        let left_by = Ledger::at(path).left_by();
+        let kept = ["a", "b"].map(|prefix| {
+            (0..RECORDS_PER_WRITER)
+                .filter(|i| left_by.contains_key(&format!("sha256:{prefix}{i}")))
+                .count()
+        });
+        assert_eq!(kept, [RECORDS_PER_WRITER; 2], "records kept of each writer");
+    }
+
+    /// The writer loop of [`two_processes_recording_at_once_lose_nothing`], run in a process of
+    /// its own; it does nothing when run any other way.
+    #[test]
+    #[ignore = "run by two_processes_recording_at_once_lose_nothing"]
+    fn one_of_two_writers() {
+        let (Some(path), Some(prefix)) = (
+            std::env::var_os(WRITER_FILE),
+            std::env::var(WRITER_PREFIX).ok(),
+        ) else {
+            return;
+        };
+        let ledger = Ledger::at(PathBuf::from(path));
+        for i in 0..RECORDS_PER_WRITER {
+            ledger
+                .record(&[format!("sha256:{prefix}{i}")], &format!("app:{prefix}"))
+                .unwrap();
+        }
     }
 
     #[test]

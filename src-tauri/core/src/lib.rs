@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod atomic_file;
 pub mod audit;
 pub mod build;
 pub mod ci_gate;

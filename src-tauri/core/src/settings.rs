@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use ts_rs::TS;
 
+use crate::atomic_file;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -30,20 +31,12 @@ impl Settings {
         }
     }
 
-    /// Writes through a temp file and a rename, so a crash never leaves half a file.
+    /// Replaces the file whole (see the `atomic_file` module): a crash never leaves half a file,
+    /// and two windows saving at once never interleave.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let io = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let temp = path.with_extension("json.tmp");
-        let text =
-            serde_json::to_vec_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
-        std::fs::write(&temp, text).map_err(io)?;
-        std::fs::rename(&temp, path).map_err(io)
+        atomic_file::update(path, |_| {
+            serde_json::to_vec_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))
+        })
     }
 
     /// Checks a host typed by the user before it is saved.
@@ -76,6 +69,30 @@ mod tests {
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);
+    }
+
+    #[test]
+    fn saves_racing_each_other_all_succeed_and_one_of_them_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let hosts = ["unix:///tmp/a.sock", "tcp://127.0.0.1:2375"];
+        std::thread::scope(|scope| {
+            for host in hosts {
+                let path = &path;
+                scope.spawn(move || {
+                    let settings = Settings {
+                        docker_host: Some(host.into()),
+                    };
+                    for _ in 0..100 {
+                        settings.save(path).unwrap();
+                    }
+                });
+            }
+        });
+        let kept = Settings::load(&path).unwrap().docker_host.unwrap();
+        assert!(hosts.contains(&kept.as_str()), "{kept}");
+        let names = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(names, 2, "settings.json and its lock, no temp file");
     }
 
     #[test]

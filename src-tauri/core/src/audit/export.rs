@@ -11,6 +11,8 @@
 
 use serde::Deserialize;
 use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
@@ -27,7 +29,8 @@ pub enum Format {
 }
 
 /// Writes the report into `dir` under a name made from the image's, and returns its path.
-/// An existing file of that name is never overwritten: a number is added instead.
+/// Nothing already in `dir` is overwritten or followed, a symlink included (one planted in
+/// Downloads would otherwise send the report wherever it points): a number is added instead.
 pub fn save(
     dir: &Path,
     image_name: &str,
@@ -48,23 +51,43 @@ pub fn save(
         Format::Html => ("html", render_html(image_name, image_id, report)),
     };
     let stem = format!("squashbox-audit-{}", file_safe(image_name));
-    let path = free_path(dir, &stem, extension);
-    std::fs::write(&path, body).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let (path, mut file) = create_new_file(dir, &stem, extension)?;
+    let written = file
+        .write_all(body.as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(source) = written {
+        // The file is ours, made a moment ago: a half-written report helps nobody.
+        let _ = std::fs::remove_file(&path);
+        return Err(Error::Io { path, source });
+    }
     Ok(path)
 }
 
-fn free_path(dir: &Path, stem: &str, extension: &str) -> PathBuf {
-    let first = dir.join(format!("{stem}.{extension}"));
-    if !first.exists() {
-        return first;
+/// Names tried before giving up; a folder holding that many exports of one image is odd enough
+/// to report rather than search on.
+const MAX_NAMES: u32 = 1000;
+
+/// Creates `<stem>.<extension>` in `dir`, else `<stem>-2.<extension>`, `-3`, …: the first name
+/// nothing holds. The check and the creation are one step (`create_new`: O_EXCL on Unix,
+/// CREATE_NEW on Windows), which fails on any existing entry, a dangling symlink too, so nothing
+/// can slip in between them.
+fn create_new_file(dir: &Path, stem: &str, extension: &str) -> Result<(PathBuf, File)> {
+    for n in 1..=MAX_NAMES {
+        let name = match n {
+            1 => format!("{stem}.{extension}"),
+            n => format!("{stem}-{n}.{extension}"),
+        };
+        let path = dir.join(name);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(source) => return Err(Error::Io { path, source }),
+        }
     }
-    (2..)
-        .map(|n| dir.join(format!("{stem}-{n}.{extension}")))
-        .find(|p| !p.exists())
-        .unwrap_or(first)
+    Err(Error::InvalidInput(format!(
+        "{} already holds {MAX_NAMES} files named {stem}…: move some away",
+        dir.display()
+    )))
 }
 
 fn file_safe(name: &str) -> String {
@@ -260,6 +283,53 @@ mod tests {
         assert!(page.contains("/tmp/&lt;evil&gt;&amp;.bin"));
         assert!(page.contains("<title>Squashbox audit: app:&lt;1&gt;</title>"));
         assert!(page.contains("A squash would save <strong>200 B (67%)</strong>"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_export_name_is_neither_followed_nor_replaced() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let target = elsewhere.path().join("authorized_keys");
+        std::fs::write(&target, "ssh-ed25519 AAAA… mine\n").unwrap();
+        let dangling = elsewhere.path().join("not-yet-there");
+        symlink(&target, dir.path().join("squashbox-audit-app-1.json")).unwrap();
+        symlink(&dangling, dir.path().join("squashbox-audit-app-1-2.json")).unwrap();
+
+        let path = save(dir.path(), "app:1", "sha256:ab", &report(), Format::Json).unwrap();
+
+        assert_eq!(path.file_name().unwrap(), "squashbox-audit-app-1-3.json");
+        let written = std::fs::symlink_metadata(&path).unwrap();
+        assert!(written.file_type().is_file(), "a new, real file");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(json["image"], "app:1");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "ssh-ed25519 AAAA… mine\n"
+        );
+        assert!(
+            !dangling.exists(),
+            "the dangling link's target was not created"
+        );
+        for link in ["squashbox-audit-app-1.json", "squashbox-audit-app-1-2.json"] {
+            let meta = std::fs::symlink_metadata(dir.path().join(link)).unwrap();
+            assert!(meta.file_type().is_symlink(), "{link} is left as it was");
+        }
+    }
+
+    #[test]
+    fn a_folder_full_of_exports_is_an_error_not_an_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("squashbox-audit-app.json"), "first").unwrap();
+        for n in 2..=MAX_NAMES {
+            std::fs::write(dir.path().join(format!("squashbox-audit-app-{n}.json")), "").unwrap();
+        }
+        let saved = save(dir.path(), "app", "sha256:ab", &report(), Format::Json);
+        assert!(matches!(saved, Err(Error::InvalidInput(_))));
+        let first = dir.path().join("squashbox-audit-app.json");
+        assert_eq!(std::fs::read_to_string(first).unwrap(), "first");
     }
 
     #[test]
