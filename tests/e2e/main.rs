@@ -149,3 +149,48 @@ async fn clean_up_previews_a_dangling_image_and_removes_it_after_the_confirm() {
     support::docker(&["image", "inspect", &fixture.id]);
     app.close().await;
 }
+
+/// The clean-up command takes only IDs the window showed: a page that asks it for anything
+/// else (here, straight through the IPC bridge, as injected script could) gets a clear error
+/// and nothing is removed. The ID is put into a URL path, where `../containers/…` would name
+/// a container.
+#[tokio::test]
+async fn the_clean_up_command_removes_nothing_the_window_did_not_show() {
+    let mut fixture = Fixture::small("e2e-unshown");
+    let dangling = fixture.rebuild_leaving_dangling();
+    let name = support::unique_name("e2e-victim").replace(['/', ':'], "-");
+    let container = support::docker(&["create", "--name", &name, &fixture.id, "/bin/sh"]);
+    let app = App::launch(&[]).await;
+    app.wait_for_rows_containing(&fixture.tag).await;
+
+    let script = r#"
+        const [ids, done] = arguments;
+        const internals = window.__TAURI_INTERNALS__;
+        const channel = "__CHANNEL__:" + internals.transformCallback(() => {});
+        internals.invoke("prune_images", { ids, onProgress: channel })
+          .then((ok) => done({ ok }), (err) => done({ err }));
+    "#;
+    for ids in [
+        vec![format!("../containers/{name}")],
+        vec![format!("{dangling}/../../containers/{name}")],
+        // Well formed, but never listed by a preview: it has a tag.
+        vec![fixture.id.clone()],
+    ] {
+        let answer = app
+            .client
+            .execute_async(script, vec![serde_json::json!(ids)])
+            .await
+            .unwrap();
+        assert_eq!(answer["err"]["code"], "invalidInput", "{ids:?}: {answer}");
+    }
+    assert_eq!(
+        support::docker(&["container", "inspect", "--format", "{{.Id}}", &name]),
+        container
+    );
+    assert_eq!(
+        support::docker(&["image", "inspect", "--format", "{{.Id}}", &fixture.tag]),
+        fixture.id
+    );
+    support::docker(&["rm", &container]);
+    app.close().await;
+}
