@@ -114,10 +114,18 @@ fn xattr_image() -> Made {
     layer
         .append_pax_extensions([("SCHILY.xattr.user.origin", b"root".as_slice())])
         .unwrap();
-    let mut root = tar::Header::new_ustar();
-    root.set_entry_type(tar::EntryType::Directory);
-    root.set_mode(0o700);
-    root.set_size(0);
+    // Every numeric field set: Go's tar reads an empty one as 0, ours refuses it.
+    let header = |kind, mode, size| {
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(kind);
+        header.set_mode(mode);
+        header.set_size(size);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header
+    };
+    let mut root = header(tar::EntryType::Directory, 0o700, 0);
     // The tar crate refuses to name an entry `./`.
     root.as_old_mut().name[..2].copy_from_slice(b"./");
     root.set_cksum();
@@ -126,11 +134,9 @@ fn xattr_image() -> Made {
         .append_pax_extensions([("SCHILY.xattr.user.origin", b"loaded".as_slice())])
         .unwrap();
     let content = b"a file with a user xattr\n";
-    let mut header = tar::Header::new_ustar();
-    header.set_mode(0o644);
-    header.set_size(content.len() as u64);
+    let mut file = header(tar::EntryType::Regular, 0o644, content.len() as u64);
     layer
-        .append_data(&mut header, "origin.txt", content.as_slice())
+        .append_data(&mut file, "origin.txt", content.as_slice())
         .unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
