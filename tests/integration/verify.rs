@@ -8,7 +8,7 @@ use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::made::MadeImages;
 
-use crate::support::{docker, docker_output, Fixture, FixtureSpec};
+use crate::support::{docker, docker_output, unique_name, workspace_binary, Fixture, FixtureSpec};
 
 async fn daemon() -> Daemon {
     Daemon::connect(&Environment::from_process(None))
@@ -106,22 +106,59 @@ fn source_fixture() -> (Fixture, Made) {
     (fixture, capability)
 }
 
-async fn squash(daemon: &Daemon, fixture: &Fixture, builder: Builder) -> Made {
-    let from = match builder {
-        Builder::Classic => &fixture.id,
-        // BuildKit reads `--from=sha256:…` as a registry name: it is given the tag.
-        Builder::BuildKit => &fixture.tag,
+/// An image no build can make, imported from a tar written here: a root entry (`./`) of mode
+/// 0700 with an xattr, and a file with a `user.origin` xattr. `docker import` keeps the layer
+/// byte for byte (`docker load` too, tried by hand); unpacking it, the daemon sets the file's
+/// xattr and ignores the root entry.
+fn xattr_image() -> Made {
+    let mut layer = tar::Builder::new(Vec::new());
+    layer
+        .append_pax_extensions([("SCHILY.xattr.user.origin", b"root".as_slice())])
+        .unwrap();
+    // Every numeric field set: Go's tar reads an empty one as 0, ours refuses it.
+    let header = |kind, mode, size| {
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(kind);
+        header.set_mode(mode);
+        header.set_size(size);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header
     };
-    let dockerfile = format!("FROM scratch\nCOPY --from={from} / /\n");
+    let mut root = header(tar::EntryType::Directory, 0o700, 0);
+    // The tar crate refuses to name an entry `./`.
+    root.as_old_mut().name[..2].copy_from_slice(b"./");
+    root.set_cksum();
+    layer.append(&root, std::io::empty()).unwrap();
+    layer
+        .append_pax_extensions([("SCHILY.xattr.user.origin", b"loaded".as_slice())])
+        .unwrap();
+    let content = b"a file with a user xattr\n";
+    let mut file = header(tar::EntryType::Regular, 0o644, content.len() as u64);
+    layer
+        .append_data(&mut file, "origin.txt", content.as_slice())
+        .unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    Made(docker(&["import", file.path().to_str().unwrap()]))
+}
+
+/// `FROM scratch` + `COPY --from=<image> / /` by the classic builder, through the docker CLI
+/// (which support::docker runs with DOCKER_BUILDKIT=0), as a person would squash by hand.
+fn classic_copy(image: &str) -> Made {
+    let context = tempfile::tempdir().unwrap();
+    let dockerfile = format!("FROM scratch\nCOPY --from={image} / /\n");
+    std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
+    Made(docker(&["build", "-q", context.path().to_str().unwrap()]))
+}
+
+async fn squash(daemon: &Daemon, fixture: &Fixture, builder: Builder) -> Made {
     match builder {
-        // Through the docker CLI (which support::docker runs with DOCKER_BUILDKIT=0), as a
-        // person would squash by hand.
-        Builder::Classic => {
-            let context = tempfile::tempdir().unwrap();
-            std::fs::write(context.path().join("Dockerfile"), dockerfile).unwrap();
-            Made(docker(&["build", "-q", context.path().to_str().unwrap()]))
-        }
+        Builder::Classic => classic_copy(&fixture.id),
         Builder::BuildKit => {
+            // BuildKit reads `--from=sha256:…` as a registry name: it is given the tag.
+            let dockerfile = format!("FROM scratch\nCOPY --from={} / /\n", fixture.tag);
             let id = build_dockerfile(
                 daemon,
                 &dockerfile,
@@ -143,7 +180,7 @@ async fn differences(daemon: &Daemon, source: &str, result: &str) -> Vec<Differe
     let quiet = |_: Progress| {};
     let source = snapshot_image(daemon, source, "reading", &quiet, &cancel).await;
     let result = snapshot_image(daemon, result, "reading", &quiet, &cancel).await;
-    compare(&source.unwrap(), &result.unwrap())
+    compare(&source.unwrap(), &result.unwrap(), &cancel).unwrap()
 }
 
 #[tokio::test]
@@ -183,7 +220,7 @@ async fn the_source_snapshot_has_what_the_fixture_made() {
     );
     assert_eq!(entry(LONG_NAME).size, 5);
     assert_eq!(entry(UNICODE_NAME).size, 8);
-    assert_eq!(entry("/caps/capped").capability.as_deref(), Some(NET_RAW));
+    assert_eq!(entry("/caps/capped").capability(), Some(NET_RAW));
     for gone in [
         "/data/deleted",
         "/opaque/old",
@@ -246,5 +283,72 @@ async fn a_buildkit_squash_loses_exactly_the_device_and_the_fifo() {
             ),
             ("/fifo", DifferenceKind::Missing, "FIFO", "absent"),
         ]
+    );
+}
+
+#[tokio::test]
+async fn a_classic_squash_loses_other_xattrs_and_the_root_entry_and_both_are_found() {
+    let daemon = daemon().await;
+    let source = xattr_image();
+    let squashed = classic_copy(&source.0);
+    let differences = differences(&daemon, &source.0, &squashed.0).await;
+    let found: Vec<(&str, DifferenceKind, &str, &str)> = differences
+        .iter()
+        .map(|d| {
+            (
+                d.path.as_str(),
+                d.what,
+                d.source.as_str(),
+                d.result.as_str(),
+            )
+        })
+        .collect();
+    // The copy has no root entry: its root is the daemon's 0755.
+    assert_eq!(
+        found,
+        vec![
+            ("/", DifferenceKind::Mode, "0700", "0755"),
+            (
+                "/",
+                DifferenceKind::Xattr,
+                "user.origin = \"root\"",
+                "no user.origin"
+            ),
+            (
+                "/origin.txt",
+                DifferenceKind::Xattr,
+                "user.origin = \"loaded\"",
+                "no user.origin"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_cli_does_not_call_a_squash_that_lost_an_xattr_verified() {
+    let source = xattr_image();
+    let tag = unique_name("squashed-xattr");
+    let _result = Made(tag.clone());
+    let output = std::process::Command::new(workspace_binary("squashbox-cli"))
+        .args(["squash", &source.0, "--builder", "classic", "--tag", &tag])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(8),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in [
+        "NOT verified",
+        "  /  Mode: 0700 → 0755",
+        "  /origin.txt  Xattr: user.origin = \"loaded\" → no user.origin",
+    ] {
+        assert!(stdout.contains(line), "{line:?} not in:\n{stdout}");
+    }
+    assert!(
+        !docker_output(&["image", "inspect", &tag]).status.success(),
+        "an unverified result gets no tag"
     );
 }

@@ -214,6 +214,8 @@ const DIFFERENCES: Record<DifferenceKind, string> = {
   content: "different content",
   linkTarget: "a link pointing elsewhere",
   capability: "different capabilities",
+  acl: "a different access control list",
+  xattr: "a different extended attribute",
   hardLinks: "different hard links",
   device: "a different device number",
 };

@@ -1,32 +1,48 @@
 //! Tells how a squashed image's filesystem differs from its source's, entry by entry.
 //!
 //! ```no_run
-//! # fn demo(source: squashbox_core::audit::FsSnapshot, result: squashbox_core::audit::FsSnapshot) {
-//! for difference in squashbox_core::audit::compare(&source, &result) {
+//! # fn demo(source: squashbox_core::audit::FsSnapshot, result: squashbox_core::audit::FsSnapshot) -> squashbox_core::Result<()> {
+//! use squashbox_core::job::CancelToken;
+//! for difference in squashbox_core::audit::compare(&source, &result, &CancelToken::new())? {
 //!     println!("{} {:?}: {} → {}", difference.path, difference.what, difference.source, difference.result);
 //! }
-//! # }
+//! # Ok(()) }
 //! ```
+//!
+//! Async callers use [`compare_on_blocking_pool`]: an image of a few hundred thousand files
+//! takes long enough to compare that it must not hold a runtime thread.
 //!
 //! A directory that is missing, extra, or of another type on one side is one difference: what
 //! it holds is counted in that difference's text, not listed again. A size that differs hides
 //! the content hash (it differs too). A symlink's mode is not compared: Linux has none to set
 //! (symlinks are always `0777`), and Docker ignores the one in the header.
+//!
+//! Every xattr is compared by its bytes, POSIX ACLs included, in whichever form the layers
+//! hold them: a `system.posix_acl_*` xattr and a tar ACL record (`SCHILY.acl.access`) are
+//! never taken for each other. The root directory is compared when either side's layers
+//! describe it; a side that does not has the root Docker makes (`0755`, owned by root, no
+//! xattrs). When neither does, both roots are the runtime's and there is nothing to compare.
+//!
+//! Hard-link groups are compared in time linear in their sizes: each group is cut to the
+//! paths both sides have once, not once per member.
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::mem::discriminant;
 use std::ops::Bound;
+use std::sync::Arc;
 use ts_rs::TS;
 
-use super::snapshot::{EntryKind, FsEntry, FsSnapshot};
+use super::snapshot::{EntryKind, FsEntry, FsSnapshot, CAPABILITY_XATTR};
+use crate::error::{Error, Result};
+use crate::job::CancelToken;
 
 /// One way in which the result's filesystem is not the source's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Difference {
-    /// Absolute, as in the image (`/usr/bin/ping`).
+    /// Absolute, as in the image (`/usr/bin/ping`; `/` for the root directory).
     pub path: String,
     pub what: DifferenceKind,
     /// The source's side, for people to read (`"4755"`, `"absent"`, `"FIFO"`…).
@@ -35,7 +51,7 @@ pub struct Difference {
     pub result: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub enum DifferenceKind {
@@ -45,6 +61,8 @@ pub enum DifferenceKind {
     Extra,
     /// Another type of entry (a device node that became a regular file).
     Type,
+    /// A device node's major or minor number.
+    Device,
     /// Permission bits, setuid, setgid or sticky.
     Mode,
     /// Owner uid or gid.
@@ -56,17 +74,33 @@ pub enum DifferenceKind {
     LinkTarget,
     /// The `security.capability` xattr added, dropped or changed.
     Capability,
+    /// A POSIX ACL (access or default) added, dropped or changed; the texts name the xattr or
+    /// tar record that holds it (`system.posix_acl_access = user::rw-,…`).
+    Acl,
+    /// Any other xattr added, dropped or changed; the texts name it (`user.origin = "cli"`).
+    Xattr,
     /// The paths sharing this entry's inode are not the same ones.
     HardLinks,
-    /// A device node's major or minor number.
-    Device,
 }
 
 const ABSENT: &str = "absent";
+const ROOT: &str = "/";
+/// The xattrs that hold POSIX ACLs: `system.posix_acl_access`, `system.posix_acl_default`.
+const ACL_XATTR_PREFIX: &str = "system.posix_acl_";
+/// How many paths the comparison goes through between two looks at the cancel token.
+const PATHS_BETWEEN_CHECKS: usize = 4096;
+/// How many paths of a hard-link group a difference's text names; the rest are counted.
+const LINKS_NAMED: usize = 10;
 
 /// Every difference between `source` and `result`, in path order (and, for one path, in the
 /// order of [`DifferenceKind`]). Empty when the result is a faithful copy.
-pub fn compare(source: &FsSnapshot, result: &FsSnapshot) -> Vec<Difference> {
+///
+/// Runs on the calling thread and stops with [`Error::Cancelled`] soon after `cancel` fires.
+pub fn compare(
+    source: &FsSnapshot,
+    result: &FsSnapshot,
+    cancel: &CancelToken,
+) -> Result<Vec<Difference>> {
     let paths: BTreeSet<&str> = source
         .entries
         .keys()
@@ -76,11 +110,21 @@ pub fn compare(source: &FsSnapshot, result: &FsSnapshot) -> Vec<Difference> {
     let mut comparison = Comparison {
         source,
         result,
+        links: Links::new(source, result),
         differences: Vec::new(),
         reported_whole: HashSet::new(),
         reported_links: HashSet::new(),
     };
-    for path in paths {
+    if source.root.is_some() || result.root.is_some() {
+        let runtime_root = FsEntry::runtime_root();
+        let before = source.root.as_ref().unwrap_or(&runtime_root);
+        let after = result.root.as_ref().unwrap_or(&runtime_root);
+        comparison.entry(ROOT, before, after);
+    }
+    for (index, path) in paths.into_iter().enumerate() {
+        if index % PATHS_BETWEEN_CHECKS == 0 && cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         if comparison.is_under_reported(path) {
             continue;
         }
@@ -97,18 +141,35 @@ pub fn compare(source: &FsSnapshot, result: &FsSnapshot) -> Vec<Difference> {
             (None, None) => {}
         }
     }
-    comparison.differences
+    Ok(comparison.differences)
+}
+
+/// [`compare`] on Tokio's blocking pool, so that a long comparison holds none of the
+/// runtime's threads; `cancel` stops it the same way.
+pub async fn compare_on_blocking_pool(
+    source: Arc<FsSnapshot>,
+    result: Arc<FsSnapshot>,
+    cancel: CancelToken,
+) -> Result<Vec<Difference>> {
+    match tokio::task::spawn_blocking(move || compare(&source, &result, &cancel)).await {
+        Ok(differences) => differences,
+        // A panic is a bug of the comparison's, not an answer: it goes on in the caller.
+        Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => Err(Error::Cancelled),
+    }
 }
 
 struct Comparison<'a> {
     source: &'a FsSnapshot,
     result: &'a FsSnapshot,
+    links: Links<'a>,
     differences: Vec<Difference>,
     /// Paths reported as a whole: nothing under them is reported again.
     reported_whole: HashSet<&'a str>,
-    /// Hard-link differences already reported, as (source group, result group): every path
-    /// of a split group would otherwise report the same split.
-    reported_links: HashSet<(Vec<&'a str>, Vec<&'a str>)>,
+    /// Hard-link differences already reported, as (source group, result group) indexes into
+    /// [`Links`]: every path of a split group would otherwise report the same split.
+    reported_links: HashSet<(Option<usize>, Option<usize>)>,
 }
 
 impl<'a> Comparison<'a> {
@@ -175,59 +236,215 @@ impl<'a> Comparison<'a> {
             let target = |entry: &FsEntry| entry.link_target.clone().unwrap_or_default();
             self.push(path, D::LinkTarget, target(before), target(after));
         }
-        if before.capability != after.capability {
-            let capability = |entry: &FsEntry| {
-                entry
-                    .capability
-                    .as_deref()
-                    .map_or_else(|| "none".into(), hex)
-            };
-            self.push(path, D::Capability, capability(before), capability(after));
-        }
+        self.xattrs(path, before, after);
         if before.kind != EntryKind::Dir {
-            self.hard_links(path);
+            self.hard_links(path, before, after);
+        }
+    }
+
+    /// One difference per xattr or tar ACL record that one side has and the other has not,
+    /// or has with other bytes.
+    fn xattrs(&mut self, path: &str, before: &FsEntry, after: &FsEntry) {
+        use DifferenceKind as D;
+        let mut found = Vec::new();
+        for (name, was, is) in changed(&before.xattrs, &after.xattrs) {
+            if name == CAPABILITY_XATTR {
+                let capability = |value: Option<&[u8]>| value.map_or_else(|| "none".into(), hex);
+                found.push((D::Capability, capability(was), capability(is)));
+            } else {
+                let what = if name.starts_with(ACL_XATTR_PREFIX) {
+                    D::Acl
+                } else {
+                    D::Xattr
+                };
+                found.push((what, xattr_text(name, was), xattr_text(name, is)));
+            }
+        }
+        for (kind, was, is) in changed(&before.acls, &after.acls) {
+            let record = format!("SCHILY.acl.{kind}");
+            found.push((D::Acl, xattr_text(&record, was), xattr_text(&record, is)));
+        }
+        // Stable: by kind, then by name.
+        found.sort_by_key(|(what, _, _)| *what);
+        for (what, source, result) in found {
+            self.push(path, what, source, result);
         }
     }
 
     /// Compares the paths `path` shares its inode with, among the paths both sides have (one
     /// that is missing is reported as missing, not as a broken link).
-    fn hard_links(&mut self, path: &str) {
-        let linked = linked_on_both(self.source, self.result, path);
-        let linked_after = linked_on_both(self.result, self.source, path);
-        if linked != linked_after
-            && self
-                .reported_links
-                .insert((linked.clone(), linked_after.clone()))
-        {
-            let (source, result) = (links_text(&linked), links_text(&linked_after));
+    fn hard_links(&mut self, path: &str, before: &FsEntry, after: &FsEntry) {
+        let groups = self.links.groups(before, after);
+        let same = match groups {
+            (None, None) => true,
+            (Some(group), Some(_)) => self.links.kept.get(group).copied().unwrap_or(false),
+            _ => false,
+        };
+        if !same && self.reported_links.insert(groups) {
+            let (source, result) = (
+                links_text(Links::paths(&self.links.source, groups.0)),
+                links_text(Links::paths(&self.links.result, groups.1)),
+            );
             self.push(path, DifferenceKind::HardLinks, source, result);
         }
     }
 }
 
-/// `path`'s hard-link group in `snapshot`, cut to the paths `other` has too; empty when that
-/// leaves `path` alone.
-fn linked_on_both<'s>(snapshot: &'s FsSnapshot, other: &FsSnapshot, path: &str) -> Vec<&'s str> {
-    let group: Vec<&str> = snapshot
-        .hard_links_of(path)
-        .unwrap_or_default()
-        .iter()
-        .map(String::as_str)
-        .filter(|linked| other.entries.contains_key(*linked))
-        .collect();
-    if group.len() > 1 {
+/// Both sides' hard-link groups cut to the paths both sides have, worked out once per group
+/// so that comparing a group of n paths costs O(n), not O(n²).
+struct Links<'a> {
+    /// Per group of the source: its paths the result has too, or none when fewer than two.
+    source: Vec<Vec<&'a str>>,
+    /// The same per group of the result.
+    result: Vec<Vec<&'a str>>,
+    /// Per group of the source: the result links exactly its cut paths together.
+    kept: Vec<bool>,
+}
+
+impl<'a> Links<'a> {
+    fn new(source: &'a FsSnapshot, result: &'a FsSnapshot) -> Self {
+        let cut = |snapshot: &'a FsSnapshot, other: &FsSnapshot| -> Vec<Vec<&'a str>> {
+            let linked = snapshot.hard_link_groups.iter().map(|group| {
+                let paths: Vec<&str> = group
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|path| other.entries.contains_key(*path))
+                    .collect();
+                if paths.len() > 1 {
+                    paths
+                } else {
+                    Vec::new()
+                }
+            });
+            linked.collect()
+        };
+        let (source_cut, result_cut) = (cut(source, result), cut(result, source));
+        // Its cut paths all in one group of the result, which the cut leaves as large: the
+        // same paths.
+        let kept = source_cut
+            .iter()
+            .map(|paths| {
+                let mut groups = paths
+                    .iter()
+                    .map(|path| result.entries.get(*path).and_then(|e| e.hard_link_group));
+                match groups.next() {
+                    Some(Some(first)) => {
+                        groups.all(|group| group == Some(first))
+                            && result_cut.get(first).map(Vec::len) == Some(paths.len())
+                    }
+                    _ => false,
+                }
+            })
+            .collect();
+        Links {
+            source: source_cut,
+            result: result_cut,
+            kept,
+        }
+    }
+
+    /// The groups an entry is in on each side, as indexes of cut groups that still link
+    /// paths together.
+    fn groups(&self, before: &FsEntry, after: &FsEntry) -> (Option<usize>, Option<usize>) {
+        let linked = |cut: &[Vec<&str>], group: Option<usize>| {
+            group.filter(|&group| cut.get(group).is_some_and(|paths| !paths.is_empty()))
+        };
+        (
+            linked(&self.source, before.hard_link_group),
+            linked(&self.result, after.hard_link_group),
+        )
+    }
+
+    fn paths<'c>(cut: &'c [Vec<&'a str>], group: Option<usize>) -> &'c [&'a str] {
         group
-    } else {
-        Vec::new()
+            .and_then(|group| cut.get(group))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
 fn links_text(group: &[&str]) -> String {
     if group.is_empty() {
-        "not hard-linked".into()
-    } else {
-        group.join(", ")
+        return "not hard-linked".into();
     }
+    let (named, others) = group.split_at(group.len().min(LINKS_NAMED));
+    match others.len() {
+        0 => named.join(", "),
+        more => format!("{} and {more} more", named.join(", ")),
+    }
+}
+
+/// A name, with its value on each side (`None` on a side that lacks it).
+type Changed<'m> = (&'m str, Option<&'m [u8]>, Option<&'m [u8]>);
+
+/// The names whose values differ between two maps, in name order.
+fn changed<'m>(
+    before: &'m BTreeMap<String, Vec<u8>>,
+    after: &'m BTreeMap<String, Vec<u8>>,
+) -> Vec<Changed<'m>> {
+    let names: BTreeSet<&str> = before
+        .keys()
+        .chain(after.keys())
+        .map(String::as_str)
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let value = |map: &'m BTreeMap<String, Vec<u8>>| map.get(name).map(Vec::as_slice);
+            (name, value(before), value(after))
+        })
+        .filter(|(_, was, is)| was != is)
+        .collect()
+}
+
+/// `user.origin = "cli"`, `security.ima = 0x0304…`, `system.posix_acl_access = user::rw-,…`,
+/// or `no user.origin`.
+fn xattr_text(name: &str, value: Option<&[u8]>) -> String {
+    let Some(value) = value else {
+        return format!("no {name}");
+    };
+    let shown = if name.starts_with(ACL_XATTR_PREFIX) {
+        acl_text(value)
+    } else {
+        std::str::from_utf8(value)
+            .ok()
+            .filter(|text| !text.contains(char::is_control))
+            .map(|text| format!("{text:?}"))
+    };
+    format!(
+        "{name} = {}",
+        shown.unwrap_or_else(|| format!("0x{}", hex(value)))
+    )
+}
+
+/// A `system.posix_acl_*` xattr the way `getfacl` writes it, on one line and with numeric ids
+/// (`user::rw-,user:1000:r--,group::r--,mask::r--,other::r--`); `None` for bytes that are not
+/// one (version 2, then 8 bytes per entry: tag, permissions, id, little-endian).
+fn acl_text(bytes: &[u8]) -> Option<String> {
+    let (version, entries) = bytes.split_first_chunk::<4>()?;
+    if u32::from_le_bytes(*version) != 2 || entries.len() % 8 != 0 {
+        return None;
+    }
+    let entries = entries.chunks_exact(8).map(|entry| {
+        let (tag, rest) = entry.split_first_chunk::<2>()?;
+        let (permissions, id) = rest.split_first_chunk::<2>()?;
+        let id = u32::from_le_bytes(id.try_into().ok()?);
+        let (kind, qualifier) = match u16::from_le_bytes(*tag) {
+            0x01 => ("user", String::new()),
+            0x02 => ("user", id.to_string()),
+            0x04 => ("group", String::new()),
+            0x08 => ("group", id.to_string()),
+            0x10 => ("mask", String::new()),
+            0x20 => ("other", String::new()),
+            _ => return None,
+        };
+        let permissions = u16::from_le_bytes(*permissions);
+        let rwx: String = [(4, 'r'), (2, 'w'), (1, 'x')]
+            .into_iter()
+            .map(|(bit, letter)| if permissions & bit != 0 { letter } else { '-' })
+            .collect();
+        Some(format!("{kind}:{qualifier}:{rwx}"))
+    });
+    Some(entries.collect::<Option<Vec<_>>>()?.join(","))
 }
 
 /// An entry in a few words, for missing, extra and retyped entries.

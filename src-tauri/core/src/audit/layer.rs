@@ -7,7 +7,7 @@
 //! ```
 
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Read};
 use tar::EntryType;
 
@@ -19,6 +19,11 @@ const AUFS_META_PREFIX: &str = ".wh..wh.";
 const WHITEOUT_PREFIX: &str = ".wh.";
 /// The PAX record in which tar keeps a file's `security.capability` xattr.
 const CAPABILITY_XATTR: &str = "SCHILY.xattr.security.capability";
+/// PAX records that carry an xattr (`SCHILY.xattr.<name>`, what Go's tar and so Docker write
+/// and apply) or a POSIX ACL in text form (`SCHILY.acl.access`, `SCHILY.acl.default`, what GNU
+/// tar and star write).
+pub(super) const XATTR_RECORD_PREFIX: &str = "SCHILY.xattr.";
+pub(super) const ACL_RECORD_PREFIX: &str = "SCHILY.acl.";
 /// Permission bits, setuid, setgid and sticky: what is left of a tar mode once the file type
 /// bits some writers add are dropped.
 const MODE_BITS: u32 = 0o7777;
@@ -37,6 +42,9 @@ pub(super) enum Reading {
 #[derive(Debug, Clone)]
 pub(super) struct LayerSummary {
     pub changes: Vec<Change>,
+    /// The metadata of the layer's entry for the root directory (`./`), if it has one; only
+    /// with [`Reading::Everything`].
+    pub root: Option<Box<Metadata>>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,9 +70,13 @@ pub(super) struct Metadata {
     pub symlink_target: Option<Box<str>>,
     /// A device node's major and minor numbers.
     pub device: Option<(u32, u32)>,
-    /// The `security.capability` xattr's bytes.
-    pub capability: Option<Box<[u8]>>,
+    /// The entry's xattr and ACL records (see [`XATTR_RECORD_PREFIX`]) in key order, each
+    /// key once (the last record wins). Empty for most entries, and then free.
+    pub extended: Box<[PaxRecord]>,
 }
+
+/// A PAX record's key (`SCHILY.xattr.user.origin`) and value.
+pub(super) type PaxRecord = (Box<str>, Box<[u8]>);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum What {
@@ -112,6 +124,7 @@ impl LayerSummary {
 pub(super) fn summarise(reader: impl Read, reading: Reading) -> io::Result<LayerSummary> {
     let mut archive = tar::Archive::new(reader);
     let mut changes = Vec::new();
+    let mut root = None;
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = normalise(&entry.path_bytes());
@@ -135,7 +148,11 @@ pub(super) fn summarise(reader: impl Read, reading: Reading) -> io::Result<Layer
                 metadata: None,
             })
         } else if path.is_empty() {
-            // The root directory itself: always there, nothing to record.
+            // The root directory itself is always there: only its metadata can change.
+            if reading == Reading::Everything && entry.header().entry_type() == EntryType::Directory
+            {
+                root = Some(Box::new(read_metadata(&mut entry, &What::Dir)?));
+            }
             None
         } else {
             match classify(&mut entry)? {
@@ -155,7 +172,7 @@ pub(super) fn summarise(reader: impl Read, reading: Reading) -> io::Result<Layer
         };
         changes.extend(change);
     }
-    Ok(LayerSummary { changes })
+    Ok(LayerSummary { changes, root })
 }
 
 /// `None` for entries that put nothing in the filesystem (PAX global headers, unknown types).
@@ -206,7 +223,7 @@ fn read_metadata<R: Read>(entry: &mut tar::Entry<'_, R>, what: &What) -> io::Res
         sha256: None,
         symlink_target: None,
         device: None,
-        capability: None,
+        extended: Box::default(),
     };
     if matches!(what, What::CharDevice | What::BlockDevice) {
         // A header with no device fields (pre-POSIX tar) can only mean 0:0.
@@ -221,15 +238,22 @@ fn read_metadata<R: Read>(entry: &mut tar::Entry<'_, R>, what: &What) -> io::Res
     }
     // PAX records override the header: ids too big for its fields live there.
     if let Some(extensions) = entry.pax_extensions()? {
+        let mut extended = BTreeMap::new();
         for extension in extensions {
             let extension = extension?;
-            match extension.key() {
-                Ok("uid") => metadata.uid = pax_number(extension.value_bytes())?,
-                Ok("gid") => metadata.gid = pax_number(extension.value_bytes())?,
-                Ok(CAPABILITY_XATTR) => metadata.capability = Some(extension.value_bytes().into()),
+            match extension.key_bytes() {
+                b"uid" => metadata.uid = pax_number(extension.value_bytes())?,
+                b"gid" => metadata.gid = pax_number(extension.value_bytes())?,
+                key if key.starts_with(XATTR_RECORD_PREFIX.as_bytes())
+                    || key.starts_with(ACL_RECORD_PREFIX.as_bytes()) =>
+                {
+                    let key = String::from_utf8_lossy(key).into_owned().into_boxed_str();
+                    extended.insert(key, Box::from(extension.value_bytes()));
+                }
                 _ => {}
             }
         }
+        metadata.extended = extended.into_iter().collect();
     }
     if let What::File { size, .. } = *what {
         let mut hasher = Sha256::new();

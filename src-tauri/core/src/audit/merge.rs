@@ -161,6 +161,8 @@ pub(super) struct Stack {
     /// Every entry's metadata, when the layers carry it; never changed once stored, so that
     /// hard links can share it.
     metadata: Vec<Metadata>,
+    /// The root directory's, from the topmost layer that has an entry for it.
+    root: Option<Metadata>,
     layers: Vec<LayerFacts>,
     /// The sum of every size dive saw, the denominator of its efficiency score.
     dive_seen_bytes: u64,
@@ -175,7 +177,7 @@ struct Removed {
 
 impl Stack {
     /// Puts the next layer on top.
-    pub fn apply(&mut self, input: LayerInput) -> Result<()> {
+    pub fn apply(&mut self, mut input: LayerInput) -> Result<()> {
         let layer = u32::try_from(self.layers.len())
             .map_err(|_| Error::MalformedArchive("the image has too many layers".into()))?;
         let mut facts = LayerFacts {
@@ -186,6 +188,9 @@ impl Stack {
             files_changed: 0,
             files_removed: 0,
         };
+        if let Some(root) = input.summary.root.take() {
+            self.root = Some(*root);
+        }
         let changes = input.summary.changes.as_slice();
 
         // Decided before the layer touches anything: "changed" means the path was there below,
@@ -433,7 +438,7 @@ impl Stack {
                 identity: version.metadata,
             }
         });
-        snapshot::build(entries)
+        snapshot::build(entries, self.root.as_ref())
     }
 
     pub fn finish(self) -> AuditReport {

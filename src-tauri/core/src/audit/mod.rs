@@ -42,7 +42,7 @@ use ts_rs::TS;
 
 use crate::error::Result;
 
-pub use diff::{compare, Difference, DifferenceKind};
+pub use diff::{compare, compare_on_blocking_pool, Difference, DifferenceKind};
 pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
 pub use snapshot::{EntryKind, FsEntry, FsSnapshot};
 

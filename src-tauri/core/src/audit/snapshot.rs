@@ -15,29 +15,37 @@
 //!
 //! Kept per entry: type, permission bits (with setuid, setgid and sticky), owner ids, size,
 //! a SHA-256 of a regular file's content (contents themselves are never held), a symlink's
-//! target, a device's numbers, the `security.capability` xattr, and which entries are one
-//! inode (hard links). Left out: modification times, which a `COPY` may change and which say
-//! nothing about what the image does; owner names, which extraction ignores; other xattrs,
-//! which image commits never carry (see PLATFORM-NOTES); and the root directory itself, which
-//! a build makes rather than copies.
+//! target, a device's numbers, every xattr the layers carry (`security.capability` and POSIX
+//! ACLs among them) and the ACLs GNU tar and star write as records of their own, and which
+//! entries are one inode (hard links). The root directory's own metadata is kept apart
+//! ([`FsSnapshot::root`]) when a layer has an entry for it.
+//!
+//! Left out: modification times, which a `COPY` may change and which say nothing about what
+//! the image does; owner names, which extraction ignores; and other PAX records
+//! (`LIBARCHIVE.xattr.*` among them, which Go's tar reader, and so Docker, never applies).
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
-use super::layer::Metadata;
+use super::layer::{Metadata, ACL_RECORD_PREFIX, XATTR_RECORD_PREFIX};
 use super::merge::{Kind, NO_METADATA};
 
 /// The mode and owner Docker gives a directory it makes to hold a deeper entry when the
 /// layer has no entry for the directory itself.
-const IMPLICIT_DIR: Metadata = Metadata {
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    sha256: None,
-    symlink_target: None,
-    device: None,
-    capability: None,
-};
+fn implicit_dir() -> Metadata {
+    Metadata {
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        sha256: None,
+        symlink_target: None,
+        device: None,
+        extended: Box::default(),
+    }
+}
+
+/// The xattr that holds a file's capabilities.
+pub(super) const CAPABILITY_XATTR: &str = "security.capability";
 
 /// An image's final filesystem: what a container would see, read from the image's layers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +55,10 @@ pub struct FsSnapshot {
     /// Paths that name one inode, each group two or more paths in path order; the groups in
     /// the order of their first paths. [`FsEntry::hard_link_group`] indexes this.
     pub hard_link_groups: Vec<Vec<String>>,
+    /// The root directory (`/`) as the topmost layer with an entry for it (`./`) describes
+    /// it; `None` when no layer has one, and the root is whatever the runtime makes. Its
+    /// [`FsEntry::size`] is 0 and it is in no hard-link group.
+    pub root: Option<FsEntry>,
 }
 
 impl FsSnapshot {
@@ -71,10 +83,29 @@ pub struct FsEntry {
     pub sha256: Option<[u8; 32]>,
     /// A symlink's target, as written (relative or absolute).
     pub link_target: Option<String>,
-    /// The `security.capability` xattr's bytes (file capabilities).
-    pub capability: Option<Vec<u8>>,
+    /// Every extended attribute, by name (`security.capability`, `user.mime_type`,
+    /// `system.posix_acl_access`…), with its bytes as the layer's PAX record holds them.
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// POSIX ACLs in the text form GNU tar and star write (`SCHILY.acl.access`,
+    /// `SCHILY.acl.default`), by kind (`access`, `default`). Docker neither writes nor applies
+    /// these; ACLs it applies arrive as `system.posix_acl_*` [xattrs](FsEntry::xattrs).
+    pub acls: BTreeMap<String, Vec<u8>>,
     /// Index into [`FsSnapshot::hard_link_groups`] when other paths name the same inode.
     pub hard_link_group: Option<usize>,
+}
+
+impl FsEntry {
+    /// The `security.capability` xattr's bytes (file capabilities).
+    pub fn capability(&self) -> Option<&[u8]> {
+        self.xattrs.get(CAPABILITY_XATTR).map(Vec::as_slice)
+    }
+
+    /// A directory as Docker makes the root of a container's filesystem when no layer
+    /// describes it: `0755`, owned by root, no xattrs (seen on Engine 20.10 with overlay2,
+    /// which also ignores a layer's `./` entry when it unpacks the layer).
+    pub(super) fn runtime_root() -> Self {
+        entry(EntryKind::Dir, &implicit_dir(), 0)
+    }
 }
 
 /// A hard link is not a kind: it is an entry of its target's kind that shares a
@@ -100,14 +131,17 @@ pub(super) struct Final<'a> {
     pub identity: u32,
 }
 
-/// Builds the snapshot from the final entries, given in path order.
-pub(super) fn build<'a>(finals: impl Iterator<Item = Final<'a>>) -> FsSnapshot {
-    let empty_file: [u8; 32] = Sha256::digest([]).into();
+/// Builds the snapshot from the final entries, given in path order, and the root's metadata.
+pub(super) fn build<'a>(
+    finals: impl Iterator<Item = Final<'a>>,
+    root: Option<&Metadata>,
+) -> FsSnapshot {
+    let implicit_dir = implicit_dir();
     let mut entries = BTreeMap::new();
     let mut inodes: HashMap<u32, Vec<String>> = HashMap::new();
     for found in finals {
         let path = format!("/{}", found.path);
-        let metadata = found.metadata.unwrap_or(&IMPLICIT_DIR);
+        let metadata = found.metadata.unwrap_or(&implicit_dir);
         let (major, minor) = metadata.device.unwrap_or((0, 0));
         let kind = match found.kind {
             Kind::File => EntryKind::File,
@@ -120,19 +154,7 @@ pub(super) fn build<'a>(finals: impl Iterator<Item = Final<'a>>) -> FsSnapshot {
         if kind != EntryKind::Dir && found.identity != NO_METADATA {
             inodes.entry(found.identity).or_default().push(path.clone());
         }
-        let entry = FsEntry {
-            kind,
-            mode: metadata.mode,
-            uid: metadata.uid,
-            gid: metadata.gid,
-            size: found.size,
-            // A hard link whose target was missing stands for an empty file.
-            sha256: (kind == EntryKind::File).then(|| metadata.sha256.unwrap_or(empty_file)),
-            link_target: metadata.symlink_target.as_deref().map(str::to_owned),
-            capability: metadata.capability.as_deref().map(<[u8]>::to_vec),
-            hard_link_group: None,
-        };
-        entries.insert(path, entry);
+        entries.insert(path, entry(kind, metadata, found.size));
     }
 
     // Each group's paths came in path order.
@@ -151,5 +173,33 @@ pub(super) fn build<'a>(finals: impl Iterator<Item = Final<'a>>) -> FsSnapshot {
     FsSnapshot {
         entries,
         hard_link_groups,
+        root: root.map(|metadata| entry(EntryKind::Dir, metadata, 0)),
+    }
+}
+
+/// An entry of `kind` as `metadata` describes it, in no hard-link group yet.
+fn entry(kind: EntryKind, metadata: &Metadata, size: u64) -> FsEntry {
+    let mut xattrs = BTreeMap::new();
+    let mut acls = BTreeMap::new();
+    for (key, value) in metadata.extended.iter() {
+        if let Some(name) = key.strip_prefix(XATTR_RECORD_PREFIX) {
+            xattrs.insert(name.to_owned(), value.to_vec());
+        } else if let Some(kind) = key.strip_prefix(ACL_RECORD_PREFIX) {
+            acls.insert(kind.to_owned(), value.to_vec());
+        }
+    }
+    FsEntry {
+        kind,
+        mode: metadata.mode,
+        uid: metadata.uid,
+        gid: metadata.gid,
+        size,
+        // A hard link whose target was missing stands for an empty file.
+        sha256: (kind == EntryKind::File)
+            .then(|| metadata.sha256.unwrap_or_else(|| Sha256::digest([]).into())),
+        link_target: metadata.symlink_target.as_deref().map(str::to_owned),
+        xattrs,
+        acls,
+        hard_link_group: None,
     }
 }

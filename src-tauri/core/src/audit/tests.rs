@@ -1,6 +1,7 @@
 //! Image archives built in memory, with numbers worked out by hand.
 
 use super::*;
+use crate::job::CancelToken;
 use crate::Error;
 use std::io::{self, Write};
 use tar::{EntryType, Header};
@@ -899,10 +900,31 @@ fn mutated_archives_never_panic() {
 
 // Snapshots and their comparison.
 
-const CAPABILITY: &str = "SCHILY.xattr.security.capability";
+const CAPABILITY: &str = "security.capability";
 /// `cap_net_raw+ep` as `setcap` writes it (VFS_CAP_REVISION_2).
 const NET_RAW: &[u8] =
     b"\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+/// An ACL as GNU tar writes it in a `SCHILY.acl.access` record.
+const TAR_ACL: &str = "user::rw-,user:bob:r--,group::r--,mask::r--,other::r--";
+/// `user::rwx,user:1001:r-x,group::r-x,mask::r-x,other::---`, as tag, permissions, id.
+const ACCESS_ACL: [(u16, u16, u32); 5] = [
+    (0x01, 7, u32::MAX),
+    (0x02, 5, 1001),
+    (0x04, 5, u32::MAX),
+    (0x10, 5, u32::MAX),
+    (0x20, 0, u32::MAX),
+];
+
+/// A POSIX ACL as the kernel stores it in a `system.posix_acl_*` xattr.
+fn posix_acl(entries: &[(u16, u16, u32)]) -> Vec<u8> {
+    let mut bytes = 2u32.to_le_bytes().to_vec();
+    for (tag, permissions, id) in entries {
+        bytes.extend(tag.to_le_bytes());
+        bytes.extend(permissions.to_le_bytes());
+        bytes.extend(id.to_le_bytes());
+    }
+    bytes
+}
 
 /// One entry of a layer with all the metadata a snapshot keeps.
 #[derive(Clone)]
@@ -915,7 +937,8 @@ struct Spec {
     /// A symlink's or a hard link's target.
     link: Option<String>,
     device: (u32, u32),
-    capability: Option<Vec<u8>>,
+    /// PAX records before the entry's header: xattrs, ACLs.
+    records: Vec<(String, Vec<u8>)>,
 }
 
 impl Spec {
@@ -932,7 +955,7 @@ impl Spec {
             owner: (0, 0),
             link: None,
             device: (0, 0),
-            capability: None,
+            records: Vec::new(),
         }
     }
 
@@ -982,19 +1005,25 @@ impl Spec {
     }
 
     fn capability(self, bytes: &[u8]) -> Self {
-        Spec {
-            capability: Some(bytes.to_vec()),
-            ..self
-        }
+        self.xattr(CAPABILITY, bytes)
+    }
+
+    fn xattr(self, name: &str, bytes: &[u8]) -> Self {
+        self.record(&format!("SCHILY.xattr.{name}"), bytes)
+    }
+
+    fn record(mut self, key: &str, bytes: &[u8]) -> Self {
+        self.records.push((key.into(), bytes.to_vec()));
+        self
     }
 }
 
 fn layer_of(specs: &[Spec]) -> Vec<u8> {
     let mut tar = tar::Builder::new(Vec::new());
     for spec in specs {
-        if let Some(capability) = &spec.capability {
-            tar.append_pax_extensions([(CAPABILITY, capability.as_slice())])
-                .expect("pax");
+        if !spec.records.is_empty() {
+            let records = spec.records.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+            tar.append_pax_extensions(records).expect("pax");
         }
         let mut header = Header::new_gnu();
         header.set_entry_type(spec.kind);
@@ -1006,6 +1035,12 @@ fn layer_of(specs: &[Spec]) -> Vec<u8> {
         header.set_device_minor(spec.device.1).expect("minor");
         match &spec.link {
             Some(target) => tar.append_link(&mut header, &spec.path, target),
+            // The tar crate refuses to name an entry `./`: the root goes in as written.
+            None if spec.path == "./" || spec.path == "/" => {
+                header.as_old_mut().name[..spec.path.len()].copy_from_slice(spec.path.as_bytes());
+                header.set_cksum();
+                tar.append(&header, io::empty())
+            }
             None => tar.append_data(&mut header, &spec.path, spec.content.as_slice()),
         }
         .expect("append");
@@ -1021,15 +1056,21 @@ fn reference_tree() -> Vec<Spec> {
         Spec::symlink("bin/sh", "busybox"),
         Spec::symlink("abs", "/bin/busybox"),
         Spec::dir("etc"),
-        Spec::file("etc/passwd", b"root:x:0:0::/root:/bin/sh\n"),
+        Spec::file("etc/passwd", b"root:x:0:0::/root:/bin/sh\n").xattr("user.origin", b"base"),
         Spec::dir("usr"),
         Spec::dir("usr/bin"),
         Spec::file("usr/bin/su", b"su").mode(0o4755),
         Spec::file("usr/bin/ping", b"ping").capability(NET_RAW),
         Spec::dir("tmp").mode(0o1777),
         Spec::dir("home"),
-        Spec::dir("home/user").owner(1000, 1000).mode(0o2750),
-        Spec::file("home/user/notes", b"mine").owner(1000, 1001),
+        Spec::dir("home/user")
+            .owner(1000, 1000)
+            .mode(0o2750)
+            .xattr("system.posix_acl_access", &posix_acl(&ACCESS_ACL))
+            .xattr("system.posix_acl_default", &posix_acl(&ACCESS_ACL[..1])),
+        Spec::file("home/user/notes", b"mine")
+            .owner(1000, 1001)
+            .record("SCHILY.acl.access", TAR_ACL.as_bytes()),
         Spec::dir("empty"),
         Spec::dir("run"),
         Spec::new(EntryType::Fifo, "run/pipe"),
@@ -1054,16 +1095,28 @@ fn snapshot_of(specs: &[Spec]) -> FsSnapshot {
     snapshot(&[layer_of(specs)])
 }
 
+/// Every difference, with a token nobody fires.
+fn compared(source: &FsSnapshot, result: &FsSnapshot) -> Vec<Difference> {
+    compare(source, result, &CancelToken::new()).expect("not cancelled")
+}
+
+fn tuples(found: Vec<Difference>) -> Vec<(String, DifferenceKind, String, String)> {
+    found
+        .into_iter()
+        .map(|d| (d.path, d.what, d.source, d.result))
+        .collect()
+}
+
 /// The reference tree with `edit` applied, compared against the reference tree.
 fn differences_after(
     edit: impl FnOnce(&mut Vec<Spec>),
 ) -> Vec<(String, DifferenceKind, String, String)> {
     let mut edited = reference_tree();
     edit(&mut edited);
-    compare(&snapshot_of(&reference_tree()), &snapshot_of(&edited))
-        .into_iter()
-        .map(|d| (d.path, d.what, d.source, d.result))
-        .collect()
+    tuples(compared(
+        &snapshot_of(&reference_tree()),
+        &snapshot_of(&edited),
+    ))
 }
 
 fn spec_at<'a>(specs: &'a mut [Spec], path: &str) -> &'a mut Spec {
@@ -1123,8 +1176,31 @@ fn a_snapshot_keeps_every_entrys_metadata() {
         EntryKind::BlockDevice { major: 8, minor: 0 }
     );
     assert_eq!(entry("/run/pipe").kind, EntryKind::Fifo);
-    assert_eq!(entry("/usr/bin/ping").capability.as_deref(), Some(NET_RAW));
-    assert_eq!(entry("/usr/bin/su").capability, None);
+    assert_eq!(entry("/usr/bin/ping").capability(), Some(NET_RAW));
+    assert_eq!(entry("/usr/bin/su").capability(), None);
+    assert_eq!(
+        entry("/etc/passwd")
+            .xattrs
+            .get("user.origin")
+            .map(Vec::as_slice),
+        Some(b"base".as_slice())
+    );
+    assert_eq!(
+        entry("/home/user")
+            .xattrs
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["system.posix_acl_access", "system.posix_acl_default"]
+    );
+    assert_eq!(
+        entry("/home/user/notes")
+            .acls
+            .get("access")
+            .map(Vec::as_slice),
+        Some(TAR_ACL.as_bytes())
+    );
+    assert_eq!(snapshot.root, None, "no layer has a root entry");
 
     let a = entry("/data/a");
     let hash: String = a
@@ -1157,7 +1233,7 @@ fn a_snapshot_keeps_every_entrys_metadata() {
 fn identical_trees_have_no_differences_in_any_layout() {
     let layer = layer_of(&reference_tree());
     let expected = snapshot(std::slice::from_ref(&layer));
-    assert_eq!(compare(&expected, &expected), vec![]);
+    assert_eq!(compared(&expected, &expected), vec![]);
     let archives = [
         (
             "legacy, manifest first",
@@ -1347,7 +1423,7 @@ fn renumbered_devices_are_found() {
 
 #[test]
 fn a_dropped_capability_is_found() {
-    let found = differences_after(|tree| spec_at(tree, "usr/bin/ping").capability = None);
+    let found = differences_after(|tree| spec_at(tree, "usr/bin/ping").records.clear());
     assert_eq!(
         found,
         vec![difference(
@@ -1357,6 +1433,238 @@ fn a_dropped_capability_is_found() {
             "none"
         )]
     );
+}
+
+#[test]
+fn an_xattr_that_differs_is_found_by_name() {
+    let found = differences_after(|tree| {
+        spec_at(tree, "etc/passwd").records = vec![
+            ("SCHILY.xattr.user.origin".into(), b"squashed".to_vec()),
+            ("SCHILY.xattr.user.bytes".into(), vec![0, 0xff]),
+        ];
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/etc/passwd",
+                DifferenceKind::Xattr,
+                "no user.bytes",
+                "user.bytes = 0x00ff"
+            ),
+            difference(
+                "/etc/passwd",
+                DifferenceKind::Xattr,
+                "user.origin = \"base\"",
+                "user.origin = \"squashed\""
+            ),
+        ]
+    );
+    let found = differences_after(|tree| spec_at(tree, "etc/passwd").records.clear());
+    assert_eq!(
+        found,
+        vec![difference(
+            "/etc/passwd",
+            DifferenceKind::Xattr,
+            "user.origin = \"base\"",
+            "no user.origin"
+        )]
+    );
+}
+
+#[test]
+fn an_acl_that_differs_is_found_in_either_form() {
+    const ACCESS: &str = "user::rwx,user:1001:r-x,group::r-x,mask::r-x,other::---";
+    let found = differences_after(|tree| {
+        let mut readable = ACCESS_ACL;
+        readable[4].1 = 4;
+        spec_at(tree, "home/user").records = vec![(
+            "SCHILY.xattr.system.posix_acl_access".into(),
+            posix_acl(&readable),
+        )];
+        spec_at(tree, "home/user/notes").records = vec![(
+            "SCHILY.acl.access".into(),
+            b"user::rw-,group::r--,other::r--".to_vec(),
+        )];
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/home/user",
+                DifferenceKind::Acl,
+                &format!("system.posix_acl_access = {ACCESS}"),
+                "system.posix_acl_access = user::rwx,user:1001:r-x,group::r-x,mask::r-x,other::r--"
+            ),
+            difference(
+                "/home/user",
+                DifferenceKind::Acl,
+                "system.posix_acl_default = user::rwx",
+                "no system.posix_acl_default"
+            ),
+            difference(
+                "/home/user/notes",
+                DifferenceKind::Acl,
+                &format!("SCHILY.acl.access = {TAR_ACL:?}"),
+                "SCHILY.acl.access = \"user::rw-,group::r--,other::r--\""
+            ),
+        ]
+    );
+    // The same ACL moved from GNU tar's record to the xattr is two differences: the forms
+    // are compared as data, never taken for each other.
+    let found = differences_after(|tree| {
+        spec_at(tree, "home/user/notes").records = vec![(
+            "SCHILY.xattr.system.posix_acl_access".into(),
+            posix_acl(&ACCESS_ACL),
+        )];
+    });
+    assert_eq!(
+        found,
+        vec![
+            difference(
+                "/home/user/notes",
+                DifferenceKind::Acl,
+                "no system.posix_acl_access",
+                &format!("system.posix_acl_access = {ACCESS}")
+            ),
+            difference(
+                "/home/user/notes",
+                DifferenceKind::Acl,
+                &format!("SCHILY.acl.access = {TAR_ACL:?}"),
+                "no SCHILY.acl.access"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_root_directorys_own_metadata_is_compared() {
+    let files = vec![Spec::dir("etc"), Spec::file("etc/passwd", b"root")];
+    let with_root = |root: &Spec| snapshot_of(&[vec![root.clone()], files.clone()].concat());
+    let private = Spec::dir("./")
+        .mode(0o700)
+        .owner(5, 6)
+        .xattr("user.origin", b"root");
+    let source = with_root(&private);
+    let root = source.root.as_ref().expect("the root entry is kept");
+    assert_eq!(
+        (root.kind, root.mode, root.uid, root.gid, root.size),
+        (EntryKind::Dir, 0o700, 5, 6, 0)
+    );
+    assert!(!source.entries.contains_key("/"), "kept apart");
+
+    // A result with no root entry has the root Docker makes.
+    let without = snapshot_of(&files);
+    assert_eq!(without.root, None);
+    assert_eq!(
+        tuples(compared(&source, &without)),
+        vec![
+            difference("/", DifferenceKind::Mode, "0700", "0755"),
+            difference("/", DifferenceKind::Owner, "5:6", "0:0"),
+            difference(
+                "/",
+                DifferenceKind::Xattr,
+                "user.origin = \"root\"",
+                "no user.origin"
+            ),
+        ]
+    );
+    assert_eq!(compared(&source, &with_root(&private)), vec![]);
+    assert_eq!(compared(&with_root(&Spec::dir("/")), &without), vec![]);
+    assert_eq!(compared(&without, &without), vec![]);
+
+    // The topmost layer with a root entry wins, as for any directory.
+    let files_layer = layer_of(&files);
+    let over = snapshot(&[
+        layer_of(std::slice::from_ref(&private)),
+        layer_of(&[Spec::dir("/").mode(0o751)]),
+        files_layer.clone(),
+    ]);
+    assert_eq!(
+        over.root.map(|root| (root.mode, root.uid)),
+        Some((0o751, 0))
+    );
+    let under = snapshot(&[layer_of(std::slice::from_ref(&private)), files_layer]);
+    assert_eq!(compared(&under, &source), vec![]);
+
+    // The audit reads no metadata, the root's neither.
+    let summary =
+        layer::summarise(layer_of(&[private]).as_slice(), layer::Reading::Sizes).expect("read");
+    assert!(summary.root.is_none() && summary.changes.is_empty());
+}
+
+#[test]
+fn a_group_of_16001_hard_links_compares_in_linear_time() {
+    const LINKS: usize = 16_000;
+    let name = |i: usize| format!("links/f{i:05}");
+    let mut specs = vec![Spec::dir("links"), Spec::file(&name(0), b"one inode")];
+    specs.extend((1..=LINKS).map(|i| Spec::hardlink(&name(i), &name(0))));
+    let source = snapshot_of(&specs);
+    assert_eq!(
+        source
+            .hard_link_groups
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
+        [LINKS + 1]
+    );
+    assert_eq!(compared(&source, &source), vec![]);
+
+    // The last name a copy instead of a link: two differences, however large the group, and
+    // texts that name ten paths.
+    *specs.last_mut().expect("links") = Spec::file(&name(LINKS), b"one inode");
+    let ten: Vec<String> = (0..10).map(|i| format!("/{}", name(i))).collect();
+    let ten = ten.join(", ");
+    assert_eq!(
+        tuples(compared(&source, &snapshot_of(&specs))),
+        vec![
+            difference(
+                "/links/f00000",
+                DifferenceKind::HardLinks,
+                &format!("{ten} and 15991 more"),
+                &format!("{ten} and 15990 more")
+            ),
+            difference(
+                "/links/f16000",
+                DifferenceKind::HardLinks,
+                &format!("{ten} and 15991 more"),
+                "not hard-linked"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_fired_token_stops_the_comparison() {
+    let tree = snapshot_of(&reference_tree());
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let result = compare(&tree, &tree, &cancel);
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+}
+
+#[tokio::test]
+async fn the_comparison_runs_on_the_blocking_pool() {
+    let mut edited = reference_tree();
+    spec_at(&mut edited, "usr/bin/su").mode = 0o755;
+    let source = std::sync::Arc::new(snapshot_of(&reference_tree()));
+    let result = std::sync::Arc::new(snapshot_of(&edited));
+    let found = compare_on_blocking_pool(source.clone(), result.clone(), CancelToken::new())
+        .await
+        .expect("compared");
+    assert_eq!(
+        tuples(found),
+        vec![difference(
+            "/usr/bin/su",
+            DifferenceKind::Mode,
+            "4755",
+            "0755"
+        )]
+    );
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    let stopped = compare_on_blocking_pool(source, result, cancel).await;
+    assert!(matches!(stopped, Err(Error::Cancelled)), "{stopped:?}");
 }
 
 #[test]
@@ -1395,6 +1703,13 @@ fn a_split_hard_link_group_is_found_once_per_new_group() {
                 "/bin/busybox, /etc/passwd"
             ),
             difference("/etc/passwd", DifferenceKind::Size, "26 bytes", "9 bytes"),
+            // A link has its target's xattrs.
+            difference(
+                "/etc/passwd",
+                DifferenceKind::Xattr,
+                "user.origin = \"base\"",
+                "no user.origin"
+            ),
         ]
     );
     // A missing member is reported as missing, not as a broken group.
@@ -1460,7 +1775,7 @@ fn layers_are_resolved_before_comparing() {
     ]);
     let source = snapshot(&layers);
     let result = snapshot(&[flattened]);
-    assert_eq!(compare(&source, &result), vec![]);
+    assert_eq!(compared(&source, &result), vec![]);
     assert_eq!(source, result);
     assert_eq!(
         source.hard_link_groups,
@@ -1484,7 +1799,7 @@ fn layers_are_resolved_before_comparing() {
         Spec::new(EntryType::Fifo, "app/pipe"),
         Spec::hardlink("app/pipe-link", "app/pipe"),
     ]);
-    let found: Vec<(String, DifferenceKind)> = compare(&source, &snapshot(&[unlinked]))
+    let found: Vec<(String, DifferenceKind)> = compared(&source, &snapshot(&[unlinked]))
         .into_iter()
         .map(|d| (d.path, d.what))
         .collect();
@@ -1550,7 +1865,7 @@ fn the_audit_reads_no_metadata() {
 
 #[test]
 fn differences_serialise_in_camel_case() {
-    let found = compare(
+    let found = compared(
         &snapshot_of(&[Spec::symlink("l", "a")]),
         &snapshot_of(&[Spec::symlink("l", "b")]),
     );

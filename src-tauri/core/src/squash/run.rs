@@ -496,7 +496,7 @@ async fn check(
     cancel: &CancelToken,
 ) -> Result<Verification> {
     let result_files = snapshot_image(daemon, result_id, "verifying result", sink, cancel).await?;
-    let filesystem = compare(source_files, &result_files);
+    let filesystem = compare(source_files, &result_files, cancel)?;
     let result = inspect(daemon, result_id).await?;
     let config = config_differences(plan, &SquashPlan::from_image(&result, &plan.tag)?, builder);
     // BuildKit's losses are the reason Auto avoids it; when chosen anyway they still count.

@@ -6,7 +6,7 @@ import type { DifferenceKind } from "./DifferenceKind";
  */
 export type Difference = { 
 /**
- * Absolute, as in the image (`/usr/bin/ping`).
+ * Absolute, as in the image (`/usr/bin/ping`; `/` for the root directory).
  */
 path: string, what: DifferenceKind, 
 /**
