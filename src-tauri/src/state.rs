@@ -51,7 +51,7 @@ impl KnownSource {
     pub fn scan(&self) -> SourceScan<'_> {
         SourceScan {
             special_files: self.report.as_ref().map(|r| &r.special_files),
-            files: self.files.as_deref(),
+            files: self.files.clone(),
             filesystem_bytes: self.report.as_ref().map(|r| r.filesystem_bytes),
         }
     }

@@ -247,7 +247,7 @@ async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
     assert_eq!(survey.report.special_files.fifos, 1);
     let scan = SourceScan {
         special_files: Some(&survey.report.special_files),
-        files: Some(&survey.files),
+        files: Some(std::sync::Arc::new(survey.files.clone())),
         filesystem_bytes: None,
     };
     let (outcome, stages) = run(&daemon, &plan, options(BuilderChoice::Auto), scan, &cancel).await;

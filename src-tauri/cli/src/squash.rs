@@ -89,12 +89,16 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         }
         _ => None,
     };
-    let scan = SourceScan {
-        special_files: survey.as_ref().map(|s| &s.report.special_files),
-        files: survey.as_ref().map(|s| &s.files),
-        filesystem_bytes: survey.as_ref().map(|s| s.report.filesystem_bytes),
+    let (report_found, files) = match survey {
+        Some(survey) => (Some(survey.report), Some(std::sync::Arc::new(survey.files))),
+        None => (None, None),
     };
-    let preflight = squash::preflight(&daemon, &plan, choice, scan).await?;
+    let scan = SourceScan {
+        special_files: report_found.as_ref().map(|r| &r.special_files),
+        files,
+        filesystem_bytes: report_found.as_ref().map(|r| r.filesystem_bytes),
+    };
+    let preflight = squash::preflight(&daemon, &plan, choice, scan.clone()).await?;
     bar.clear();
     for warning in &preflight.warnings {
         eprintln!("warning: {}", terminal_safe(warning));

@@ -18,16 +18,17 @@
 
 use bollard::query_parameters::{PruneBuildOptions, TagImageOptions};
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use ts_rs::TS;
 
 use super::dockerfile::{known_differences, render_copying, KnownDifference, DEFAULT_PATH};
 use super::plan::{validate_tag, KeyValue, SquashPlan};
-use crate::audit::{compare, snapshot_image, Difference, FsSnapshot, SpecialFiles};
+use crate::audit::{
+    compare_on_blocking_pool, snapshot_image, Difference, FsSnapshot, SpecialFiles,
+};
 use crate::build::{build_dockerfile, Builder};
 use crate::daemon::Daemon;
 use crate::disk::{host_disk, raw_usage};
@@ -211,12 +212,12 @@ pub fn choose_builder(
 }
 
 /// What a read of the source before the squash found (the audit), when there was one.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceScan<'a> {
     /// Devices and FIFOs: without them `Auto` picks the classic builder, which keeps everything.
     pub special_files: Option<&'a SpecialFiles>,
     /// The source's final filesystem (a survey's): the verification then reads only the result.
-    pub files: Option<&'a FsSnapshot>,
+    pub files: Option<Arc<FsSnapshot>>,
     /// The audit's filesystem bytes: about what the copy needs on disk.
     pub filesystem_bytes: Option<u64>,
 }
@@ -289,7 +290,7 @@ pub async fn squash(
     let (built, source_files) = match scan.files {
         Some(files) => (
             build_dockerfile(daemon, &dockerfile, builder, &made, sink, cancel).await,
-            Ok(Cow::Borrowed(files)),
+            Ok(files),
         ),
         None => {
             let (built, read) = build_beside_source_read(
@@ -302,7 +303,7 @@ pub async fn squash(
                 cancel,
             )
             .await;
-            (built, read.map(Cow::Owned))
+            (built, read.map(Arc::new))
         }
     };
     let build_seconds = started.elapsed().as_secs_f64();
@@ -331,7 +332,7 @@ pub async fn squash(
             daemon,
             plan,
             builder,
-            &source_files,
+            source_files,
             &result_id,
             sink,
             cancel,
@@ -490,13 +491,15 @@ async fn check(
     daemon: &Daemon,
     plan: &SquashPlan,
     builder: Builder,
-    source_files: &FsSnapshot,
+    source_files: Arc<FsSnapshot>,
     result_id: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<Verification> {
     let result_files = snapshot_image(daemon, result_id, "verifying result", sink, cancel).await?;
-    let filesystem = compare(source_files, &result_files, cancel)?;
+    // Hundreds of thousands of entries: off the async threads, and a cancel still heard.
+    let filesystem =
+        compare_on_blocking_pool(source_files, Arc::new(result_files), cancel.clone()).await?;
     let result = inspect(daemon, result_id).await?;
     let config = config_differences(plan, &SquashPlan::from_image(&result, &plan.tag)?, builder);
     // BuildKit's losses are the reason Auto avoids it; when chosen anyway they still count.
