@@ -69,7 +69,9 @@ impl<R: Read> Read for Capped<'_, R> {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "over budget"));
         }
         let allowed = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = self.inner.read(buf.get_mut(..allowed).unwrap_or_default())?;
+        let n = self
+            .inner
+            .read(buf.get_mut(..allowed).unwrap_or_default())?;
         self.budget.left.set(left - n as u64);
         Ok(n)
     }

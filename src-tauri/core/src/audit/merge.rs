@@ -295,9 +295,11 @@ impl Stack {
                 *count = count.saturating_add(1);
             }
             let node = self.paths.insert(&change.path);
-            let removed = self
-                .make_parents(node, layer)
-                .saturating_add(self.put(node, new, leaf.then_some(dive_size)));
+            let removed = self.make_parents(node, layer).saturating_add(self.put(
+                node,
+                new,
+                leaf.then_some(dive_size),
+            ));
             facts.files_removed = facts.files_removed.saturating_add(removed);
         }
         self.layers.push(facts);
@@ -386,8 +388,7 @@ impl Stack {
     /// which is a change.
     fn put(&mut self, node: NodeId, new: Version, dive_size: Option<u64>) -> u32 {
         let mut removed = 0u32;
-        if self.paths.value(node).now.map(|v| v.kind) == Some(Kind::Dir) && new.kind != Kind::Dir
-        {
+        if self.paths.value(node).now.map(|v| v.kind) == Some(Kind::Dir) && new.kind != Kind::Dir {
             removed = self.remove(node, false, new.layer).files;
         }
         if let Some(size) = dive_size {
@@ -456,8 +457,11 @@ impl Stack {
     /// lists.
     fn present_in_path_order(&self) -> Vec<(String, Version)> {
         let mut present = Vec::new();
-        let mut todo: Vec<(NodeId, String)> =
-            self.paths.children(ROOT).map(|c| (c, String::new())).collect();
+        let mut todo: Vec<(NodeId, String)> = self
+            .paths
+            .children(ROOT)
+            .map(|c| (c, String::new()))
+            .collect();
         while let Some((node, above)) = todo.pop() {
             let mut path = above;
             let in_edge = self.paths.edge(node).now;

@@ -86,10 +86,15 @@ pub fn survey_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(AuditReport, FsSnapshot)> {
-    merged(reader, Reading::Everything, progress, |stack, checkpoint| {
-        let snapshot = stack.snapshot();
-        Ok((stack.finish(checkpoint)?, snapshot))
-    })
+    merged(
+        reader,
+        Reading::Everything,
+        progress,
+        |stack, checkpoint| {
+            let snapshot = stack.snapshot();
+            Ok((stack.finish(checkpoint)?, snapshot))
+        },
+    )
 }
 
 /// Every layer of the image in `reader`, stacked and handed to `finish`.

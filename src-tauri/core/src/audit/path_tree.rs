@@ -122,7 +122,9 @@ impl<T: Default + Clone> PathTree<T> {
                 return node;
             };
             node = child;
-            rest = rest.get(shared..).map_or("", |r| r.strip_prefix('/').unwrap_or(r));
+            rest = rest
+                .get(shared..)
+                .map_or("", |r| r.strip_prefix('/').unwrap_or(r));
         }
         node
     }
@@ -180,7 +182,10 @@ impl<T: Default + Clone> PathTree<T> {
 
     /// Every node, the root first.
     pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &T)> + '_ {
-        self.nodes.iter().enumerate().map(|(id, node)| (id, &node.value))
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(id, node)| (id, &node.value))
     }
 
     #[cfg(test)]

@@ -911,9 +911,12 @@ fn deep_dir(i: usize, bytes: usize) -> String {
 
 /// How many path-tree nodes the merge of `archive` ends with.
 fn stacked_nodes(archive: &[u8]) -> usize {
-    merged(archive, Reading::Sizes, &mut |_| ControlFlow::Continue(()), |stack, _| {
-        Ok(stack.nodes())
-    })
+    merged(
+        archive,
+        Reading::Sizes,
+        &mut |_| ControlFlow::Continue(()),
+        |stack, _| Ok(stack.nodes()),
+    )
     .expect("merge")
 }
 
@@ -973,8 +976,8 @@ fn directories_made_to_hold_a_deep_entry_are_listed_by_a_snapshot() {
         ],
         false,
     );
-    let snapshot = snapshot_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(()))
-        .expect("snapshot");
+    let snapshot =
+        snapshot_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(())).expect("snapshot");
     let listed: Vec<(&str, EntryKind)> = snapshot
         .entries
         .iter()
@@ -1060,14 +1063,21 @@ fn an_overlong_name_or_pax_record_is_malformed() {
         "GNU long name",
     );
     assert_malformed(
-        audit(&legacy(&[Layer::new().pax_file(&long, 1, &[]).tar()], false)),
+        audit(&legacy(
+            &[Layer::new().pax_file(&long, 1, &[]).tar()],
+            false,
+        )),
         "PAX path",
     );
     let big_xattr = vec![b'x'; 70 * 1024];
     let pax = Layer::new().pax_file("f", 1, &[("SCHILY.xattr.user.big", &big_xattr)]);
     assert_malformed(audit(&legacy(&[pax.tar()], false)), "PAX record");
     // Compressed, the name is a few hundred bytes of the archive.
-    let bomb = gzip(&Layer::new().file(&format!("{}/f", "z".repeat(8 << 20)), 1).tar());
+    let bomb = gzip(
+        &Layer::new()
+            .file(&format!("{}/f", "z".repeat(8 << 20)), 1)
+            .tar(),
+    );
     assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
     assert_malformed(audit(&legacy(&[bomb], false)), "compressed long name");
 
@@ -1112,7 +1122,10 @@ fn cancel_is_heard_while_the_layers_are_stacked_and_the_report_is_made() {
                 ControlFlow::Continue(())
             }
         });
-        assert!(matches!(result, Err(Error::Cancelled)), "{stop_at}: {result:?}");
+        assert!(
+            matches!(result, Err(Error::Cancelled)),
+            "{stop_at}: {result:?}"
+        );
         assert_eq!(calls, stop_at + 1, "it stops at once");
     }
 }
