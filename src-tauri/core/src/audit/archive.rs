@@ -140,8 +140,8 @@ fn scan<R: Read>(
     while let Some(entry) = budget.next(&mut entries) {
         let mut entry = entry.map_err(malformed)?;
         let path = layer::normalise(&entry.path_bytes());
-        match entry.header().entry_type() {
-            EntryType::Regular | EntryType::Continuous => {}
+        let member = match entry.header().entry_type() {
+            EntryType::Regular | EntryType::Continuous => Member::File,
             EntryType::Symlink => {
                 // Old `docker save` stores a layer seen twice as a symlink to the first copy.
                 let target = entry.link_name_bytes().unwrap_or_default();
@@ -149,35 +149,49 @@ fn scan<R: Read>(
                 let mut joined = dir.as_bytes().to_vec();
                 joined.push(b'/');
                 joined.extend_from_slice(&target);
-                found.links.insert(path, layer::normalise(&joined));
-                budget.done(&mut entry).map_err(malformed)?;
-                continue;
+                Member::Link(layer::normalise(&joined))
             }
             EntryType::Link => {
                 let target = entry.link_name_bytes().unwrap_or_default();
-                found.links.insert(path, layer::normalise(&target));
-                budget.done(&mut entry).map_err(malformed)?;
-                continue;
+                Member::Link(layer::normalise(&target))
             }
-            _ => {
-                budget.done(&mut entry).map_err(malformed)?;
-                continue;
-            }
-        }
-        let size = entry.size();
-        let mut counted = Counted {
-            inner: &mut entry,
-            read: 0,
+            _ => Member::Other,
         };
-        found.take_file(path.clone(), size, reading, &mut counted)?;
-        members::skip(&mut counted, &mut scratch).map_err(malformed)?;
-        if counted.read < size {
-            return Err(Error::MalformedArchive(format!(
-                "the archive ends in the middle of {path}"
-            )));
+        match member {
+            // Read to its end here: the next member's search then reads only headers.
+            Member::File => {
+                let size = entry.size();
+                let mut counted = Counted {
+                    inner: &mut entry,
+                    read: 0,
+                };
+                found.take_file(path.clone(), size, reading, &mut counted)?;
+                members::skip(&mut counted, &mut scratch).map_err(malformed)?;
+                if counted.read < size {
+                    return Err(Error::MalformedArchive(format!(
+                        "the archive ends in the middle of {path}"
+                    )));
+                }
+            }
+            Member::Link(target) => {
+                found.links.insert(path, target);
+                budget.done(&mut entry).map_err(malformed)?;
+            }
+            Member::Other => {
+                budget.done(&mut entry).map_err(malformed)?;
+            }
         }
     }
     Ok(found)
+}
+
+/// What a member of the archive is to the reader.
+enum Member {
+    /// Maybe a layer, maybe JSON.
+    File,
+    /// A symlink or hard link to this member.
+    Link(String),
+    Other,
 }
 
 impl Found {
