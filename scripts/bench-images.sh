@@ -62,3 +62,38 @@ DOCKERFILE
   DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$dir" >/dev/null 2>"$work/build.log" || { cat "$work/build.log" >&2; exit 1; }
   echo "$tag"
 }
+
+# DEEP_FILES files, each under its own 3.3 KB-deep path whose directories the layer never names
+# (tar lets them stay implicit, and `docker save` keeps the layer as written): what once took
+# the audit 870 MB for a 6 MB image. Loaded, not built: a build would name the directories.
+build_deep_image() {
+  local tag=squashbox-bench/deep:$$
+  python3 - "$work/deep.tar" "$DEEP_FILES" "$tag" <<'PY'
+import hashlib, io, json, sys, tarfile
+out, files, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+layer = io.BytesIO()
+with tarfile.open(fileobj=layer, mode="w", format=tarfile.GNU_FORMAT) as t:
+    for i in range(files):
+        parts = [f"c{i:05}"]
+        while len("/".join(parts)) < 3300:
+            parts.append("abcdefg")
+        data = f"file {i}\n".encode()
+        info = tarfile.TarInfo("/".join(parts) + "/f.txt")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+layer = layer.getvalue()
+config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+    "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
+    "history": [{"created_by": "deep paths"}]}).encode()
+config_name = hashlib.sha256(config).hexdigest() + ".json"
+manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": ["deep/layer.tar"]}]).encode()
+with tarfile.open(out, "w") as t:
+    for name, data in [(config_name, config), ("deep/layer.tar", layer), ("manifest.json", manifest)]:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+PY
+  docker load -q -i "$work/deep.tar" >/dev/null
+  rm -f "$work/deep.tar"
+  echo "$tag"
+}

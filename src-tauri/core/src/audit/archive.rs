@@ -12,12 +12,14 @@
 //! passes, keyed by its path in the archive, and ordered once the manifest has been read.
 
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Cursor, Read};
 use std::ops::ControlFlow;
+use std::rc::Rc;
 use tar::EntryType;
 
 use super::layer::{self, LayerSummary, Reading};
+use super::members::{self, HeaderBudget};
 use super::merge::LayerInput;
 use crate::error::{Error, Result};
 
@@ -31,9 +33,15 @@ const MAX_JSON_TOTAL: u64 = 64 * 1024 * 1024;
 const SNIFF_BYTES: usize = 512;
 /// Layers pointing at layers (symlinks, hard links, index → manifest): how deep to follow.
 const MAX_HOPS: usize = 8;
-/// Far more than any storage driver stacks (overlay2 stops at 125), few enough that a
-/// manifest repeating one layer cannot make us copy it without end.
+/// Far more than any storage driver stacks (overlay2 stops at 125).
 const MAX_LAYERS: usize = 1024;
+/// A layer listed again is applied again (its files overwrite their first copies), which
+/// costs the merge memory per entry. Real images repeat a layer or two; the entries all
+/// repeats bring may number this many times those of the distinct layers, plus
+/// [`REPEATS_ALLOWED`], so a manifest listing one layer a thousand times is refused rather
+/// than audited with a thousand times the memory.
+const REPEAT_FACTOR: usize = 8;
+const REPEATS_ALLOWED: usize = 1 << 16;
 
 pub(super) fn read_image<R: Read>(
     reader: R,
@@ -47,9 +55,10 @@ pub(super) fn read_image<R: Read>(
         progress,
         stopped: None,
     };
-    let mut archive = tar::Archive::new(BufReader::with_capacity(64 * 1024, source));
-    let scanned = scan(&mut archive, reading);
-    let mut source = archive.into_inner().into_inner();
+    let budget = HeaderBudget::default();
+    let mut archive = tar::Archive::new(budget.wrap(BufReader::with_capacity(64 * 1024, source)));
+    let scanned = scan(&mut archive, &budget, reading);
+    let mut source = archive.into_inner().into_inner().into_inner();
     // Whatever error the archive reader saw, the real story is a cancel or a failing source.
     if let Some(stopped) = source.stopped.take() {
         return Err(stopped);
@@ -113,19 +122,26 @@ struct Found {
     /// Small JSON files (configs, OCI manifests), kept whole.
     json: HashMap<String, Vec<u8>>,
     json_bytes: u64,
-    /// Every other file, read as a layer; the error says why it is not one.
-    layers: HashMap<String, Result<LayerSummary, String>>,
+    /// Every other file, read as a layer; the error says why it is not one. Shared by every
+    /// listing of the layer.
+    layers: HashMap<String, Result<Rc<LayerSummary>, String>>,
     /// Symlinks and hard links in the archive, to their normalised targets.
     links: HashMap<String, String>,
 }
 
-fn scan<R: Read>(archive: &mut tar::Archive<R>, reading: Reading) -> Result<Found> {
+fn scan<R: Read>(
+    archive: &mut tar::Archive<R>,
+    budget: &HeaderBudget,
+    reading: Reading,
+) -> Result<Found> {
     let mut found = Found::default();
-    for entry in archive.entries().map_err(malformed)? {
+    let mut scratch = Vec::new();
+    let mut entries = archive.entries().map_err(malformed)?;
+    while let Some(entry) = budget.next(&mut entries) {
         let mut entry = entry.map_err(malformed)?;
         let path = layer::normalise(&entry.path_bytes());
-        match entry.header().entry_type() {
-            EntryType::Regular | EntryType::Continuous => {}
+        let member = match entry.header().entry_type() {
+            EntryType::Regular | EntryType::Continuous => Member::File,
             EntryType::Symlink => {
                 // Old `docker save` stores a layer seen twice as a symlink to the first copy.
                 let target = entry.link_name_bytes().unwrap_or_default();
@@ -133,30 +149,49 @@ fn scan<R: Read>(archive: &mut tar::Archive<R>, reading: Reading) -> Result<Foun
                 let mut joined = dir.as_bytes().to_vec();
                 joined.push(b'/');
                 joined.extend_from_slice(&target);
-                found.links.insert(path, layer::normalise(&joined));
-                continue;
+                Member::Link(layer::normalise(&joined))
             }
             EntryType::Link => {
                 let target = entry.link_name_bytes().unwrap_or_default();
-                found.links.insert(path, layer::normalise(&target));
-                continue;
+                Member::Link(layer::normalise(&target))
             }
-            _ => continue,
-        }
-        let size = entry.size();
-        let mut counted = Counted {
-            inner: &mut entry,
-            read: 0,
+            _ => Member::Other,
         };
-        found.take_file(path.clone(), size, reading, &mut counted)?;
-        io::copy(&mut counted, &mut io::sink()).map_err(malformed)?;
-        if counted.read < size {
-            return Err(Error::MalformedArchive(format!(
-                "the archive ends in the middle of {path}"
-            )));
+        match member {
+            // Read to its end here: the next member's search then reads only headers.
+            Member::File => {
+                let size = entry.size();
+                let mut counted = Counted {
+                    inner: &mut entry,
+                    read: 0,
+                };
+                found.take_file(path.clone(), size, reading, &mut counted)?;
+                members::skip(&mut counted, &mut scratch).map_err(malformed)?;
+                if counted.read < size {
+                    return Err(Error::MalformedArchive(format!(
+                        "the archive ends in the middle of {path}"
+                    )));
+                }
+            }
+            Member::Link(target) => {
+                found.links.insert(path, target);
+                budget.done(&mut entry).map_err(malformed)?;
+            }
+            Member::Other => {
+                budget.done(&mut entry).map_err(malformed)?;
+            }
         }
     }
     Ok(found)
+}
+
+/// What a member of the archive is to the reader.
+enum Member {
+    /// Maybe a layer, maybe JSON.
+    File,
+    /// A symlink or hard link to this member.
+    Link(String),
+    Other,
 }
 
 impl Found {
@@ -203,7 +238,8 @@ impl Found {
                                 .and_then(|layer| layer::summarise(layer, reading)),
                             Sniffed::Json | Sniffed::Other => layer::summarise(whole, reading),
                         };
-                        self.layers.insert(path, summary.map_err(|e| e.to_string()));
+                        let summary = summary.map(Rc::new).map_err(|e| e.to_string());
+                        self.layers.insert(path, summary);
                     }
                 }
             }
@@ -250,37 +286,42 @@ impl Found {
                 layer_paths.len()
             )));
         }
-        let resolved: Vec<String> = layer_paths
-            .iter()
-            .map(|path| self.resolve(path).to_string())
-            .collect();
-        let last_use: HashMap<&str, usize> = resolved
-            .iter()
-            .enumerate()
-            .map(|(at, path)| (path.as_str(), at))
-            .collect();
-        let mut layers = Vec::with_capacity(resolved.len());
-        for (at, path) in resolved.iter().enumerate() {
-            // The same layer can appear twice (a `RUN` that changed nothing, twice): only its
-            // last appearance may take the summary, the others copy it.
-            let used_again = last_use.get(path.as_str()).is_some_and(|&last| last > at);
-            let summary = if used_again {
-                self.layers.get(path).cloned()
-            } else {
-                self.layers.remove(path)
-            };
-            let summary = summary
+        let mut layers = Vec::with_capacity(layer_paths.len());
+        let mut listed = HashSet::new();
+        let (mut distinct, mut repeated) = (0usize, 0usize);
+        for path in &layer_paths {
+            let path = self.resolve(path);
+            // The same layer can appear twice (a `RUN` that changed nothing, twice).
+            let summary = self
+                .layers
+                .get(path)
                 .ok_or_else(|| {
                     Error::MalformedArchive(format!("layer {path} is missing from the archive"))
                 })?
+                .clone()
                 .map_err(|why| {
                     Error::MalformedArchive(format!("layer {path} is not a readable tar: {why}"))
                 })?;
+            let count = if listed.insert(path) {
+                &mut distinct
+            } else {
+                &mut repeated
+            };
+            *count = count.saturating_add(summary.changes.len());
             layers.push(LayerInput {
                 summary,
                 digest: diff_ids.next(),
                 created_by: created_by.next().flatten(),
             });
+        }
+        let allowed = distinct
+            .saturating_mul(REPEAT_FACTOR)
+            .saturating_add(REPEATS_ALLOWED);
+        if repeated > allowed {
+            return Err(Error::MalformedArchive(format!(
+                "the manifest lists its layers over and over ({repeated} entries again, \
+                 {distinct} once): that is not an image"
+            )));
         }
         Ok(layers)
     }

@@ -7,9 +7,11 @@
 //! ```
 
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use tar::EntryType;
+
+use super::members::HeaderBudget;
 
 /// The marker the image spec puts in a directory to hide everything lower layers had in it.
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -101,78 +103,102 @@ pub(super) enum What {
 }
 
 impl LayerSummary {
-    /// The directories that hold something in this layer. They are the tree's inner nodes:
-    /// dive scores only the leaves of each layer's tree, and an opaque marker, which dive
-    /// ignores, does not make its directory an inner node.
-    pub fn inner_dirs(&self) -> HashSet<&str> {
-        let mut dirs = HashSet::new();
-        for change in self.changes.iter().filter(|c| c.what != What::Opaque) {
-            let mut path: &str = &change.path;
-            while let Some((parent, _)) = path.rsplit_once('/') {
-                if !dirs.insert(parent) {
-                    // Its ancestors went in with it.
-                    break;
+    /// For each change, whether it is a directory that holds something else of this layer:
+    /// the tree's inner nodes. dive scores only the leaves of each layer's tree, and an opaque
+    /// marker, which dive ignores, does not make its directory an inner node.
+    pub fn holders(&self) -> Vec<bool> {
+        let mut paths: Vec<&str> = self
+            .changes
+            .iter()
+            .filter(|c| c.what != What::Opaque)
+            .map(|c| &*c.path)
+            .collect();
+        paths.sort_unstable();
+        // The paths under `dir` are those that start with `dir/`: together in sorted order.
+        let mut below = String::new();
+        self.changes
+            .iter()
+            .map(|change| {
+                if change.what != What::Dir {
+                    return false;
                 }
-                path = parent;
-            }
-        }
-        dirs
+                below.clear();
+                below.push_str(&change.path);
+                below.push('/');
+                let first = paths.partition_point(|path| *path < below.as_str());
+                paths
+                    .get(first)
+                    .is_some_and(|path| path.starts_with(below.as_str()))
+            })
+            .collect()
     }
 }
 
 /// Reads a (decompressed) layer tar to its end-of-archive marker.
 pub(super) fn summarise(reader: impl Read, reading: Reading) -> io::Result<LayerSummary> {
-    let mut archive = tar::Archive::new(reader);
+    let budget = HeaderBudget::default();
+    let mut archive = tar::Archive::new(budget.wrap(reader));
+    let mut entries = archive.entries()?;
     let mut changes = Vec::new();
     let mut root = None;
-    for entry in archive.entries()? {
+    while let Some(entry) = budget.next(&mut entries) {
         let mut entry = entry?;
         let path = normalise(&entry.path_bytes());
-        let (parent, name) = match path.rsplit_once('/') {
-            Some((parent, name)) => (parent, name),
-            None => ("", path.as_str()),
-        };
-        // Docker decides on the name alone, whatever the entry's type.
-        let change = if name == OPAQUE_MARKER {
-            Some(Change {
-                path: parent.into(),
-                what: What::Opaque,
-                metadata: None,
-            })
-        } else if name.starts_with(AUFS_META_PREFIX) {
-            None
-        } else if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
-            (!deleted.is_empty()).then(|| Change {
-                path: join(parent, deleted),
-                what: What::Whiteout,
-                metadata: None,
-            })
-        } else if path.is_empty() {
+        if path.is_empty() {
             // The root directory itself is always there: only its metadata can change.
             if reading == Reading::Everything && entry.header().entry_type() == EntryType::Directory
             {
                 root = Some(Box::new(read_metadata(&mut entry, &What::Dir)?));
             }
-            None
         } else {
-            match classify(&mut entry)? {
-                Some(what) => {
-                    let metadata = match reading {
-                        Reading::Sizes => None,
-                        Reading::Everything => Some(Box::new(read_metadata(&mut entry, &what)?)),
-                    };
-                    Some(Change {
-                        path: path.into_boxed_str(),
-                        what,
-                        metadata,
-                    })
-                }
-                None => None,
-            }
-        };
-        changes.extend(change);
+            changes.extend(change(&mut entry, path, reading)?);
+        }
+        budget.done(&mut entry)?;
     }
     Ok(LayerSummary { changes, root })
+}
+
+/// What `entry`, at `path` (normalised, not the root), does to the filesystem; `None` for
+/// nothing.
+fn change<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: String,
+    reading: Reading,
+) -> io::Result<Option<Change>> {
+    let (parent, name) = match path.rsplit_once('/') {
+        Some((parent, name)) => (parent, name),
+        None => ("", path.as_str()),
+    };
+    // Docker decides on the name alone, whatever the entry's type.
+    if name == OPAQUE_MARKER {
+        return Ok(Some(Change {
+            path: parent.into(),
+            what: What::Opaque,
+            metadata: None,
+        }));
+    }
+    if name.starts_with(AUFS_META_PREFIX) {
+        return Ok(None);
+    }
+    if let Some(deleted) = name.strip_prefix(WHITEOUT_PREFIX) {
+        return Ok((!deleted.is_empty()).then(|| Change {
+            path: join(parent, deleted),
+            what: What::Whiteout,
+            metadata: None,
+        }));
+    }
+    let Some(what) = classify(entry)? else {
+        return Ok(None);
+    };
+    let metadata = match reading {
+        Reading::Sizes => None,
+        Reading::Everything => Some(Box::new(read_metadata(entry, &what)?)),
+    };
+    Ok(Some(Change {
+        path: path.into_boxed_str(),
+        what,
+        metadata,
+    }))
 }
 
 /// `None` for entries that put nothing in the filesystem (PAX global headers, unknown types).

@@ -2,11 +2,13 @@
 //! enough history to say afterwards where every byte went.
 //!
 //! ```text
+//! let mut checkpoint = Checkpoint::new(&mut || ControlFlow::Continue(())); // Break cancels
 //! let mut stack = Stack::default();
 //! for layer in layers_in_image_order {
-//!     stack.apply(layer)?;
+//!     stack.apply(layer, &mut checkpoint)?;
 //! }
-//! let report = stack.finish(); // or, for layers read with `Reading::Everything`, stack.snapshot()
+//! let report = stack.finish(&mut checkpoint)?; // or, for layers read with
+//!                                              // `Reading::Everything`, stack.snapshot()
 //! ```
 //!
 //! Each regular file entry becomes an *inode* (its size and the layer that wrote it); hard
@@ -17,13 +19,18 @@
 //! When the layers carry [`Metadata`], each entry's is kept too, and a hard link shares its
 //! target's as it shares the inode: entries that share metadata are one inode of the final
 //! tree, whatever their type.
+//!
+//! Paths live in a [`PathTree`]: the directories a layer makes to hold a deeper entry, which no
+//! entry names, cost nothing per level, so memory follows the entries, not how deep they are.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ops::Bound;
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use super::layer::{LayerSummary, Metadata, What};
+use super::path_tree::{NodeId, PathTree, ROOT};
 use super::{snapshot, tree};
-use super::{AuditReport, FsSnapshot, LayerAudit, SpecialFiles, WastedFile};
+use super::{AuditReport, FsSnapshot, LayerAudit, SpecialFiles, TreeNode, WastedFile};
 use crate::error::{Error, Result};
 
 /// How many paths the report lists as wasted, largest first.
@@ -35,9 +42,14 @@ const NO_INODE: u32 = u32::MAX;
 /// described (made to hold a deeper entry).
 pub(super) const NO_METADATA: u32 = u32::MAX;
 
+/// How many steps of the merge (entries applied, nodes visited) pass between two calls to
+/// the caller, who may cancel.
+pub(super) const CHECK_EVERY: u32 = 4096;
+
 /// A layer and what the image config says about it.
 pub(super) struct LayerInput {
-    pub summary: LayerSummary,
+    /// Shared by every listing of the layer in the manifest.
+    pub summary: Rc<LayerSummary>,
     /// The layer's diff ID, from the config's `rootfs.diff_ids`.
     pub digest: Option<String>,
     pub created_by: Option<String>,
@@ -80,16 +92,19 @@ impl Version {
     }
 }
 
-/// A path of the stacked filesystem as it stands.
-#[derive(Debug)]
-struct Present {
-    version: Version,
+/// What the stack holds at a path. The directories inside an edge of the path tree are made
+/// to hold something deeper: they are directories or nothing, and have no past.
+#[derive(Debug, Clone, Default)]
+struct Point {
+    /// What is there now, `None` when nothing is. A present path's ancestors are present
+    /// directories.
+    now: Option<Version>,
     past: Past,
 }
 
 /// What a path keeps across deletions: a later layer may bring the path back, and its history
 /// still counts.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Past {
     /// The smallest size dive saw for this path in any layer (see [`Past::see`]).
     dive_min: Option<u64>,
@@ -98,10 +113,6 @@ struct Past {
 }
 
 impl Past {
-    fn is_empty(&self) -> bool {
-        self.dive_min.is_none() && self.history.is_none()
-    }
-
     /// Files `old` as lost at this path. Directories carry no bytes and need no record.
     fn displace(&mut self, old: Version, layer: u32) {
         if old.kind == Kind::Dir {
@@ -126,7 +137,7 @@ impl Past {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct History {
     /// Layers that wrote or removed a version of the path, ascending.
     layers: Vec<u32>,
@@ -150,13 +161,36 @@ struct LayerFacts {
     files_removed: u32,
 }
 
+/// Calls the caller back every [`CHECK_EVERY`] steps, so that a cancel is heard while the
+/// layers are stacked and the report is made.
+pub(super) struct Checkpoint<'c> {
+    steps: u32,
+    call: &'c mut dyn FnMut() -> ControlFlow<()>,
+}
+
+impl<'c> Checkpoint<'c> {
+    pub fn new(call: &'c mut dyn FnMut() -> ControlFlow<()>) -> Self {
+        Checkpoint { steps: 0, call }
+    }
+
+    fn step(&mut self) -> Result<()> {
+        self.steps += 1;
+        if self.steps < CHECK_EVERY {
+            return Ok(());
+        }
+        self.steps = 0;
+        match (self.call)() {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(()) => Err(Error::Cancelled),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Stack {
-    /// The stacked filesystem: only what is there now, so deleting a directory visits only
-    /// what it holds, however many deletions came before.
-    present: BTreeMap<Box<str>, Present>,
-    /// Paths that are not there now but have a past worth keeping.
-    gone: HashMap<Box<str>, Past>,
+    /// Every path the layers named, with what is there now and its past. Deleting a directory
+    /// visits only what is there under it, however many deletions came before.
+    paths: PathTree<Point>,
     inodes: Vec<Inode>,
     /// Every entry's metadata, when the layers carry it; never changed once stored, so that
     /// hard links can share it.
@@ -177,7 +211,7 @@ struct Removed {
 
 impl Stack {
     /// Puts the next layer on top.
-    pub fn apply(&mut self, mut input: LayerInput) -> Result<()> {
+    pub fn apply(&mut self, input: LayerInput, checkpoint: &mut Checkpoint) -> Result<()> {
         let layer = u32::try_from(self.layers.len())
             .map_err(|_| Error::MalformedArchive("the image has too many layers".into()))?;
         let mut facts = LayerFacts {
@@ -188,51 +222,50 @@ impl Stack {
             files_changed: 0,
             files_removed: 0,
         };
-        if let Some(root) = input.summary.root.take() {
-            self.root = Some(*root);
+        if let Some(root) = &input.summary.root {
+            self.root = Some(Metadata::clone(root));
         }
         let changes = input.summary.changes.as_slice();
 
         // Decided before the layer touches anything: "changed" means the path was there below,
         // and dive only scores leaves of this layer's own tree.
-        let inner_dirs = input.summary.inner_dirs();
         let before: Vec<(bool, bool)> = changes
             .iter()
-            .map(|c| {
-                let existed = self.current(&c.path).is_some();
-                let leaf = c.what != What::Dir || !inner_dirs.contains(&*c.path);
-                (existed, leaf)
-            })
+            .zip(input.summary.holders())
+            .map(|(c, holder)| (self.current(&c.path).is_some(), !holder))
             .collect();
-        drop(inner_dirs);
 
         // Whiteouts and opaque markers only ever hide what lower layers had, so applying them
         // first leaves alone whatever this same layer adds at those paths.
         let mut made_opaque = HashSet::new();
         for change in changes {
+            checkpoint.step()?;
             match change.what {
                 What::Whiteout => {
-                    let was_dir = self.current(&change.path).map(|v| v.kind) == Some(Kind::Dir);
-                    let removed = self.remove(&change.path, true, layer);
+                    let node = self.paths.insert(&change.path);
+                    let was_dir = self.paths.value(node).now.map(|v| v.kind) == Some(Kind::Dir);
+                    let removed = self.remove(node, true, layer);
                     facts.files_removed = facts.files_removed.saturating_add(removed.files);
                     // dive sizes a whiteout by the directory it deletes, and a deleted file as
                     // 0, which makes every byte the file ever had count as waste.
                     let size = if was_dir { removed.dive_bytes } else { 0 };
-                    self.visit_gone(change.path.clone(), size);
+                    self.visit_gone(node, size);
                 }
                 What::Opaque if made_opaque.insert(&*change.path) => {
-                    let removed = self.remove(&change.path, false, layer);
+                    let node = self.paths.insert(&change.path);
+                    let removed = self.remove(node, false, layer);
                     facts.files_removed = facts.files_removed.saturating_add(removed.files);
                 }
                 _ => {}
             }
         }
 
-        for (change, (existed, leaf)) in input.summary.changes.into_iter().zip(before) {
-            let (mut new, dive_size) = match change.what {
+        for (change, (existed, leaf)) in changes.iter().zip(before) {
+            checkpoint.step()?;
+            let (mut new, dive_size) = match &change.what {
                 What::Whiteout | What::Opaque => continue,
                 What::Dir => (Version::without_bytes(Kind::Dir, layer), 0),
-                What::File { size, capability } => {
+                &What::File { size, capability } => {
                     let inode = self.new_inode(size, layer)?;
                     facts.bytes_added = facts.bytes_added.saturating_add(size);
                     let version = Version {
@@ -245,7 +278,7 @@ impl Stack {
                     };
                     (version, size)
                 }
-                What::HardLink { target } => (self.link_to(&target, layer), 0),
+                What::HardLink { target } => (self.link_to(target, layer), 0),
                 What::Symlink => (Version::without_bytes(Kind::Symlink, layer), 0),
                 What::CharDevice => (Version::without_bytes(Kind::CharDevice, layer), 0),
                 What::BlockDevice => (Version::without_bytes(Kind::BlockDevice, layer), 0),
@@ -254,8 +287,8 @@ impl Stack {
             // A hard link that found its target has the target's metadata; any other entry
             // brings its own.
             if new.metadata == NO_METADATA {
-                if let Some(metadata) = change.metadata {
-                    new.metadata = self.keep(*metadata)?;
+                if let Some(metadata) = &change.metadata {
+                    new.metadata = self.keep(Metadata::clone(metadata))?;
                 }
             }
             if new.kind != Kind::Dir {
@@ -266,17 +299,26 @@ impl Stack {
                 };
                 *count = count.saturating_add(1);
             }
-            let removed = self
-                .make_parents(&change.path, layer)
-                .saturating_add(self.put(change.path, new, leaf.then_some(dive_size)));
+            let node = self.paths.insert(&change.path);
+            let removed = self.make_parents(node, layer).saturating_add(self.put(
+                node,
+                new,
+                leaf.then_some(dive_size),
+            ));
             facts.files_removed = facts.files_removed.saturating_add(removed);
         }
         self.layers.push(facts);
         Ok(())
     }
 
+    /// How many nodes hold the paths: at most two per path the layers name.
+    #[cfg(test)]
+    pub fn nodes(&self) -> usize {
+        self.paths.len()
+    }
+
     fn current(&self, path: &str) -> Option<Version> {
-        self.present.get(path).map(|p| p.version)
+        self.paths.get(path).and_then(|p| p.now)
     }
 
     fn new_inode(&mut self, size: u64, layer: u32) -> Result<u32> {
@@ -297,6 +339,10 @@ impl Stack {
         Ok(id)
     }
 
+    fn inode_size(&self, inode: u32) -> u64 {
+        self.inodes.get(inode as usize).map_or(0, |i| i.size)
+    }
+
     /// A hard link is another name for its target's inode. A target that is missing or a
     /// directory cannot be extracted either; rather than fail the audit, it counts as an empty
     /// file.
@@ -311,122 +357,146 @@ impl Stack {
         }
     }
 
-    /// Makes every ancestor of `path` a directory, as extracting the entry would. Returns how
+    /// Makes every ancestor of `node` a directory, as extracting the entry would. Returns how
     /// many files that replaced.
-    fn make_parents(&mut self, path: &str, layer: u32) -> u32 {
+    fn make_parents(&mut self, node: NodeId, layer: u32) -> u32 {
+        let dir = Version::without_bytes(Kind::Dir, layer);
         let mut replaced = 0u32;
-        let mut child = path;
-        while let Some((parent, _)) = child.rsplit_once('/') {
-            let dir = Version::without_bytes(Kind::Dir, layer);
-            match self.present.get_mut(parent) {
+        let mut child = node;
+        while let Some(parent) = self.paths.parent(child) {
+            self.paths.edge_mut(child).now = Some(dir);
+            if parent == ROOT {
+                break;
+            }
+            let point = self.paths.value_mut(parent);
+            match point.now.replace(dir) {
                 // Every present path's ancestors are present directories.
-                Some(present) if present.version.kind == Kind::Dir => break,
-                Some(present) => {
-                    let old = std::mem::replace(&mut present.version, dir);
-                    present.past.displace(old, layer);
+                Some(old) if old.kind == Kind::Dir => {
+                    point.now = Some(old);
+                    break;
+                }
+                Some(old) => {
+                    point.past.displace(old, layer);
                     replaced = replaced.saturating_add(1);
                 }
-                None => self.bring_back(parent.into(), dir),
+                // Brought back, with whatever past it has.
+                None => {}
             }
             child = parent;
         }
         replaced
     }
 
-    /// Puts `version` at a path that is not there now, with whatever past the path has.
-    fn bring_back(&mut self, path: Box<str>, version: Version) {
-        let (path, past) = match self.gone.remove_entry(&path) {
-            Some(gone) => gone,
-            None => (path, Past::default()),
-        };
-        self.present.insert(path, Present { version, past });
-    }
-
-    /// Sets `path` to `new`, replacing whatever was there (a directory replaced by anything
+    /// Sets `node` to `new`, replacing whatever was there (a directory replaced by anything
     /// else takes its whole subtree with it). `dive_size` is `Some` when dive scores this
     /// entry. Returns how many files were removed, not counting a file replaced by a file,
     /// which is a change.
-    fn put(&mut self, path: Box<str>, new: Version, dive_size: Option<u64>) -> u32 {
+    fn put(&mut self, node: NodeId, new: Version, dive_size: Option<u64>) -> u32 {
         let mut removed = 0u32;
-        if self.current(&path).map(|v| v.kind) == Some(Kind::Dir) && new.kind != Kind::Dir {
-            removed = self.remove(&path, false, new.layer).files;
+        if self.paths.value(node).now.map(|v| v.kind) == Some(Kind::Dir) && new.kind != Kind::Dir {
+            removed = self.remove(node, false, new.layer).files;
         }
         if let Some(size) = dive_size {
             self.dive_seen_bytes = self.dive_seen_bytes.saturating_add(size);
         }
-        match self.present.get_mut(&path) {
-            Some(present) => {
-                let old = std::mem::replace(&mut present.version, new);
-                if old.kind != Kind::Dir && new.kind == Kind::Dir {
-                    removed = removed.saturating_add(1);
-                }
-                present.past.displace(old, new.layer);
-                if let Some(size) = dive_size {
-                    present.past.see(size);
-                }
+        let point = self.paths.value_mut(node);
+        if let Some(old) = point.now.replace(new) {
+            if old.kind != Kind::Dir && new.kind == Kind::Dir {
+                removed = removed.saturating_add(1);
             }
-            None => {
-                let mut past = self.gone.remove(&path).unwrap_or_default();
-                if let Some(size) = dive_size {
-                    past.see(size);
-                }
-                self.present.insert(path, Present { version: new, past });
+            point.past.displace(old, new.layer);
+        }
+        if let Some(size) = dive_size {
+            point.past.see(size);
+        }
+        removed
+    }
+
+    /// Removes everything under `node`, and `node` itself if `with_root`, on behalf of `layer`.
+    fn remove(&mut self, node: NodeId, with_root: bool, layer: u32) -> Removed {
+        let mut removed = Removed::default();
+        // Nothing can be under a path that is not there.
+        if node != ROOT && self.paths.value(node).now.is_none() {
+            return removed;
+        }
+        if with_root {
+            self.take(node, layer, &mut removed);
+        }
+        let mut below: Vec<NodeId> = self.paths.children(node).collect();
+        while let Some(child) = below.pop() {
+            // The directories inside its edge are under `node` too, and hold nothing else.
+            self.paths.edge_mut(child).now = None;
+            if self.take(child, layer, &mut removed) {
+                below.extend(self.paths.children(child));
             }
         }
         removed
     }
 
-    /// Removes everything under `path`, and `path` itself if `with_root`, on behalf of `layer`.
-    fn remove(&mut self, path: &str, with_root: bool, layer: u32) -> Removed {
-        let mut doomed: Vec<Box<str>> = Vec::new();
-        if path.is_empty() {
-            doomed.extend(self.present.keys().cloned());
-        } else if self.present.contains_key(path) {
-            // Anything below `path` would need `path` there as a directory.
-            if with_root {
-                doomed.push(path.into());
-            }
-            // Exactly the paths that start with `path/`: '0' is the character after '/'.
-            let (from, to) = (format!("{path}/"), format!("{path}0"));
-            let below = (Bound::Included(from.as_str()), Bound::Excluded(to.as_str()));
-            doomed.extend(self.present.range::<str, _>(below).map(|(p, _)| p.clone()));
+    /// Takes away what is at `node`, filing it in the node's past. Returns whether anything was.
+    fn take(&mut self, node: NodeId, layer: u32, removed: &mut Removed) -> bool {
+        let Some(version) = self.paths.value(node).now else {
+            return false;
+        };
+        if version.origin {
+            let size = self.inode_size(version.inode);
+            removed.dive_bytes = removed.dive_bytes.saturating_add(size);
         }
-        let mut removed = Removed::default();
-        for path in doomed {
-            let Some((path, Present { version, mut past })) = self.present.remove_entry(&path)
-            else {
-                continue;
-            };
-            if version.origin {
-                let size = self
-                    .inodes
-                    .get(version.inode as usize)
-                    .map_or(0, |i| i.size);
-                removed.dive_bytes = removed.dive_bytes.saturating_add(size);
-            }
-            if version.kind != Kind::Dir {
-                removed.files = removed.files.saturating_add(1);
-            }
-            past.displace(version, layer);
-            if !past.is_empty() {
-                self.gone.insert(path, past);
-            }
+        if version.kind != Kind::Dir {
+            removed.files = removed.files.saturating_add(1);
         }
-        removed
+        let point = self.paths.value_mut(node);
+        point.now = None;
+        point.past.displace(version, layer);
+        true
     }
 
     /// Records a whiteout the way dive's `Efficiency` does (see [`Past::see`]); the path is
     /// not there any more.
-    fn visit_gone(&mut self, path: Box<str>, size: u64) {
+    fn visit_gone(&mut self, node: NodeId, size: u64) {
         self.dive_seen_bytes = self.dive_seen_bytes.saturating_add(size);
-        self.gone.entry(path).or_default().see(size);
+        self.paths.value_mut(node).past.see(size);
+    }
+
+    /// Every path there now, spelled out, and what is there, in path order: what a snapshot
+    /// lists.
+    fn present_in_path_order(&self) -> Vec<(String, Version)> {
+        let mut present = Vec::new();
+        let mut todo: Vec<(NodeId, String)> = self
+            .paths
+            .children(ROOT)
+            .map(|c| (c, String::new()))
+            .collect();
+        while let Some((node, above)) = todo.pop() {
+            let mut path = above;
+            let in_edge = self.paths.edge(node).now;
+            let mut names = self.paths.label(node).split('/').peekable();
+            while let Some(name) = names.next() {
+                if !path.is_empty() {
+                    path.push('/');
+                }
+                path.push_str(name);
+                match in_edge {
+                    Some(dir) if names.peek().is_some() => present.push((path.clone(), dir)),
+                    _ => {}
+                }
+            }
+            let Some(version) = self.paths.value(node).now else {
+                continue;
+            };
+            todo.extend(self.paths.children(node).map(|c| (c, path.clone())));
+            present.push((path, version));
+        }
+        present.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        present
     }
 
     /// The final filesystem with each entry's metadata; empty metadata unless the layers were
     /// read with [`Reading::Everything`](super::layer::Reading::Everything).
     pub fn snapshot(&self) -> FsSnapshot {
-        let entries = self.present.iter().map(|(path, present)| {
-            let version = present.version;
+        let present = self.present_in_path_order();
+        let entries = present.iter().map(|(path, version)| {
+            let version = *version;
             snapshot::Final {
                 path,
                 kind: version.kind,
@@ -441,12 +511,21 @@ impl Stack {
         snapshot::build(entries, self.root.as_ref())
     }
 
-    pub fn finish(self) -> AuditReport {
+    pub fn finish(self, checkpoint: &mut Checkpoint) -> Result<AuditReport> {
         let mut alive = vec![false; self.inodes.len()];
+        // How many present paths name each inode: more than one makes a hard-link group.
+        let mut names = vec![0u32; self.inodes.len()];
         let mut special_files = SpecialFiles::default();
-        for version in self.present.values().map(|p| p.version) {
+        for (_, point) in self.paths.nodes() {
+            checkpoint.step()?;
+            let Some(version) = point.now else {
+                continue;
+            };
             if let Some(alive) = alive.get_mut(version.inode as usize) {
                 *alive = true;
+            }
+            if let Some(names) = names.get_mut(version.inode as usize) {
+                *names = names.saturating_add(1);
             }
             let count = match version.kind {
                 Kind::CharDevice | Kind::BlockDevice => Some(&mut special_files.devices),
@@ -480,14 +559,11 @@ impl Stack {
 
         let mut wasted_bytes = 0u64;
         // Every path with a past, and what it shows now if it is there.
-        let pasts = self
-            .present
-            .iter()
-            .map(|(path, p)| (path, &p.past, Some(p.version)))
-            .chain(self.gone.iter().map(|(path, past)| (path, past, None)));
-        let mut wasted: Vec<(u64, &str, &History, Option<Version>)> = Vec::new();
+        let mut wasted: Vec<(u64, String, &History, Option<Version>)> = Vec::new();
         let mut dive_min_bytes = 0u64;
-        for (path, past, now) in pasts {
+        for (node, point) in self.paths.nodes() {
+            checkpoint.step()?;
+            let past = &point.past;
             dive_min_bytes = dive_min_bytes.saturating_add(past.dive_min.unwrap_or(0));
             let Some(history) = &past.history else {
                 continue;
@@ -499,10 +575,10 @@ impl Stack {
                 .fold(0u64, u64::saturating_add);
             if bytes > 0 {
                 wasted_bytes = wasted_bytes.saturating_add(bytes);
-                wasted.push((bytes, path, history, now));
+                wasted.push((bytes, self.paths.path(node), history, point.now));
             }
         }
-        wasted.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        wasted.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let wasted_files = wasted
             .into_iter()
             .take(TOP_WASTED)
@@ -528,25 +604,34 @@ impl Stack {
 
         // A hard-link group's bytes go to its first path in path order, so the tree adds up to
         // the filesystem's size.
-        let mut claimed = vec![false; self.inodes.len()];
-        let final_entries = self.present.iter().map(|(path, present)| {
-            let version = present.version;
-            let bytes = match claimed.get_mut(version.inode as usize) {
-                Some(claimed) if !*claimed => {
-                    *claimed = true;
-                    self.inodes
-                        .get(version.inode as usize)
-                        .map_or(0, |i| i.size)
-                }
-                _ => 0,
+        let mut first_names: HashMap<u32, (String, NodeId)> = HashMap::new();
+        for (node, point) in self.paths.nodes() {
+            let Some(version) = point.now else {
+                continue;
             };
-            tree::Entry {
-                path,
-                is_dir: version.kind == Kind::Dir,
-                bytes,
+            if names.get(version.inode as usize).is_some_and(|&n| n > 1) {
+                let path = self.paths.path(node);
+                let first = first_names
+                    .entry(version.inode)
+                    .or_insert_with(|| (path.clone(), node));
+                if path < first.0 {
+                    *first = (path, node);
+                }
             }
-        });
-        let tree = tree::build(final_entries);
+        }
+        let bytes_of = |node: NodeId, inode: u32| {
+            let claims = match names.get(inode as usize) {
+                Some(1) => true,
+                Some(_) => first_names.get(&inode).is_some_and(|first| first.1 == node),
+                None => false,
+            };
+            if claims {
+                self.inode_size(inode)
+            } else {
+                0
+            }
+        };
+        let tree = self.tree(checkpoint, bytes_of)?;
 
         let layers = self
             .layers
@@ -565,7 +650,7 @@ impl Stack {
             })
             .collect();
 
-        AuditReport {
+        Ok(AuditReport {
             layer_bytes,
             filesystem_bytes,
             reclaimable_bytes: layer_bytes.saturating_sub(filesystem_bytes),
@@ -575,6 +660,48 @@ impl Stack {
             wasted_files,
             tree,
             special_files,
+        })
+    }
+
+    /// The final filesystem by directory, each path charged `bytes_of(node, inode)`. Only the
+    /// first levels are spelled out: deeper paths add to their ancestors' totals.
+    fn tree(
+        &self,
+        checkpoint: &mut Checkpoint,
+        bytes_of: impl Fn(NodeId, u32) -> u64,
+    ) -> Result<TreeNode> {
+        let mut tree = tree::Builder::default();
+        // The first names of the path being visited, as many as the tree spells out.
+        let mut names: Vec<&str> = Vec::new();
+        // Each node with the depth of its parent and how many of `names` are the parent's.
+        let mut todo: Vec<(NodeId, usize, usize)> =
+            self.paths.children(ROOT).map(|c| (c, 0, 0)).collect();
+        while let Some((node, mut depth, kept)) = todo.pop() {
+            checkpoint.step()?;
+            names.truncate(kept);
+            let in_edge = self.paths.edge(node).now.is_some();
+            let mut labels = self.paths.label(node).split('/').peekable();
+            while let Some(name) = labels.next() {
+                depth += 1;
+                if names.len() < tree::NAMED_LEVELS {
+                    names.push(name);
+                }
+                // A directory deeper than the tree spells out adds nothing to it.
+                if in_edge && labels.peek().is_some() && depth <= tree::NAMED_LEVELS {
+                    tree.add(&names, depth, true, 0);
+                }
+            }
+            let Some(version) = self.paths.value(node).now else {
+                continue;
+            };
+            tree.add(
+                &names,
+                depth,
+                version.kind == Kind::Dir,
+                bytes_of(node, version.inode),
+            );
+            todo.extend(self.paths.children(node).map(|c| (c, depth, names.len())));
         }
+        Ok(tree.finish())
     }
 }

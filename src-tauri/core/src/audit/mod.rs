@@ -28,7 +28,9 @@ mod diff;
 pub mod export;
 mod from_daemon;
 mod layer;
+mod members;
 mod merge;
+mod path_tree;
 mod snapshot;
 mod tree;
 
@@ -49,7 +51,8 @@ pub use snapshot::{EntryKind, FsEntry, FsSnapshot};
 use layer::Reading;
 
 /// Audits the image in `reader`, a `docker save` archive of one image (with several, the first
-/// listed). `progress` hears the number of bytes read so far every 256 KiB and at the end;
+/// listed). `progress` hears the number of bytes read so far every 256 KiB and at the end,
+/// then that total again now and then while the layers are stacked and the report is made;
 /// returning `Break` stops the audit with [`Error::Cancelled`](crate::Error::Cancelled).
 ///
 /// Errors: [`Error::MalformedArchive`](crate::Error::MalformedArchive) for anything that is not
@@ -58,7 +61,9 @@ pub fn audit_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<AuditReport> {
-    Ok(merged(reader, Reading::Sizes, progress)?.finish())
+    merged(reader, Reading::Sizes, progress, |stack, checkpoint| {
+        stack.finish(checkpoint)
+    })
 }
 
 /// The final filesystem of the image in `reader`, entry by entry (see [`FsSnapshot`] for what
@@ -69,7 +74,9 @@ pub fn snapshot_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<FsSnapshot> {
-    Ok(merged(reader, Reading::Everything, progress)?.snapshot())
+    merged(reader, Reading::Everything, progress, |stack, _| {
+        Ok(stack.snapshot())
+    })
 }
 
 /// Both of the above from one reading: the audit of the image in `reader` and its final
@@ -79,23 +86,37 @@ pub fn survey_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(AuditReport, FsSnapshot)> {
-    let stack = merged(reader, Reading::Everything, progress)?;
-    let snapshot = stack.snapshot();
-    Ok((stack.finish(), snapshot))
+    merged(
+        reader,
+        Reading::Everything,
+        progress,
+        |stack, checkpoint| {
+            let snapshot = stack.snapshot();
+            Ok((stack.finish(checkpoint)?, snapshot))
+        },
+    )
 }
 
-/// Every layer of the image in `reader`, stacked.
-fn merged<R: Read>(
+/// Every layer of the image in `reader`, stacked and handed to `finish`.
+fn merged<R: Read, T>(
     reader: R,
     reading: Reading,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
-) -> Result<merge::Stack> {
-    let layers = archive::read_image(reader, reading, progress)?;
+    finish: impl FnOnce(merge::Stack, &mut merge::Checkpoint) -> Result<T>,
+) -> Result<T> {
+    let mut read = 0;
+    let layers = archive::read_image(reader, reading, &mut |bytes| {
+        read = bytes;
+        progress(bytes)
+    })?;
+    // Nothing more is read: the caller hears the same total, and may still cancel.
+    let mut again = || progress(read);
+    let mut checkpoint = merge::Checkpoint::new(&mut again);
     let mut stack = merge::Stack::default();
     for layer in layers {
-        stack.apply(layer)?;
+        stack.apply(layer, &mut checkpoint)?;
     }
-    Ok(stack)
+    finish(stack, &mut checkpoint)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

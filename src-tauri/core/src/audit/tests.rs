@@ -898,6 +898,239 @@ fn mutated_archives_never_panic() {
     }
 }
 
+// Memory: what the audit keeps follows the entries, not the depth of their paths or how often
+// the manifest lists a layer; names are capped; cancel is heard all the way.
+
+/// `c<i>/abcdefg/abcdefg/…`, a little over `bytes` long, as the reported image had them.
+fn deep_dir(i: usize, bytes: usize) -> String {
+    let mut path = format!("c{i:03}");
+    while path.len() < bytes {
+        path.push_str("/abcdefg");
+    }
+    path
+}
+
+/// How many path-tree nodes the merge of `archive` ends with.
+fn stacked_nodes(archive: &[u8]) -> usize {
+    merged(
+        archive,
+        Reading::Sizes,
+        &mut |_| ControlFlow::Continue(()),
+        |stack, _| Ok(stack.nodes()),
+    )
+    .expect("merge")
+}
+
+#[test]
+fn deep_paths_whose_directories_no_entry_names_cost_nodes_per_entry_not_per_level() {
+    const FILES: usize = 300;
+    let mut first = Layer::new();
+    for i in 0..FILES {
+        first = first.file(&format!("{}/f.txt", deep_dir(i, 3300)), 10);
+    }
+    let chain = |i: usize, levels: usize| {
+        let mut path = format!("c{i:03}");
+        path.push_str(&"/abcdefg".repeat(levels));
+        path
+    };
+    // A whiteout, a new file and a file over a directory, all in the middle of chains: each
+    // splits a chain where no entry named a directory.
+    let second = Layer::new()
+        .whiteout(&chain(0, 2))
+        .file(&format!("{}/x", chain(1, 1)), 5)
+        .file(&chain(2, 1), 6);
+    let archive = legacy(&[first.tar(), second.tar()], false);
+    let report = audit(&archive).expect("audit");
+
+    assert_eq!(totals(&report), (3011, 2991, 20, 20));
+    assert_eq!(
+        per_layer(&report),
+        vec![(3000, 300, 0, 0, 20), (11, 1, 1, 2, 0)]
+    );
+    let lost = |i: usize| format!("{}/f.txt", deep_dir(i, 3300));
+    assert_eq!(
+        wasted(&report),
+        vec![
+            (lost(0).as_str(), 10, vec![0, 1]),
+            (lost(2).as_str(), 10, vec![0, 1])
+        ]
+    );
+    assert_eq!(report.tree.files, 300);
+    let biggest = report.tree.children.first();
+    assert_eq!(
+        biggest.map(|c| (c.name.as_str(), c.bytes, c.files)),
+        Some(("c001", 15, 2))
+    );
+
+    // Each of the 303 paths named costs at most two nodes (its own and one where it parts
+    // from the others), whatever the 470 directories above each file.
+    let nodes = stacked_nodes(&archive);
+    assert!(nodes <= 2 * (FILES + 3) + 1, "{nodes} nodes");
+}
+
+#[test]
+fn directories_made_to_hold_a_deep_entry_are_listed_by_a_snapshot() {
+    let archive = legacy(
+        &[
+            layer_of(&[Spec::file("a/b/c/d/file", b"abc")]),
+            layer_of(&[Spec::file("a/b/.wh.c", b""), Spec::file("a/b/new", b"n")]),
+        ],
+        false,
+    );
+    let snapshot =
+        snapshot_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(())).expect("snapshot");
+    let listed: Vec<(&str, EntryKind)> = snapshot
+        .entries
+        .iter()
+        .map(|(path, entry)| (path.as_str(), entry.kind))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("/a", EntryKind::Dir),
+            ("/a/b", EntryKind::Dir),
+            ("/a/b/new", EntryKind::File)
+        ]
+    );
+}
+
+#[test]
+fn a_hard_link_group_is_charged_to_its_first_path_in_path_order() {
+    // "a-x" sorts before "a/…" ('-' before '/'), though "a" comes first as a directory name.
+    let report = audit_layers(&[Layer::new()
+        .file("a/z/target", 40)
+        .hardlink("a-x", "a/z/target")
+        .tar()]);
+    let bytes = |name: &str| {
+        report
+            .tree
+            .children
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.bytes)
+    };
+    assert_eq!((bytes("a-x"), bytes("a")), (Some(40), Some(0)));
+    assert_eq!(report.tree.bytes, 40);
+}
+
+/// An archive whose manifest lists `layer` `times` times.
+fn listed_again(layer: &[u8], times: usize) -> Vec<u8> {
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "c.json",
+        "Layers": vec!["one/layer.tar"; times],
+    }]))
+    .expect("manifest");
+    let mut archive = tar::Builder::new(Vec::new());
+    put(&mut archive, "one/layer.tar", layer);
+    put(&mut archive, "c.json", &config(times));
+    put(&mut archive, "manifest.json", &manifest);
+    archive.into_inner().expect("archive")
+}
+
+#[test]
+fn a_layer_listed_many_times_is_read_once_and_shared() {
+    let layer = Layer::new().file("a", 3).file("b", 4).tar();
+    let archive = listed_again(&layer, 50);
+    let layers = archive::read_image(archive.as_slice(), Reading::Sizes, &mut |_| {
+        ControlFlow::Continue(())
+    })
+    .expect("read");
+    assert_eq!(layers.len(), 50);
+    assert!(layers
+        .iter()
+        .all(|l| std::rc::Rc::ptr_eq(&l.summary, &layers[0].summary)));
+
+    let report = audit(&archive).expect("audit");
+    assert_eq!(totals(&report), (350, 7, 343, 343));
+    assert_eq!(per_layer(&report)[49], (7, 0, 2, 0, 0));
+}
+
+#[test]
+fn a_manifest_repeating_a_layer_beyond_reason_is_malformed() {
+    let mut layer = Layer::new();
+    for i in 0..1000 {
+        layer = layer.file(&format!("f{i}"), 0);
+    }
+    // A thousand entries a thousand times over would take the merge a thousand times the
+    // memory of the image.
+    assert_malformed(audit(&listed_again(&layer.tar(), 1000)), "1000 listings");
+}
+
+#[test]
+fn an_overlong_name_or_pax_record_is_malformed() {
+    let long = format!("{}/file", "n".repeat(70 * 1024));
+    assert_malformed(
+        audit(&legacy(&[Layer::new().file(&long, 1).tar()], false)),
+        "GNU long name",
+    );
+    assert_malformed(
+        audit(&legacy(
+            &[Layer::new().pax_file(&long, 1, &[]).tar()],
+            false,
+        )),
+        "PAX path",
+    );
+    let big_xattr = vec![b'x'; 70 * 1024];
+    let pax = Layer::new().pax_file("f", 1, &[("SCHILY.xattr.user.big", &big_xattr)]);
+    assert_malformed(audit(&legacy(&[pax.tar()], false)), "PAX record");
+    // Compressed, the name is a few hundred bytes of the archive.
+    let bomb = gzip(
+        &Layer::new()
+            .file(&format!("{}/f", "z".repeat(8 << 20)), 1)
+            .tar(),
+    );
+    assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+    assert_malformed(audit(&legacy(&[bomb], false)), "compressed long name");
+
+    // The outer archive is held to the same cap.
+    let mut archive = legacy(&sample_layers(), false);
+    archive.truncate(archive.len() - 1024); // its end-of-archive blocks
+    let mut outer = tar::Builder::new(archive);
+    put(&mut outer, &long, b"{}");
+    assert_malformed(audit(&outer.into_inner().expect("archive")), "outer name");
+
+    // Below the cap, names are read whole.
+    let near = format!("{}/file", "m".repeat(48 * 1024));
+    let report = audit_layers(&[Layer::new().file(&near, 2).tar()]);
+    assert_eq!(report.tree.files, 1);
+}
+
+#[test]
+fn cancel_is_heard_while_the_layers_are_stacked_and_the_report_is_made() {
+    let mut layer = Layer::new();
+    for i in 0..merge::CHECK_EVERY + 10 {
+        layer = layer.file(&format!("d/f{i}"), 0);
+    }
+    let archive = legacy(&[layer.tar()], false);
+    let mut heard = Vec::new();
+    audit_archive(archive.as_slice(), &mut |n| {
+        heard.push(n);
+        ControlFlow::Continue(())
+    })
+    .expect("audit");
+    // Reading ends with the total; the merge and the finish then repeat it.
+    let total = heard.last().copied().expect("heard");
+    let read_ends = heard.iter().position(|&n| n == total).expect("total");
+    assert!(heard.len() - read_ends >= 4, "{heard:?}");
+
+    for stop_at in read_ends + 1..heard.len() {
+        let mut calls = 0;
+        let result = audit_archive(archive.as_slice(), &mut |_| {
+            calls += 1;
+            if calls > stop_at {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert!(
+            matches!(result, Err(Error::Cancelled)),
+            "{stop_at}: {result:?}"
+        );
+        assert_eq!(calls, stop_at + 1, "it stops at once");
+    }
+}
+
 // Snapshots and their comparison.
 
 const CAPABILITY: &str = "security.capability";

@@ -3,7 +3,9 @@
 //! into one [`OtherEntries`] per directory.
 //!
 //! ```text
-//! let root = tree::build(entries_of_the_final_filesystem);
+//! let mut tree = tree::Builder::default();
+//! tree.add(&["usr", "bin", "env"], 3, false, 10_240); // every path of the final filesystem
+//! let root = tree.finish();
 //! ```
 
 use std::collections::{HashMap, VecDeque};
@@ -12,18 +14,14 @@ use super::{OtherEntries, TreeNode, TreeNodeKind};
 
 /// Levels below the root that are listed; deeper entries only add to their ancestors' totals.
 const MAX_DEPTH: usize = 4;
+/// The names of a path the tree needs: one level more than is listed, so the deepest listed
+/// directories know their entries.
+pub(super) const NAMED_LEVELS: usize = MAX_DEPTH + 1;
 /// Entries listed per directory, biggest first.
 const MAX_CHILDREN: usize = 50;
 /// Nodes listed in the whole tree, so a report stays small enough to send to the window.
 /// Shallow levels are listed first, so only the deepest ones ever go without.
 const MAX_NODES: usize = 3000;
-
-/// A path of the final filesystem and the bytes charged to it.
-pub(super) struct Entry<'a> {
-    pub path: &'a str,
-    pub is_dir: bool,
-    pub bytes: u64,
-}
 
 /// A node while the tree is counted, before it is cut down.
 struct Draft<'a> {
@@ -51,21 +49,33 @@ impl<'a> Draft<'a> {
     }
 }
 
-pub(super) fn build<'a>(entries: impl Iterator<Item = Entry<'a>>) -> TreeNode {
-    let mut drafts = vec![Draft::new("/", 0)];
-    if let Some(root) = drafts.first_mut() {
-        root.is_dir = true;
-    }
-    let mut index: HashMap<(usize, &'a str), usize> = HashMap::new();
+/// Counts the final filesystem, path by path, in any order.
+pub(super) struct Builder<'a> {
+    drafts: Vec<Draft<'a>>,
+    index: HashMap<(usize, &'a str), usize>,
+}
 
-    for entry in entries {
-        let file = u32::from(!entry.is_dir);
-        let depth = entry.path.split('/').count();
+impl Default for Builder<'_> {
+    fn default() -> Self {
+        let mut root = Draft::new("/", 0);
+        root.is_dir = true;
+        Builder {
+            drafts: vec![root],
+            index: HashMap::new(),
+        }
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// A path of the final filesystem, `depth` names long, of which `names` are the first
+    /// (at least [`NAMED_LEVELS`] of them, or all), with the bytes charged to it.
+    pub fn add(&mut self, names: &[&'a str], depth: usize, is_dir: bool, bytes: u64) {
+        let drafts = &mut self.drafts;
+        let file = u32::from(!is_dir);
         let mut node = 0;
-        add(&mut drafts, node, entry.bytes, file);
-        // One level more than is listed, so the deepest listed directories know their entries.
-        for (level, name) in (1..=MAX_DEPTH + 1).zip(entry.path.split('/')) {
-            node = match index.get(&(node, name)) {
+        add(drafts, node, bytes, file);
+        for (level, &name) in (1..=NAMED_LEVELS).zip(names) {
+            node = match self.index.get(&(node, name)) {
                 Some(&child) => child,
                 None => {
                     let child = drafts.len();
@@ -74,20 +84,25 @@ pub(super) fn build<'a>(entries: impl Iterator<Item = Entry<'a>>) -> TreeNode {
                         parent.is_dir = true;
                         parent.children.push(child);
                     }
-                    index.insert((node, name), child);
+                    self.index.insert((node, name), child);
                     child
                 }
             };
-            add(&mut drafts, node, entry.bytes, file);
-            if level == depth && entry.is_dir {
+            add(drafts, node, bytes, file);
+            if level == depth && is_dir {
                 if let Some(draft) = drafts.get_mut(node) {
                     draft.is_dir = true;
                 }
             }
         }
     }
-    drop(index);
 
+    pub fn finish(self) -> TreeNode {
+        build(self.drafts)
+    }
+}
+
+fn build(mut drafts: Vec<Draft>) -> TreeNode {
     // Biggest first; names break ties so the report is the same on every run.
     let order: Vec<Vec<usize>> = drafts
         .iter()
