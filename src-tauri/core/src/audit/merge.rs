@@ -186,6 +186,40 @@ impl<'c> Checkpoint<'c> {
     }
 }
 
+/// What a snapshot may hold. The audit's stack keeps a path once however deep it is, but a
+/// snapshot spells out every directory on the way, each as a full path: a few megabytes of
+/// tar whose files sit a thousand implicit directories deep would make gigabytes of them.
+/// Every entry a tar names costs it at least a 512-byte header, so an image whose directories
+/// are in its layers stays far inside twice its archive's size; the fixed allowance leaves room
+/// for the implicit directories real images have.
+pub(super) struct SnapshotBudget {
+    left: u64,
+}
+
+impl SnapshotBudget {
+    /// Memory an entry of the snapshot takes beside its path: the entry, the map's share.
+    const ENTRY_COST: u64 = 256;
+    const ALLOWANCE: u64 = 48 * 1024 * 1024;
+
+    fn for_archive(archive_bytes: u64) -> Self {
+        SnapshotBudget {
+            left: archive_bytes
+                .saturating_mul(2)
+                .saturating_add(Self::ALLOWANCE),
+        }
+    }
+
+    fn spend(&mut self, path: &str) -> Result<()> {
+        let cost = path.len() as u64 + Self::ENTRY_COST;
+        self.left = self.left.checked_sub(cost).ok_or_else(|| {
+            Error::MalformedArchive(
+                "its directories nest too deep to compare in memory (most of them implicit: the layers never name them)".into(),
+            )
+        })?;
+        Ok(())
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Stack {
     /// Every path the layers named, with what is there now and its past. Deleting a directory
@@ -460,7 +494,13 @@ impl Stack {
 
     /// Every path there now, spelled out, and what is there, in path order: what a snapshot
     /// lists.
-    fn present_in_path_order(&self) -> Vec<(String, Version)> {
+    /// Every present path, directories inside edges spelled out, in path order; `Err` once
+    /// they would take more memory than `budget` allows.
+    fn present_in_path_order(
+        &self,
+        budget: &mut SnapshotBudget,
+        checkpoint: &mut Checkpoint,
+    ) -> Result<Vec<(String, Version)>> {
         let mut present = Vec::new();
         let mut todo: Vec<(NodeId, String)> = self
             .paths
@@ -477,24 +517,33 @@ impl Stack {
                 }
                 path.push_str(name);
                 match in_edge {
-                    Some(dir) if names.peek().is_some() => present.push((path.clone(), dir)),
+                    Some(dir) if names.peek().is_some() => {
+                        budget.spend(&path)?;
+                        checkpoint.step()?;
+                        present.push((path.clone(), dir));
+                    }
                     _ => {}
                 }
             }
             let Some(version) = self.paths.value(node).now else {
                 continue;
             };
+            budget.spend(&path)?;
+            checkpoint.step()?;
             todo.extend(self.paths.children(node).map(|c| (c, path.clone())));
             present.push((path, version));
         }
         present.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        present
+        Ok(present)
     }
 
     /// The final filesystem with each entry's metadata; empty metadata unless the layers were
     /// read with [`Reading::Everything`](super::layer::Reading::Everything).
-    pub fn snapshot(&self) -> FsSnapshot {
-        let present = self.present_in_path_order();
+    /// The final filesystem. `archive_bytes`, the size of the archive read, sets how much
+    /// memory the snapshot may take (see [`SnapshotBudget`]).
+    pub fn snapshot(&self, archive_bytes: u64, checkpoint: &mut Checkpoint) -> Result<FsSnapshot> {
+        let mut budget = SnapshotBudget::for_archive(archive_bytes);
+        let present = self.present_in_path_order(&mut budget, checkpoint)?;
         let entries = present.iter().map(|(path, version)| {
             let version = *version;
             snapshot::Final {
@@ -508,7 +557,7 @@ impl Stack {
                 identity: version.metadata,
             }
         });
-        snapshot::build(entries, self.root.as_ref())
+        Ok(snapshot::build(entries, self.root.as_ref()))
     }
 
     pub fn finish(self, checkpoint: &mut Checkpoint) -> Result<AuditReport> {

@@ -61,7 +61,7 @@ pub fn audit_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<AuditReport> {
-    merged(reader, Reading::Sizes, progress, |stack, checkpoint| {
+    merged(reader, Reading::Sizes, progress, |stack, _, checkpoint| {
         stack.finish(checkpoint)
     })
 }
@@ -74,9 +74,12 @@ pub fn snapshot_archive<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<FsSnapshot> {
-    merged(reader, Reading::Everything, progress, |stack, _| {
-        Ok(stack.snapshot())
-    })
+    merged(
+        reader,
+        Reading::Everything,
+        progress,
+        |stack, read, checkpoint| stack.snapshot(read, checkpoint),
+    )
 }
 
 /// Both of the above from one reading: the audit of the image in `reader` and its final
@@ -90,19 +93,20 @@ pub fn survey_archive<R: Read>(
         reader,
         Reading::Everything,
         progress,
-        |stack, checkpoint| {
-            let snapshot = stack.snapshot();
+        |stack, read, checkpoint| {
+            let snapshot = stack.snapshot(read, checkpoint)?;
             Ok((stack.finish(checkpoint)?, snapshot))
         },
     )
 }
 
-/// Every layer of the image in `reader`, stacked and handed to `finish`.
+/// Every layer of the image in `reader`, stacked and handed to `finish` with the number of
+/// bytes read.
 fn merged<R: Read, T>(
     reader: R,
     reading: Reading,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
-    finish: impl FnOnce(merge::Stack, &mut merge::Checkpoint) -> Result<T>,
+    finish: impl FnOnce(merge::Stack, u64, &mut merge::Checkpoint) -> Result<T>,
 ) -> Result<T> {
     let mut read = 0;
     let layers = archive::read_image(reader, reading, &mut |bytes| {
@@ -116,7 +120,7 @@ fn merged<R: Read, T>(
     for layer in layers {
         stack.apply(layer, &mut checkpoint)?;
     }
-    finish(stack, &mut checkpoint)
+    finish(stack, read, &mut checkpoint)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -916,7 +916,7 @@ fn stacked_nodes(archive: &[u8]) -> usize {
         archive,
         Reading::Sizes,
         &mut |_| ControlFlow::Continue(()),
-        |stack, _| Ok(stack.nodes()),
+        |stack, _, _| Ok(stack.nodes()),
     )
     .expect("merge")
 }
@@ -966,6 +966,34 @@ fn deep_paths_whose_directories_no_entry_names_cost_nodes_per_entry_not_per_leve
     // from the others), whatever the 470 directories above each file.
     let nodes = stacked_nodes(&archive);
     assert!(nodes <= 2 * (FILES + 3) + 1, "{nodes} nodes");
+}
+
+#[test]
+fn a_snapshot_of_directories_nested_too_deep_is_refused_instead_of_filling_the_memory() {
+    let deep = |files: usize| {
+        let paths: Vec<String> = (0..files)
+            .map(|i| format!("{}/f.txt", deep_dir(i, 3300)))
+            .collect();
+        let specs: Vec<Spec> = paths.iter().map(|p| Spec::file(p, b"0123456789")).collect();
+        legacy(&[layer_of(&specs)], false)
+    };
+    let snapshot = |archive: &[u8]| snapshot_archive(archive, &mut |_| ControlFlow::Continue(()));
+    // 300 files under 413 implicit directories each: the snapshot would spell out 124,000
+    // paths averaging 1.6 kB; the audit of the same archive stays small.
+    let too_deep = deep(300);
+    assert!(audit(&too_deep).is_ok());
+    match snapshot(&too_deep) {
+        Err(Error::MalformedArchive(message)) => assert!(message.contains("too deep"), "{message}"),
+        other => panic!(
+            "expected MalformedArchive, got {:?}",
+            other.map(|s| s.entries.len())
+        ),
+    }
+    // A tenth of it fits: only what would take hundreds of megabytes is refused.
+    let fits = snapshot(&deep(30)).expect("snapshot");
+    let levels = deep_dir(0, 3300).split('/').count();
+    assert_eq!(levels, 413);
+    assert_eq!(fits.entries.len(), 30 * (levels + 1));
 }
 
 #[test]
