@@ -159,7 +159,7 @@ async fn the_clean_up_command_removes_nothing_the_window_did_not_show() {
     let mut fixture = Fixture::small("e2e-unshown");
     let dangling = fixture.rebuild_leaving_dangling();
     let name = support::unique_name("e2e-victim").replace(['/', ':'], "-");
-    let container = support::docker(&["create", "--name", &name, &fixture.id, "/bin/sh"]);
+    let container = fixture.create_named_container(&name);
     let app = App::launch(&[]).await;
     app.wait_for_rows_containing(&fixture.tag).await;
 
@@ -191,6 +191,5 @@ async fn the_clean_up_command_removes_nothing_the_window_did_not_show() {
         support::docker(&["image", "inspect", "--format", "{{.Id}}", &fixture.tag]),
         fixture.id
     );
-    support::docker(&["rm", &container]);
     app.close().await;
 }

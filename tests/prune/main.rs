@@ -272,9 +272,9 @@ async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
 #[tokio::test]
 async fn prune_refuses_an_id_that_is_not_an_image_id() {
     let _turn = ONE_AT_A_TIME.lock().await;
-    let fixture = Fixture::small("prune-traversal");
+    let mut fixture = Fixture::small("prune-traversal");
     let name = support::unique_name("victim").replace(['/', ':'], "-");
-    let container = docker(&["create", "--name", &name, &fixture.id, "/bin/sh"]);
+    let container = fixture.create_named_container(&name);
     let daemon = Daemon::connect(&Environment::from_process(None))
         .await
         .unwrap();
@@ -300,5 +300,4 @@ async fn prune_refuses_an_id_that_is_not_an_image_id() {
         container,
         "the container is still there"
     );
-    docker(&["rm", &container]);
 }

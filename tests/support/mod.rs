@@ -89,6 +89,13 @@ impl Fixture {
         id
     }
 
+    /// The same, with a name of its own (one no other test uses).
+    pub fn create_named_container(&mut self, name: &str) -> String {
+        let id = docker(&["create", "--name", name, &self.id, "/bin/sh"]);
+        self.cleanup_containers.push(id.clone());
+        id
+    }
+
     /// Moves this fixture's tag onto a new build, leaving the old image dangling; returns the
     /// dangling image's ID. Both are removed on drop.
     pub fn rebuild_leaving_dangling(&mut self) -> String {
