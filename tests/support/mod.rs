@@ -140,7 +140,10 @@ fn build_in(dir: &Path, tag: &str, spec: &FixtureSpec) -> String {
     }
     std::fs::write(dir.join("Dockerfile"), dockerfile).expect("Dockerfile");
     let dir = dir.to_str().expect("utf-8 temp path");
-    docker(&["build", "-q", "-t", tag, dir])
+    docker(&["build", "-q", "-t", tag, dir]);
+    // The ID as inspect gives it: Podman's `build -q` prints it without the `sha256:` that every
+    // engine's inspect and image list put before it.
+    docker(&["image", "inspect", "--format", "{{.Id}}", tag])
 }
 
 fn busybox() -> PathBuf {
@@ -183,7 +186,7 @@ pub fn daemon_images_bytes() -> u64 {
     df["ImageUsage"]["TotalSize"]
         .as_u64()
         .or_else(|| df["LayersSize"].as_u64())
-        .expect("the daemon reports its images' size")
+        .unwrap_or_else(|| panic!("the daemon reports its images' size: {df}"))
 }
 
 /// The socket of the daemon under test: DOCKER_HOST's when set, as for the core and the docker CLI
