@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Runs the docker CLI and returns its output; panics with stderr when it fails.
+/// Runs the docker CLI (on DOCKER_HOST's daemon when it is set) and returns its output; panics
+/// with stderr when it fails.
 pub fn docker(args: &[&str]) -> String {
     let output = docker_output(args);
     assert!(
@@ -146,7 +147,10 @@ fn build_in(dir: &Path, tag: &str, spec: &FixtureSpec) -> String {
     }
     std::fs::write(dir.join("Dockerfile"), dockerfile).expect("Dockerfile");
     let dir = dir.to_str().expect("utf-8 temp path");
-    docker(&["build", "-q", "-t", tag, dir])
+    docker(&["build", "-q", "-t", tag, dir]);
+    // The ID as inspect gives it: Podman's `build -q` prints it without the `sha256:` that every
+    // engine's inspect and image list put before it.
+    docker(&["image", "inspect", "--format", "{{.Id}}", tag])
 }
 
 fn busybox() -> PathBuf {
@@ -176,23 +180,32 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     path
 }
 
-/// The images' bytes on disk as the daemon reports them, asked with curl on the default socket
-/// rather than through our client, so tests compare against an independent reading.
+/// The images' bytes on disk as the daemon reports them, asked with curl rather than through our
+/// client, so tests compare against an independent reading.
 pub fn daemon_images_bytes() -> u64 {
     let output = Command::new("curl")
-        .args([
-            "-s",
-            "--unix-socket",
-            "/var/run/docker.sock",
-            "http://docker/system/df?type=image",
-        ])
+        .args(["-s", "--unix-socket"])
+        .arg(daemon_socket())
+        .arg("http://docker/system/df?type=image")
         .output()
         .expect("curl is installed (the README test command installs it)");
     let df: serde_json::Value = serde_json::from_slice(&output.stdout).expect("df answers JSON");
     df["ImageUsage"]["TotalSize"]
         .as_u64()
         .or_else(|| df["LayersSize"].as_u64())
-        .expect("the daemon reports its images' size")
+        .unwrap_or_else(|| panic!("the daemon reports its images' size: {df}"))
+}
+
+/// The socket of the daemon under test: DOCKER_HOST's when set, as for the core and the docker CLI
+/// (scripts/test-engines.sh runs the tests on other engines that way), else the default one.
+fn daemon_socket() -> PathBuf {
+    match std::env::var("DOCKER_HOST") {
+        Ok(host) if !host.is_empty() => match host.strip_prefix("unix://") {
+            Some(socket) => PathBuf::from(socket),
+            None => panic!("DOCKER_HOST={host}: the tests reach their daemon on a unix:// socket"),
+        },
+        _ => PathBuf::from("/var/run/docker.sock"),
+    }
 }
 
 /// The ledger of what squashes left behind, in a folder of the test run's own unless the
