@@ -139,6 +139,13 @@ fn xattr_image() -> Made {
     layer
         .append_data(&mut file, "origin.txt", content.as_slice())
         .unwrap();
+    // Every such image its own: two tests copying the same content would share the classic
+    // builder's cached copy, and one test's clean-up would remove the other's result mid-test.
+    let name = unique_name("xattr");
+    let mut own = header(tar::EntryType::Regular, 0o644, name.len() as u64);
+    layer
+        .append_data(&mut own, ".squashbox-fixture", name.as_bytes())
+        .unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
     Made(docker(&["import", file.path().to_str().unwrap()]))
