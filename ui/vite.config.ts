@@ -29,5 +29,7 @@ export default defineConfig(({ mode }) => ({
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
     setupFiles: ["src/test/setup.ts"],
+    // The view tests render whole screens; on a loaded 2-core machine one took over 5 s.
+    testTimeout: 30_000,
   },
 }));
