@@ -58,14 +58,16 @@ pub(super) struct Change {
     pub metadata: Option<Box<Metadata>>,
 }
 
-/// What an entry's header says beyond its type and size, and its content's hash. The
-/// modification time is left out: no comparison uses it.
+/// What an entry's header says beyond its type and size, and its content's hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Metadata {
     /// See [`MODE_BITS`].
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
+    /// The PAX `mtime` record when there is one (it keeps fractions of a second), else the
+    /// header's whole seconds.
+    pub mtime: Mtime,
     /// Of a regular file's content (a sparse file's holes read as zeros).
     pub sha256: Option<[u8; 32]>,
     /// A symlink's target as written, relative or absolute.
@@ -246,6 +248,10 @@ fn read_metadata<R: Read>(entry: &mut tar::Entry<'_, R>, what: &What) -> io::Res
         mode: header.mode()? & MODE_BITS,
         uid: header.uid()?,
         gid: header.gid()?,
+        mtime: Mtime {
+            seconds: i64::try_from(header.mtime()?).unwrap_or(i64::MAX),
+            nanos: 0,
+        },
         sha256: None,
         symlink_target: None,
         device: None,
@@ -270,6 +276,7 @@ fn read_metadata<R: Read>(entry: &mut tar::Entry<'_, R>, what: &What) -> io::Res
             match extension.key_bytes() {
                 b"uid" => metadata.uid = pax_number(extension.value_bytes())?,
                 b"gid" => metadata.gid = pax_number(extension.value_bytes())?,
+                b"mtime" => metadata.mtime = Mtime::from_pax(extension.value_bytes())?,
                 key if key.starts_with(XATTR_RECORD_PREFIX.as_bytes())
                     || key.starts_with(ACL_RECORD_PREFIX.as_bytes()) =>
                 {
@@ -293,6 +300,57 @@ fn read_metadata<R: Read>(entry: &mut tar::Entry<'_, R>, what: &What) -> io::Res
         metadata.sha256 = Some(hasher.finalize().into());
     }
     Ok(metadata)
+}
+
+/// A modification time, in seconds and nanoseconds since the epoch (seconds may be negative).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mtime {
+    pub seconds: i64,
+    /// Below a second, `0..1_000_000_000`; 0 when the layer kept whole seconds.
+    pub nanos: u32,
+}
+
+impl Mtime {
+    /// A PAX time: decimal seconds with an optional fraction (`1700000000.25`, `-1.5`).
+    fn from_pax(value: &[u8]) -> io::Result<Mtime> {
+        let invalid = || io::Error::new(io::ErrorKind::InvalidData, "a PAX mtime is not a time");
+        let text = std::str::from_utf8(value).map_err(|_| invalid())?;
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let negative = whole.starts_with('-');
+        let seconds: i64 = match whole {
+            "" | "-" => 0,
+            whole => whole.parse().map_err(|_| invalid())?,
+        };
+        if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid());
+        }
+        // Nanoseconds: the first nine digits, padded; finer digits are dropped, as Go does.
+        let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(9).collect();
+        let nanos: u32 = digits.parse().map_err(|_| invalid())?;
+        // -1.5 is 1.5 s before the epoch: -2 s plus 0.5 s.
+        Ok(match (negative, nanos) {
+            (true, n) if n > 0 => Mtime {
+                seconds: seconds - 1,
+                nanos: 1_000_000_000 - n,
+            },
+            _ => Mtime { seconds, nanos },
+        })
+    }
+
+    /// The PAX record's value for this time: whole seconds, or with as many digits of the
+    /// fraction as it needs.
+    pub fn to_pax(self) -> String {
+        if self.nanos == 0 {
+            return self.seconds.to_string();
+        }
+        let (seconds, nanos) = if self.seconds < 0 {
+            (format!("-{}", -(self.seconds + 1)), 1_000_000_000 - self.nanos)
+        } else {
+            (self.seconds.to_string(), self.nanos)
+        };
+        let fraction = format!("{nanos:09}");
+        format!("{seconds}.{}", fraction.trim_end_matches('0'))
+    }
 }
 
 fn pax_number(value: &[u8]) -> io::Result<u64> {
@@ -340,5 +398,25 @@ mod tests {
         assert_eq!(normalise(b"a/./b/../c"), "a/c");
         assert_eq!(normalise(b"../../etc"), "etc");
         assert_eq!(normalise("é/ü".as_bytes()), "é/ü");
+    }
+
+    #[test]
+    fn pax_times_keep_their_fraction_both_ways() {
+        for (text, seconds, nanos) in [
+            ("1700000000", 1_700_000_000, 0),
+            ("1700000000.25", 1_700_000_000, 250_000_000),
+            ("1700000000.123456789", 1_700_000_000, 123_456_789),
+            ("-1.5", -2, 500_000_000),
+            ("-3", -3, 0),
+        ] {
+            let mtime = Mtime::from_pax(text.as_bytes()).unwrap();
+            assert_eq!((mtime.seconds, mtime.nanos), (seconds, nanos), "{text}");
+            assert_eq!(mtime.to_pax(), text);
+        }
+        // Finer than nanoseconds is cut, as Go's reader does.
+        let fine = Mtime::from_pax(b"1.0000000019").unwrap();
+        assert_eq!((fine.seconds, fine.nanos), (1, 1));
+        assert!(Mtime::from_pax(b"1.x").is_err());
+        assert!(Mtime::from_pax(b"soon").is_err());
     }
 }

@@ -46,7 +46,7 @@ use crate::error::Result;
 
 pub use diff::{compare, compare_on_blocking_pool, Difference, DifferenceKind};
 pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
-pub use snapshot::{EntryKind, FsEntry, FsSnapshot};
+pub use snapshot::{EntryKind, FsEntry, FsSnapshot, Mtime};
 
 use layer::Reading;
 

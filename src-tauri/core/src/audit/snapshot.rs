@@ -15,19 +15,20 @@
 //!
 //! Kept per entry: type, permission bits (with setuid, setgid and sticky), owner ids, size,
 //! a SHA-256 of a regular file's content (contents themselves are never held), a symlink's
-//! target, a device's numbers, every xattr the layers carry (`security.capability` and POSIX
+//! target, a device's numbers, the modification time (to the nanosecond when a PAX record
+//! carries it; [`compare`](super::compare) decides how closely to look), every xattr the layers carry (`security.capability` and POSIX
 //! ACLs among them) and the ACLs GNU tar and star write as records of their own, and which
 //! entries are one inode (hard links). The root directory's own metadata is kept apart
 //! ([`FsSnapshot::root`]) when a layer has an entry for it.
 //!
-//! Left out: modification times, which a `COPY` may change and which say nothing about what
-//! the image does; owner names, which extraction ignores; and other PAX records
+//! Left out: owner names, which extraction ignores; and other PAX records
 //! (`LIBARCHIVE.xattr.*` among them, which Go's tar reader, and so Docker, never applies).
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 use super::layer::{Metadata, ACL_RECORD_PREFIX, XATTR_RECORD_PREFIX};
+pub use super::layer::Mtime;
 use super::merge::{Kind, NO_METADATA};
 
 /// The mode and owner Docker gives a directory it makes to hold a deeper entry when the
@@ -37,6 +38,7 @@ fn implicit_dir() -> Metadata {
         mode: 0o755,
         uid: 0,
         gid: 0,
+        mtime: Mtime::default(),
         sha256: None,
         symlink_target: None,
         device: None,
@@ -77,6 +79,8 @@ pub struct FsEntry {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
+    /// As the layer wrote it; the epoch for a directory no entry describes.
+    pub mtime: Mtime,
     /// Content size of a regular file (a sparse file's logical size); 0 for anything else.
     pub size: u64,
     /// SHA-256 of a regular file's content.
@@ -193,6 +197,7 @@ fn entry(kind: EntryKind, metadata: &Metadata, size: u64) -> FsEntry {
         mode: metadata.mode,
         uid: metadata.uid,
         gid: metadata.gid,
+        mtime: metadata.mtime,
         size,
         // A hard link whose target was missing stands for an empty file.
         sha256: (kind == EntryKind::File)
