@@ -10,7 +10,7 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune::{self, CachePreview, CachePruneResult, PrunePreview, PruneResult};
 use squashbox_core::settings::Settings;
 use squashbox_core::squash::{
-    self, BuilderChoice, Preflight, SquashOptions, SquashOutcome, SquashPlan,
+    self, MethodChoice, Preflight, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
 use std::sync::Arc;
@@ -210,21 +210,22 @@ pub fn render_squash(plan: SquashPlan, stage: Option<String>) -> CommandResult<S
     })
 }
 
-/// Whether the tag is taken and the disk has room, before the user starts.
+/// The method the squash will use and why, whether the tag is taken and the disk has room,
+/// before the user starts.
 #[tauri::command]
 pub async fn preflight_squash(
     state: State<'_, AppState>,
     plan: SquashPlan,
-    builder: BuilderChoice,
+    method: MethodChoice,
 ) -> CommandResult<Preflight> {
     let daemon = state.daemon().await?;
     let known = state.known_source(&plan.source_id);
     Ok(state
-        .forget_if_gone(squash::preflight(&daemon, &plan, builder, known.scan()).await)
+        .forget_if_gone(squash::preflight(&daemon, &plan, method, known.scan()).await)
         .await?)
 }
 
-/// Runs the squash, one at a time; the audit of the source, when made, guides the builder.
+/// Runs the squash, one at a time; the audit of the source, when made, is its first reading.
 #[tauri::command]
 pub async fn run_squash(
     state: State<'_, AppState>,

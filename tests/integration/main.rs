@@ -13,4 +13,5 @@ mod images;
 mod squash;
 mod squash_cancel;
 mod squash_config;
+mod squash_direct;
 mod verify;

@@ -1,14 +1,13 @@
 //! The whole squash job against the real daemon: build, verify, tag only when verified.
 
 use squashbox_core::audit::survey_image;
-use squashbox_core::build::Builder;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::hold::{Hold, HOLD_LABEL};
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::squash::{
-    preflight, squash, BuilderChoice, SourceScan, SquashOptions, SquashOutcome, SquashPlan,
+    preflight, squash, Method, MethodChoice, SourceScan, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
 use std::process::Command;
@@ -17,7 +16,7 @@ use crate::support::{
     docker, docker_output, isolated_ledger, unique_name, workspace_binary, Fixture, FixtureSpec,
 };
 
-async fn daemon() -> Daemon {
+pub(crate) async fn daemon() -> Daemon {
     Daemon::connect(&Environment::from_process(None))
         .await
         .unwrap()
@@ -59,9 +58,9 @@ pub(crate) async fn prepared(name: &str) -> (Fixture, Daemon, SquashPlan, Squash
     (fixture, daemon, plan, cleanup)
 }
 
-fn options(builder: BuilderChoice) -> SquashOptions {
+pub(crate) fn options(method: MethodChoice) -> SquashOptions {
     SquashOptions {
-        builder,
+        method,
         overwrite_tag: false,
         move_source_tag: false,
     }
@@ -83,7 +82,7 @@ pub(crate) async fn run(
     (result, stages)
 }
 
-async fn plan_for(daemon: &Daemon, fixture: &Fixture) -> SquashPlan {
+pub(crate) async fn plan_for(daemon: &Daemon, fixture: &Fixture) -> SquashPlan {
     let inspect = images::inspect(daemon, &fixture.tag).await.unwrap();
     let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
     plan.tag = unique_name("squashed");
@@ -96,7 +95,7 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
     let (outcome, stages) = run(
         &daemon,
         &plan,
-        options(BuilderChoice::Classic),
+        options(MethodChoice::Classic),
         SourceScan::default(),
         &CancelToken::new(),
     )
@@ -105,7 +104,7 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
 
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
     assert!(outcome.tagged);
-    assert_eq!(outcome.builder, Builder::Classic);
+    assert_eq!(outcome.method, Method::Classic);
     assert_eq!(outcome.layers_after, 1);
     assert!(outcome.layers_before > 1);
     // The working directory exists in the copy, so WORKDIR added no layer and no note says so.
@@ -180,7 +179,7 @@ async fn the_result_is_held_while_it_verifies_and_let_go_after() {
     let outcome = squash(
         &daemon,
         &plan,
-        &options(BuilderChoice::Classic),
+        &options(MethodChoice::Classic),
         SourceScan::default(),
         &sink,
         &CancelToken::new(),
@@ -250,10 +249,18 @@ async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
         files: Some(std::sync::Arc::new(survey.files.clone())),
         filesystem_bytes: None,
     };
-    let (outcome, stages) = run(&daemon, &plan, options(BuilderChoice::Auto), scan, &cancel).await;
+    let (outcome, stages) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::MultiStage),
+        scan,
+        &cancel,
+    )
+    .await;
     let outcome = outcome.unwrap();
-    // The FIFO the survey found keeps Auto on the classic builder, which verifies.
-    assert_eq!(outcome.builder, Builder::Classic);
+    // The FIFO the survey found keeps the multi-stage squash on the classic builder, which
+    // verifies.
+    assert_eq!(outcome.method, Method::Classic);
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
     assert_eq!(stages, vec!["building", "verifying result", "tagging"]);
 }
@@ -267,7 +274,7 @@ async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
         &plan,
         SquashOptions {
             move_source_tag: true,
-            ..options(BuilderChoice::Classic)
+            ..options(MethodChoice::Classic)
         },
         SourceScan::default(),
         &CancelToken::new(),
@@ -307,7 +314,7 @@ async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_b
         &plan,
         SquashOptions {
             move_source_tag: true,
-            ..options(BuilderChoice::Classic)
+            ..options(MethodChoice::Classic)
         },
         SourceScan::default(),
         &CancelToken::new(),
@@ -329,7 +336,7 @@ async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
     let (outcome, _) = run(
         &daemon,
         &plan,
-        options(BuilderChoice::BuildKit),
+        options(MethodChoice::BuildKit),
         SourceScan::default(),
         &CancelToken::new(),
     )
@@ -370,7 +377,7 @@ async fn a_taken_tag_is_refused_without_confirmation() {
     let (result, _) = run(
         &daemon,
         &plan,
-        options(BuilderChoice::Classic),
+        options(MethodChoice::Classic),
         SourceScan::default(),
         &CancelToken::new(),
     )
@@ -391,7 +398,7 @@ async fn a_cancelled_squash_leaves_no_tag() {
     let (result, _) = run(
         &daemon,
         &plan,
-        options(BuilderChoice::Classic),
+        options(MethodChoice::Classic),
         SourceScan::default(),
         &cancel,
     )
@@ -447,23 +454,23 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
     let daemon = daemon().await;
     let mut plan = plan_for(&daemon, &fixture).await;
 
-    let clear = preflight(&daemon, &plan, BuilderChoice::Auto, SourceScan::default())
-        .await
-        .unwrap();
-    // No audit: Auto keeps to the builder that loses nothing.
-    assert_eq!(clear.builder, Builder::Classic);
-    assert_eq!(clear.tag_taken_by, None);
-    assert!(clear.bytes_needed > 0);
-
-    plan.tag = fixture.tag.clone();
-    let taken = preflight(
+    let clear = preflight(
         &daemon,
         &plan,
-        BuilderChoice::Classic,
+        MethodChoice::MultiStage,
         SourceScan::default(),
     )
     .await
     .unwrap();
+    // No audit: a multi-stage squash keeps to the builder that loses nothing.
+    assert_eq!(clear.method.method, Method::Classic);
+    assert_eq!(clear.tag_taken_by, None);
+    assert!(clear.bytes_needed > 0);
+
+    plan.tag = fixture.tag.clone();
+    let taken = preflight(&daemon, &plan, MethodChoice::Classic, SourceScan::default())
+        .await
+        .unwrap();
     assert_eq!(taken.tag_taken_by.as_deref(), Some(fixture.id.as_str()));
     assert!(
         taken
@@ -482,12 +489,12 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
     let untagged = preflight(
         &daemon,
         &by_id,
-        BuilderChoice::BuildKit,
+        MethodChoice::BuildKit,
         SourceScan::default(),
     )
     .await
     .unwrap();
-    assert_eq!(untagged.builder, Builder::BuildKit);
+    assert_eq!(untagged.method.method, Method::BuildKit);
     assert!(
         untagged
             .warnings

@@ -5,7 +5,7 @@
 
 use squashbox_core::daemon::Daemon;
 use squashbox_core::job::{CancelToken, Progress};
-use squashbox_core::squash::{squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan};
+use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
 use squashbox_core::Error;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -74,7 +74,7 @@ fn inspect_fields(id: &str) -> Option<String> {
 async fn cancel_a_second_squash(at: CancelAt, same_settings: bool, move_tag: bool) {
     let (fixture, daemon, plan, _first_cleanup) = prepared("squash-twice").await;
     let classic = SquashOptions {
-        builder: BuilderChoice::Classic,
+        method: MethodChoice::Classic,
         overwrite_tag: false,
         move_source_tag: false,
     };

@@ -17,7 +17,7 @@ async fn daemon() -> Daemon {
 }
 
 /// Removes an image the test made (not a fixture) when the test ends, however it ends.
-struct Made(String);
+pub(crate) struct Made(pub(crate) String);
 
 impl Drop for Made {
     fn drop(&mut self) {
@@ -28,7 +28,7 @@ impl Drop for Made {
 const LONG_NAME: &str = "/long-name-nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn";
 const UNICODE_NAME: &str = "/données/naïve-文件.txt";
 /// `cap_net_raw+ep` as `setcap` writes it (VFS_CAP_REVISION_2).
-const NET_RAW: &[u8] =
+pub(crate) const NET_RAW: &[u8] =
     b"\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
 
 /// `RUN` in exec form: the fixture has busybox and no shell on a search path.
@@ -67,7 +67,7 @@ fn capability_image() -> Made {
 /// busybox, a file with a capability, a layer with every other kind of entry, then one that
 /// deletes, makes opaque, replaces and breaks some of them. The capability's image is
 /// returned with the fixture, to be removed with it.
-fn source_fixture() -> (Fixture, Made) {
+pub(crate) fn source_fixture() -> (Fixture, Made) {
     let capability = capability_image();
     // A directory: the classic builder copied a lone file without its capability (seen here,
     // Engine 20.10), a directory with it.
@@ -110,7 +110,7 @@ fn source_fixture() -> (Fixture, Made) {
 /// 0700 with an xattr, and a file with a `user.origin` xattr. `docker import` keeps the layer
 /// byte for byte (`docker load` too, tried by hand); unpacking it, the daemon sets the file's
 /// xattr and ignores the root entry.
-fn xattr_image() -> Made {
+pub(crate) fn xattr_image() -> Made {
     let mut layer = tar::Builder::new(Vec::new());
     layer
         .append_pax_extensions([("SCHILY.xattr.user.origin", b"root".as_slice())])

@@ -9,7 +9,7 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune;
-use squashbox_core::squash::{squash, BuilderChoice, SourceScan, SquashOptions, SquashPlan};
+use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
 use std::process::Command;
 
 use support::{daemon_images_bytes, docker, docker_output, workspace_binary, Fixture, FixtureSpec};
@@ -177,7 +177,7 @@ async fn a_buildkit_squash_leaves_no_build_cache_behind() {
     let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
     plan.tag = support::unique_name("kit-squashed");
     let options = SquashOptions {
-        builder: BuilderChoice::BuildKit,
+        method: MethodChoice::BuildKit,
         overwrite_tag: false,
         move_source_tag: false,
     };
@@ -238,7 +238,7 @@ async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
         stages.lock().unwrap().push(p.stage);
     };
     let options = SquashOptions {
-        builder: BuilderChoice::Classic,
+        method: MethodChoice::Classic,
         overwrite_tag: false,
         move_source_tag: false,
     };

@@ -1,4 +1,4 @@
-//! `squashbox-cli squash`: the multi-stage scratch squash with the source's settings carried over,
+//! `squashbox-cli squash`: the direct or multi-stage squash with the source's settings carried over,
 //! edited from flags, verified before the tag is given.
 
 use clap::{Args, ValueEnum};
@@ -7,7 +7,7 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::Progress;
 use squashbox_core::squash::{
-    self, BuilderChoice, KeyValue, SourceScan, SquashOptions, SquashPlan,
+    self, KeyValue, Method, MethodChoice, SourceScan, SquashOptions, SquashPlan,
 };
 use squashbox_core::units::percent;
 use squashbox_core::Error;
@@ -18,6 +18,13 @@ use crate::output::{cancel_on_ctrl_c, human_bytes, print_json, terminal_safe, Pr
 
 /// Exit code when the squashed image differs from its source (it is then removed, untagged).
 const NOT_VERIFIED: u8 = 8;
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MethodFlag {
+    Auto,
+    Direct,
+    Multistage,
+}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum BuilderFlag {
@@ -45,7 +52,12 @@ pub struct SquashArgs {
     /// Working directory (absolute).
     #[arg(long)]
     workdir: Option<String>,
-    /// auto: BuildKit when the audit finds nothing it would damage, else classic.
+    /// direct: Squashbox writes the one layer itself and loads it (exact on every engine);
+    /// multistage: builds `FROM scratch` + `COPY --from`; auto: direct.
+    #[arg(long, value_enum, default_value = "auto")]
+    method: MethodFlag,
+    /// The builder of a multi-stage squash (naming one implies --method multistage). auto:
+    /// BuildKit when the source holds nothing it would damage, else classic.
     #[arg(long, value_enum, default_value = "auto")]
     builder: BuilderFlag,
     /// Move the tag even if it already names another image (that image stays, by ID).
@@ -63,6 +75,21 @@ pub struct SquashArgs {
     json: bool,
 }
 
+/// The method the flags ask for: a builder named alone means a multi-stage squash.
+fn method_choice(method: MethodFlag, builder: BuilderFlag) -> Result<MethodChoice, Error> {
+    Ok(match (method, builder) {
+        (MethodFlag::Auto, BuilderFlag::Auto) => MethodChoice::Auto,
+        (MethodFlag::Direct, BuilderFlag::Auto) => MethodChoice::Direct,
+        (MethodFlag::Direct, _) => return Err(Error::InvalidInput(
+            "the direct method uses no builder: leave out --builder, or use --method multistage"
+                .into(),
+        )),
+        (MethodFlag::Multistage, BuilderFlag::Auto) => MethodChoice::MultiStage,
+        (_, BuilderFlag::Classic) => MethodChoice::Classic,
+        (_, BuilderFlag::Buildkit) => MethodChoice::BuildKit,
+    })
+}
+
 pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error> {
     let daemon = Daemon::connect(env).await?;
     let inspect = squashbox_core::images::inspect(&daemon, &args.image).await?;
@@ -76,18 +103,15 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let cancel = cancel_on_ctrl_c();
     let bar = ProgressBar::for_stderr();
     let report = |p: Progress| bar.draw(&p);
-    let choice = match args.builder {
-        BuilderFlag::Auto => BuilderChoice::Auto,
-        BuilderFlag::Buildkit => BuilderChoice::BuildKit,
-        BuilderFlag::Classic => BuilderChoice::Classic,
-    };
-    // Auto needs to know whether the source holds what BuildKit would damage: a survey tells,
-    // and its read of the source then serves the verification too.
+    let choice = method_choice(args.method, args.builder)?;
+    // The direct method reads the source twice, the first time for what a survey finds; a
+    // multi-stage squash left to choose its builder needs to know whether the source holds
+    // what BuildKit would damage. A survey tells both, and serves the verification too.
     let survey = match choice {
-        BuilderChoice::Auto => {
+        MethodChoice::Classic | MethodChoice::BuildKit => None,
+        MethodChoice::Auto | MethodChoice::Direct | MethodChoice::MultiStage => {
             Some(survey_image(&daemon, &plan.source_id, &report, &cancel).await?)
         }
-        _ => None,
     };
     let (report_found, files) = match survey {
         Some(survey) => (Some(survey.report), Some(std::sync::Arc::new(survey.files))),
@@ -104,7 +128,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         eprintln!("warning: {}", terminal_safe(warning));
     }
     let options = SquashOptions {
-        builder: choice,
+        method: choice,
         overwrite_tag: args.overwrite,
         move_source_tag: args.move_tag,
     };
@@ -115,11 +139,15 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     if args.json {
         print_json(&outcome)?;
     } else {
+        let method = match outcome.method {
+            Method::Direct => "direct",
+            Method::Classic => "multi-stage, classic builder",
+            Method::BuildKit => "multi-stage, BuildKit",
+        };
         println!(
-            "{} → {} ({:?} builder)",
+            "{} → {} ({method})",
             terminal_safe(&args.image),
             terminal_safe(&outcome.tag),
-            outcome.builder
         );
         println!(
             "Before {} in {} layers · After {} in {} layers · {:.0}% smaller",

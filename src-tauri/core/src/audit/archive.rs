@@ -30,7 +30,7 @@ const MAX_JSON_BYTES: u64 = 8 * 1024 * 1024;
 /// All the JSON kept while the stream is read, so a hostile archive cannot fill the memory.
 const MAX_JSON_TOTAL: u64 = 64 * 1024 * 1024;
 /// Enough to see a tar header's `ustar` magic.
-const SNIFF_BYTES: usize = 512;
+pub(super) const SNIFF_BYTES: usize = 512;
 /// Layers pointing at layers (symlinks, hard links, index → manifest): how deep to follow.
 const MAX_HOPS: usize = 8;
 /// Far more than any storage driver stacks (overlay2 stops at 125).
@@ -47,20 +47,14 @@ pub(super) fn read_image<R: Read>(
     reader: R,
     reading: Reading,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
-) -> Result<Vec<LayerInput>> {
-    let source = Source {
-        inner: reader,
-        read: 0,
-        reported: 0,
-        progress,
-        stopped: None,
-    };
+) -> Result<(Vec<LayerInput>, Vec<u8>)> {
+    let source = Source::new(reader, progress);
     let budget = HeaderBudget::default();
     let mut archive = tar::Archive::new(budget.wrap(BufReader::with_capacity(64 * 1024, source)));
     let scanned = scan(&mut archive, &budget, reading);
     let mut source = archive.into_inner().into_inner().into_inner();
     // Whatever error the archive reader saw, the real story is a cancel or a failing source.
-    if let Some(stopped) = source.stopped.take() {
+    if let Some(stopped) = source.stopped() {
         return Err(stopped);
     }
     let found = scanned?;
@@ -71,7 +65,7 @@ pub(super) fn read_image<R: Read>(
 
 /// The caller's reader, counting bytes for the progress callback and remembering why it
 /// stopped: the tar reader only passes on an `io::Error`.
-struct Source<'p, R> {
+pub(super) struct Source<'p, R> {
     inner: R,
     read: u64,
     reported: u64,
@@ -79,8 +73,24 @@ struct Source<'p, R> {
     stopped: Option<Error>,
 }
 
-impl<R> Source<'_, R> {
-    fn report(&mut self) -> Result<()> {
+impl<'p, R> Source<'p, R> {
+    pub fn new(inner: R, progress: &'p mut dyn FnMut(u64) -> ControlFlow<()>) -> Self {
+        Source {
+            inner,
+            read: 0,
+            reported: 0,
+            progress,
+            stopped: None,
+        }
+    }
+
+    /// Why reading stopped, when the caller cancelled or the reader failed: the real story
+    /// behind whatever error the tar reader passed on.
+    pub fn stopped(&mut self) -> Option<Error> {
+        self.stopped.take()
+    }
+
+    pub fn report(&mut self) -> Result<()> {
         self.reported = self.read;
         match (self.progress)(self.read) {
             ControlFlow::Continue(()) => Ok(()),
@@ -229,15 +239,8 @@ impl Found {
                         self.json.insert(path, bytes);
                     }
                     sniffed => {
-                        let whole = Cursor::new(head).chain(file);
-                        let summary = match sniffed {
-                            Sniffed::Gzip => {
-                                layer::summarise(flate2::read::MultiGzDecoder::new(whole), reading)
-                            }
-                            Sniffed::Zstd => zstd::stream::read::Decoder::new(whole)
-                                .and_then(|layer| layer::summarise(layer, reading)),
-                            Sniffed::Json | Sniffed::Other => layer::summarise(whole, reading),
-                        };
+                        let summary = decompressed(sniffed, head, file)
+                            .and_then(|layer| layer::summarise(layer, reading));
                         let summary = summary.map(Rc::new).map_err(|e| e.to_string());
                         self.layers.insert(path, summary);
                     }
@@ -266,9 +269,12 @@ impl Found {
         parse(path, bytes)
     }
 
-    fn into_layers(mut self) -> Result<Vec<LayerInput>> {
+    /// The layers in image order, and the config's bytes.
+    fn into_layers(mut self) -> Result<(Vec<LayerInput>, Vec<u8>)> {
         let (config_path, layer_paths) = self.image_parts()?;
         let config: ImageConfig = self.json_file(&config_path)?;
+        let config_member = self.resolve(&config_path).to_owned();
+        let config_bytes = self.json.remove(&config_member).unwrap_or_default();
         let mut created_by = config
             .history
             .into_iter()
@@ -310,6 +316,7 @@ impl Found {
             *count = count.saturating_add(summary.changes.len());
             layers.push(LayerInput {
                 summary,
+                member: Rc::from(path),
                 digest: diff_ids.next(),
                 created_by: created_by.next().flatten(),
             });
@@ -323,7 +330,7 @@ impl Found {
                  {distinct} once): that is not an image"
             )));
         }
-        Ok(layers)
+        Ok((layers, config_bytes))
     }
 
     /// The config's path and the layers' paths, in image order. `manifest.json` names them
@@ -376,7 +383,21 @@ fn blob_path(digest: &str) -> String {
     layer::normalise(format!("blobs/{path}").as_bytes())
 }
 
-enum Sniffed {
+/// A layer member's tar, decompressed as its first bytes (`head`, already read) say.
+pub(super) fn decompressed<'r>(
+    sniffed: Sniffed,
+    head: &'r [u8],
+    rest: &'r mut dyn Read,
+) -> io::Result<Box<dyn Read + 'r>> {
+    let whole = Cursor::new(head).chain(rest);
+    Ok(match sniffed {
+        Sniffed::Gzip => Box::new(flate2::read::MultiGzDecoder::new(whole)),
+        Sniffed::Zstd => Box::new(zstd::stream::read::Decoder::new(whole)?),
+        Sniffed::Json | Sniffed::Other => Box::new(whole),
+    })
+}
+
+pub(super) enum Sniffed {
     Gzip,
     Zstd,
     Json,
@@ -384,7 +405,7 @@ enum Sniffed {
     Other,
 }
 
-fn sniff(head: &[u8]) -> Sniffed {
+pub(super) fn sniff(head: &[u8]) -> Sniffed {
     const GZIP: &[u8] = &[0x1f, 0x8b];
     const ZSTD: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
     if head.starts_with(GZIP) {
@@ -417,7 +438,7 @@ impl<R: Read> Read for Counted<'_, R> {
     }
 }
 
-fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(super) fn read_up_to(file: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..).filter(|rest| !rest.is_empty()) {
         match file.read(rest) {

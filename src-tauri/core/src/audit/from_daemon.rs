@@ -38,7 +38,7 @@ const BATCH_BYTES: usize = 512 * 1024;
 const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Chunks of the archive, in order, or why the stream broke.
-type Batch = std::io::Result<Vec<Bytes>>;
+pub(crate) type Batch = std::io::Result<Vec<Bytes>>;
 
 /// The image as the audit found it: its ID (the cache key) and the report.
 pub struct AuditedImage {
@@ -93,18 +93,18 @@ pub async fn snapshot_image(
     Ok(snapshot)
 }
 
-/// What reads the archive on the blocking thread: [`audit_archive`] or [`snapshot_archive`].
-type ArchiveReader<T> = fn(ChannelReader, &mut dyn FnMut(u64) -> ControlFlow<()>) -> Result<T>;
-
-/// Streams `docker save` of `image` into `read`, which runs on a blocking thread, reporting
-/// progress under `stage`. Returns the image's ID and what `read` made of the archive.
-async fn read_saved<T: Send + 'static>(
+/// Streams `docker save` of `image` into `read` ([`audit_archive`], [`snapshot_archive`], the
+/// direct squash's writer), which runs on a blocking thread, reporting progress under `stage`.
+/// Returns the image's ID and what `read` made of the archive.
+pub(crate) async fn read_saved<T: Send + 'static>(
     daemon: &Daemon,
     image: &str,
     stage: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
-    read: ArchiveReader<T>,
+    read: impl FnOnce(ChannelReader, &mut dyn FnMut(u64) -> ControlFlow<()>) -> Result<T>
+        + Send
+        + 'static,
 ) -> Result<(String, T)> {
     let inspect = daemon
         .docker()
@@ -199,14 +199,14 @@ fn not_found_or(err: bollard::errors::Error, image: &str) -> Error {
 
 /// A `Read` over batches of chunks that arrive through a channel; the end of the channel is
 /// the end of the archive.
-struct ChannelReader {
+pub(crate) struct ChannelReader {
     rx: mpsc::Receiver<Batch>,
     batch: std::vec::IntoIter<Bytes>,
     current: Bytes,
 }
 
 impl ChannelReader {
-    fn new(rx: mpsc::Receiver<Batch>) -> Self {
+    pub fn new(rx: mpsc::Receiver<Batch>) -> Self {
         ChannelReader {
             rx,
             batch: Vec::new().into_iter(),

@@ -50,6 +50,8 @@ pub(super) const CHECK_EVERY: u32 = 4096;
 pub(super) struct LayerInput {
     /// Shared by every listing of the layer in the manifest.
     pub summary: Rc<LayerSummary>,
+    /// The archive member that holds the layer's tar (links inside the archive followed).
+    pub member: Rc<str>,
     /// The layer's diff ID, from the config's `rootfs.diff_ids`.
     pub digest: Option<String>,
     pub created_by: Option<String>,
@@ -149,10 +151,13 @@ struct History {
 struct Inode {
     size: u64,
     layer: u32,
+    /// The path whose entry in `layer` wrote the bytes.
+    origin: NodeId,
 }
 
 #[derive(Debug)]
 struct LayerFacts {
+    member: Rc<str>,
     digest: Option<String>,
     created_by: Option<String>,
     bytes_added: u64,
@@ -234,6 +239,8 @@ pub(super) struct Stack {
     layers: Vec<LayerFacts>,
     /// The sum of every size dive saw, the denominator of its efficiency score.
     dive_seen_bytes: u64,
+    /// The image config the layers came with, as the archive holds it.
+    config: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -244,11 +251,19 @@ struct Removed {
 }
 
 impl Stack {
+    pub fn with_config(config: Vec<u8>) -> Self {
+        Stack {
+            config,
+            ..Stack::default()
+        }
+    }
+
     /// Puts the next layer on top.
     pub fn apply(&mut self, input: LayerInput, checkpoint: &mut Checkpoint) -> Result<()> {
         let layer = u32::try_from(self.layers.len())
             .map_err(|_| Error::MalformedArchive("the image has too many layers".into()))?;
         let mut facts = LayerFacts {
+            member: input.member,
             digest: input.digest,
             created_by: input.created_by,
             bytes_added: 0,
@@ -300,7 +315,8 @@ impl Stack {
                 What::Whiteout | What::Opaque => continue,
                 What::Dir => (Version::without_bytes(Kind::Dir, layer), 0),
                 &What::File { size, capability } => {
-                    let inode = self.new_inode(size, layer)?;
+                    let origin = self.paths.insert(&change.path);
+                    let inode = self.new_inode(size, layer, origin)?;
                     facts.bytes_added = facts.bytes_added.saturating_add(size);
                     let version = Version {
                         kind: Kind::File,
@@ -355,12 +371,16 @@ impl Stack {
         self.paths.get(path).and_then(|p| p.now)
     }
 
-    fn new_inode(&mut self, size: u64, layer: u32) -> Result<u32> {
+    fn new_inode(&mut self, size: u64, layer: u32, origin: NodeId) -> Result<u32> {
         let id = u32::try_from(self.inodes.len())
             .ok()
             .filter(|&id| id != NO_INODE)
             .ok_or_else(|| Error::MalformedArchive("the image has too many files".into()))?;
-        self.inodes.push(Inode { size, layer });
+        self.inodes.push(Inode {
+            size,
+            layer,
+            origin,
+        });
         Ok(id)
     }
 
@@ -546,18 +566,28 @@ impl Stack {
         let present = self.present_in_path_order(&mut budget, checkpoint)?;
         let entries = present.iter().map(|(path, version)| {
             let version = *version;
+            let inode = self.inodes.get(version.inode as usize);
             snapshot::Final {
                 path,
                 kind: version.kind,
-                size: self
-                    .inodes
-                    .get(version.inode as usize)
-                    .map_or(0, |i| i.size),
+                size: inode.map_or(0, |i| i.size),
                 metadata: self.metadata.get(version.metadata as usize),
                 identity: version.metadata,
+                layer: version.layer,
+                bytes_from: inode.map(|i| (i.layer, self.paths.path(i.origin))),
             }
         });
-        Ok(snapshot::build(entries, self.root.as_ref()))
+        let mut snapshot = snapshot::build(entries, self.root.as_ref());
+        snapshot.layers = self
+            .layers
+            .iter()
+            .map(|facts| snapshot::SavedLayer {
+                member: facts.member.to_string(),
+                diff_id: facts.digest.clone(),
+            })
+            .collect();
+        snapshot.config = self.config.clone();
+        Ok(snapshot)
     }
 
     pub fn finish(self, checkpoint: &mut Checkpoint) -> Result<AuditReport> {

@@ -31,6 +31,7 @@ mod layer;
 mod members;
 mod merge;
 mod path_tree;
+pub mod reread;
 mod snapshot;
 mod tree;
 
@@ -46,7 +47,8 @@ use crate::error::Result;
 
 pub use diff::{compare, compare_on_blocking_pool, Difference, DifferenceKind};
 pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
-pub use snapshot::{EntryKind, FsEntry, FsSnapshot, Mtime};
+pub(crate) use from_daemon::{read_saved, Batch, ChannelReader};
+pub use snapshot::{BytesFrom, EntryKind, FsEntry, FsSnapshot, Mtime, SavedLayer};
 
 use layer::Reading;
 
@@ -109,14 +111,14 @@ fn merged<R: Read, T>(
     finish: impl FnOnce(merge::Stack, u64, &mut merge::Checkpoint) -> Result<T>,
 ) -> Result<T> {
     let mut read = 0;
-    let layers = archive::read_image(reader, reading, &mut |bytes| {
+    let (layers, config) = archive::read_image(reader, reading, &mut |bytes| {
         read = bytes;
         progress(bytes)
     })?;
     // Nothing more is read: the caller hears the same total, and may still cancel.
     let mut again = || progress(read);
     let mut checkpoint = merge::Checkpoint::new(&mut again);
-    let mut stack = merge::Stack::default();
+    let mut stack = merge::Stack::with_config(config);
     for layer in layers {
         stack.apply(layer, &mut checkpoint)?;
     }

@@ -27,8 +27,8 @@
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
-use super::layer::{Metadata, ACL_RECORD_PREFIX, XATTR_RECORD_PREFIX};
 pub use super::layer::Mtime;
+use super::layer::{Metadata, ACL_RECORD_PREFIX, XATTR_RECORD_PREFIX};
 use super::merge::{Kind, NO_METADATA};
 
 /// The mode and owner Docker gives a directory it makes to hold a deeper entry when the
@@ -61,6 +61,30 @@ pub struct FsSnapshot {
     /// it; `None` when no layer has one, and the root is whatever the runtime makes. Its
     /// [`FsEntry::size`] is 0 and it is in no hard-link group.
     pub root: Option<FsEntry>,
+    /// Where the archive the snapshot was read from keeps each layer, in image order:
+    /// [`FsEntry::layer`] and [`BytesFrom::layer`] index this. What reading it again needs.
+    pub layers: Vec<SavedLayer>,
+    /// The image config as the archive holds it, byte for byte.
+    pub config: Vec<u8>,
+}
+
+/// A layer of a saved image: the archive member holding its tar, and its diff ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedLayer {
+    /// Its path in the archive (`<id>/layer.tar`, `blobs/sha256/<hex>`), links followed.
+    pub member: String,
+    /// From the config's `rootfs.diff_ids`.
+    pub diff_id: Option<String>,
+}
+
+/// Where a regular file's bytes are in the saved image: the entry of `layer` at `path` (the
+/// file's own path, or the one it was hard-linked to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BytesFrom {
+    /// Index into [`FsSnapshot::layers`].
+    pub layer: u32,
+    /// Relative and normalised, as the layers write it.
+    pub path: String,
 }
 
 impl FsSnapshot {
@@ -96,9 +120,28 @@ pub struct FsEntry {
     pub acls: BTreeMap<String, Vec<u8>>,
     /// Index into [`FsSnapshot::hard_link_groups`] when other paths name the same inode.
     pub hard_link_group: Option<usize>,
+    /// The layer whose entry put this here (index into [`FsSnapshot::layers`]); `None` for a
+    /// directory no entry describes, made to hold a deeper one.
+    pub layer: Option<u32>,
+    /// A regular file's bytes, when it has any.
+    pub bytes_from: Option<BytesFrom>,
 }
 
 impl FsEntry {
+    /// The xattrs and tar ACLs as the PAX records a layer carries them in, in key order.
+    pub fn pax_records(&self) -> impl Iterator<Item = (String, &[u8])> {
+        let acls = self
+            .acls
+            .iter()
+            .map(|(kind, value)| (ACL_RECORD_PREFIX, kind, value));
+        let xattrs = self
+            .xattrs
+            .iter()
+            .map(|(name, value)| (XATTR_RECORD_PREFIX, name, value));
+        acls.chain(xattrs)
+            .map(|(prefix, name, value)| (format!("{prefix}{name}"), value.as_slice()))
+    }
+
     /// The `security.capability` xattr's bytes (file capabilities).
     pub fn capability(&self) -> Option<&[u8]> {
         self.xattrs.get(CAPABILITY_XATTR).map(Vec::as_slice)
@@ -133,6 +176,10 @@ pub(super) struct Final<'a> {
     pub metadata: Option<&'a Metadata>,
     /// Entries with the same identity are one inode; [`NO_METADATA`] is nobody's.
     pub identity: u32,
+    /// The layer that put it there.
+    pub layer: u32,
+    /// The layer and path of the entry that wrote a regular file's bytes.
+    pub bytes_from: Option<(u32, String)>,
 }
 
 /// Builds the snapshot from the final entries, given in path order, and the root's metadata.
@@ -158,7 +205,13 @@ pub(super) fn build<'a>(
         if kind != EntryKind::Dir && found.identity != NO_METADATA {
             inodes.entry(found.identity).or_default().push(path.clone());
         }
-        entries.insert(path, entry(kind, metadata, found.size));
+        let mut entry = entry(kind, metadata, found.size);
+        entry.layer = found.metadata.map(|_| found.layer);
+        entry.bytes_from = found
+            .bytes_from
+            .filter(|_| kind == EntryKind::File)
+            .map(|(layer, path)| BytesFrom { layer, path });
+        entries.insert(path, entry);
     }
 
     // Each group's paths came in path order.
@@ -178,6 +231,8 @@ pub(super) fn build<'a>(
         entries,
         hard_link_groups,
         root: root.map(|metadata| entry(EntryKind::Dir, metadata, 0)),
+        layers: Vec::new(),
+        config: Vec::new(),
     }
 }
 
@@ -206,5 +261,7 @@ fn entry(kind: EntryKind, metadata: &Metadata, size: u64) -> FsEntry {
         xattrs,
         acls,
         hard_link_group: None,
+        layer: None,
+        bytes_from: None,
     }
 }

@@ -1059,7 +1059,7 @@ fn listed_again(layer: &[u8], times: usize) -> Vec<u8> {
 fn a_layer_listed_many_times_is_read_once_and_shared() {
     let layer = Layer::new().file("a", 3).file("b", 4).tar();
     let archive = listed_again(&layer, 50);
-    let layers = archive::read_image(archive.as_slice(), Reading::Sizes, &mut |_| {
+    let (layers, _config) = archive::read_image(archive.as_slice(), Reading::Sizes, &mut |_| {
         ControlFlow::Continue(())
     })
     .expect("read");
@@ -1345,6 +1345,18 @@ fn reference_tree() -> Vec<Spec> {
     ]
 }
 
+/// The snapshot's filesystem alone, without where in the archive each entry came from: what
+/// two layouts of one image, or an image and its squash, have in common.
+fn filesystem(mut snapshot: FsSnapshot) -> FsSnapshot {
+    snapshot.layers.clear();
+    snapshot.config.clear();
+    for entry in snapshot.entries.values_mut().chain(snapshot.root.as_mut()) {
+        entry.layer = None;
+        entry.bytes_from = None;
+    }
+    snapshot
+}
+
 fn snapshot(layers: &[Vec<u8>]) -> FsSnapshot {
     snapshot_archive(legacy(layers, false).as_slice(), &mut |_| {
         ControlFlow::Continue(())
@@ -1506,7 +1518,7 @@ fn identical_trees_have_no_differences_in_any_layout() {
     for (name, archive) in archives {
         let other =
             snapshot_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(())).expect(name);
-        assert_eq!(other, expected, "{name}");
+        assert_eq!(filesystem(other), filesystem(expected.clone()), "{name}");
     }
 }
 
@@ -2037,7 +2049,7 @@ fn layers_are_resolved_before_comparing() {
     let source = snapshot(&layers);
     let result = snapshot(&[flattened]);
     assert_eq!(compared(&source, &result), vec![]);
-    assert_eq!(source, result);
+    assert_eq!(filesystem(source.clone()), filesystem(result));
     assert_eq!(
         source.hard_link_groups,
         vec![

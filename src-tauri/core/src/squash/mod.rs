@@ -12,13 +12,16 @@
 //! [`plan`] holds what will be declared and checks edits; [`dockerfile`] writes it so that
 //! every value reaches the new image unchanged.
 
+mod direct;
 pub mod dockerfile;
+mod method;
 pub mod plan;
 mod run;
 
 pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
+pub use method::{choose_builder, choose_method, Method, MethodChoice, MethodPick};
 pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
 pub use run::{
-    choose_builder, config_differences, preflight, squash, BuilderChoice, ConfigDifference,
-    Preflight, SourceScan, SquashOptions, SquashOutcome, Verification,
+    config_differences, preflight, squash, ConfigDifference, Preflight, SourceScan, SquashOptions,
+    SquashOutcome, Verification,
 };

@@ -3,8 +3,8 @@
 //! ```no_run
 //! # async fn demo(daemon: &squashbox_core::daemon::Daemon, plan: &squashbox_core::squash::SquashPlan) -> squashbox_core::Result<()> {
 //! use squashbox_core::job::{CancelToken, Progress};
-//! use squashbox_core::squash::{squash, BuilderChoice, SquashOptions};
-//! let options = SquashOptions { builder: BuilderChoice::Auto, overwrite_tag: false, move_source_tag: false };
+//! use squashbox_core::squash::{squash, MethodChoice, SquashOptions};
+//! let options = SquashOptions { method: MethodChoice::Auto, overwrite_tag: false, move_source_tag: false };
 //! let outcome = squash(daemon, plan, &options, Default::default(), &|_: Progress| {}, &CancelToken::new()).await?;
 //! println!("{} → {} bytes, verified: {}", outcome.size_before, outcome.size_after, outcome.verified.passed);
 //! # Ok(()) }
@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use ts_rs::TS;
 
+use super::direct::load_squashed;
 use super::dockerfile::{known_differences, render_copying, KnownDifference, DEFAULT_PATH};
+use super::method::{choose_method, Method, MethodChoice, MethodPick};
 use super::plan::{validate_tag, KeyValue, SquashPlan};
 use crate::audit::{
     compare_on_blocking_pool, snapshot_image, Difference, FsSnapshot, SpecialFiles,
@@ -42,19 +44,8 @@ use crate::made::MadeImages;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
-pub enum BuilderChoice {
-    /// BuildKit when the source holds nothing it would damage (no device nodes, no FIFOs) and
-    /// has a tag to copy from; the classic builder otherwise.
-    Auto,
-    Classic,
-    BuildKit,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
 pub struct SquashOptions {
-    pub builder: BuilderChoice,
+    pub method: MethodChoice,
     /// The user confirmed that the plan's tag may move from the image it names now.
     pub overwrite_tag: bool,
     /// Once the result verifies, the source's own tag (the plan's `source_name`) moves to it
@@ -94,7 +85,7 @@ pub struct SquashOutcome {
     pub tagged: bool,
     /// The source's tag, when it moved to the result as asked.
     pub moved_tag: Option<String>,
-    pub builder: Builder,
+    pub method: Method,
     #[ts(type = "number")]
     pub size_before: u64,
     #[ts(type = "number")]
@@ -102,11 +93,14 @@ pub struct SquashOutcome {
     pub layers_before: u32,
     pub layers_after: u32,
     pub verified: Verification,
-    /// Differences the builder makes whatever the plan says (a default PATH, …).
+    /// Differences the builder makes whatever the plan says (a default PATH, …); none for the
+    /// direct method.
     pub known_differences: Vec<KnownDifference>,
     /// Images left dangling by the squash (the one the tag moved away from), for the prune.
     pub left_dangling: Vec<String>,
-    /// Wall time of the build, with the source's read for the verification running beside it.
+    /// Wall time of making the image: the build, with the source's read for the verification
+    /// running beside it; for the direct method, the source's first read (when no audit made
+    /// one), the writing and the load.
     pub build_seconds: f64,
     /// Wall time of the verification after the build: the rest of the source's read, the
     /// result's read, the comparison.
@@ -118,8 +112,8 @@ pub struct SquashOutcome {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Preflight {
-    /// The builder the squash will use (what `Auto` picked, or the user's choice).
-    pub builder: Builder,
+    /// The method the squash will use (what `Auto` picked, or the user's choice), and why.
+    pub method: MethodPick,
     /// The image the plan's tag names now, if any: squashing moves the tag off it.
     pub tag_taken_by: Option<String>,
     #[ts(type = "number")]
@@ -129,20 +123,21 @@ pub struct Preflight {
     pub warnings: Vec<String>,
 }
 
-/// Checks the plan against the daemon before a squash: the builder it will use (chosen as the
-/// squash chooses it), the tag, and room for the copy (about the filesystem's size, twice with
-/// BuildKit, whose cache holds a snapshot as large).
+/// Checks the plan against the daemon before a squash: the method it will use (chosen as the
+/// squash chooses it), the tag, and room for the copy (about the filesystem's size; twice with
+/// BuildKit, whose cache holds a snapshot as large, and with the direct method, whose archive
+/// the daemon unpacks before it stores the layer).
 pub async fn preflight(
     daemon: &Daemon,
     plan: &SquashPlan,
-    choice: BuilderChoice,
+    choice: MethodChoice,
     scan: SourceScan<'_>,
 ) -> Result<Preflight> {
     plan.validate()?;
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
     let source_tag = own_tag(&source, &plan.source_name);
-    let builder = choose_builder(choice, scan.special_files, source_tag.as_deref());
+    let method = choose_method(choice, scan.special_files, source_tag.as_deref());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -153,9 +148,9 @@ pub async fn preflight(
     let copy = scan
         .filesystem_bytes
         .unwrap_or_else(|| source.size.unwrap_or(0).max(0) as u64);
-    let bytes_needed = match builder {
-        Builder::Classic => copy,
-        Builder::BuildKit => copy.saturating_mul(2),
+    let bytes_needed = match method.method {
+        Method::Classic => copy,
+        Method::BuildKit | Method::Direct => copy.saturating_mul(2),
     };
     let bytes_available = daemon
         .is_local()
@@ -163,7 +158,7 @@ pub async fn preflight(
         .flatten()
         .map(|d| d.available);
     let mut warnings = Vec::new();
-    if builder == Builder::BuildKit && source_tag.is_none() {
+    if method.method == Method::BuildKit && source_tag.is_none() {
         warnings.push(
             "BuildKit needs the image to have a tag (it reads an image ID as a registry name): choose Auto or the classic builder".into(),
         );
@@ -182,7 +177,7 @@ pub async fn preflight(
         ));
     }
     Ok(Preflight {
-        builder,
+        method,
         tag_taken_by,
         bytes_needed,
         bytes_available,
@@ -190,33 +185,14 @@ pub async fn preflight(
     })
 }
 
-/// Picks the builder: BuildKit only where it loses nothing (`special` from the audit's scan says
-/// no devices or FIFOs) and the source has a tag for `--from`; otherwise the classic builder.
-pub fn choose_builder(
-    choice: BuilderChoice,
-    special: Option<&SpecialFiles>,
-    source_tag: Option<&str>,
-) -> Builder {
-    match choice {
-        BuilderChoice::Classic => Builder::Classic,
-        BuilderChoice::BuildKit => Builder::BuildKit,
-        BuilderChoice::Auto => {
-            let harmless = special.is_some_and(|s| s.devices == 0 && s.fifos == 0);
-            if harmless && source_tag.is_some() {
-                Builder::BuildKit
-            } else {
-                Builder::Classic
-            }
-        }
-    }
-}
-
 /// What a read of the source before the squash found (the audit), when there was one.
 #[derive(Debug, Clone, Default)]
 pub struct SourceScan<'a> {
-    /// Devices and FIFOs: without them `Auto` picks the classic builder, which keeps everything.
+    /// Devices and FIFOs: with them a multi-stage squash takes the classic builder, which keeps
+    /// everything.
     pub special_files: Option<&'a SpecialFiles>,
-    /// The source's final filesystem (a survey's): the verification then reads only the result.
+    /// The source's final filesystem (a survey's): the verification then reads only the result,
+    /// and the direct method reads the source once instead of twice.
     pub files: Option<Arc<FsSnapshot>>,
     /// The audit's filesystem bytes: about what the copy needs on disk.
     pub filesystem_bytes: Option<u64>,
@@ -237,16 +213,15 @@ pub async fn squash(
     let source = inspect(daemon, &plan.source_id).await?;
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let source_tag = own_tag(&source, &plan.source_name);
-    let builder = choose_builder(options.builder, scan.special_files, source_tag.as_deref());
-    let copy_from = match builder {
-        Builder::Classic => source_id.clone(),
-        Builder::BuildKit => source_tag.clone().ok_or_else(|| {
-            Error::InvalidInput(
-                "BuildKit needs the source to have a tag (it reads an image ID as a registry name): use the classic builder".into(),
-            )
-        })?,
+    let method = choose_method(options.method, scan.special_files, source_tag.as_deref()).method;
+    // Refused before anything is made: a Dockerfile the plan cannot be written as.
+    let dockerfile = match method.builder() {
+        Some(builder) => Some((
+            builder,
+            dockerfile_for(plan, builder, &source_id, &source_tag)?,
+        )),
+        None => None,
     };
-    let dockerfile = render_copying(plan, &copy_from)?;
     let tag_to_move = match options.move_source_tag {
         false => None,
         true if source_tag.as_deref() == Some(plan.source_name.as_str()) => {
@@ -281,63 +256,60 @@ pub async fn squash(
 
     // What the job makes is noted from here on, so that a failure removes exactly that.
     let made = MadeImages::before_job(daemon, &[&source_id]).await?;
-    let cache_before = match builder {
-        Builder::BuildKit => build_cache_ids(daemon).await?,
-        Builder::Classic => HashSet::new(),
-    };
     let started = Instant::now();
-    // The source's files come from the scan, or from a read beside the build.
-    let (built, source_files) = match scan.files {
-        Some(files) => (
-            build_dockerfile(daemon, &dockerfile, builder, &made, sink, cancel).await,
-            Ok(files),
-        ),
-        None => {
-            let (built, read) = build_beside_source_read(
+    let made_image = match dockerfile {
+        Some((builder, dockerfile)) => {
+            build_multi_stage(
                 daemon,
                 &dockerfile,
                 builder,
                 &made,
                 &source_id,
+                scan.files,
                 sink,
                 cancel,
             )
-            .await;
-            (built, read.map(Arc::new))
+            .await
         }
+        None => load_direct(daemon, plan, &made, &source_id, scan.files, sink, cancel).await,
     };
     let build_seconds = started.elapsed().as_secs_f64();
-    let freed = match builder {
-        // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
-        Builder::BuildKit => free_new_build_cache(daemon, &cache_before).await,
-        Builder::Classic => Ok(()),
-    };
-    let result_id = built?;
     // Untagged until it verifies, the result is what a `docker image prune` elsewhere would
     // take: held by a container meanwhile.
-    let hold = match freed {
-        Ok(()) => Hold::take(daemon, &result_id).await,
+    let held = match made_image {
+        Ok(image) => Hold::take(daemon, &image.result_id)
+            .await
+            .map(|hold| (image, hold)),
         Err(err) => Err(err),
     };
-    let hold = match hold {
-        Ok(hold) => hold,
+    let (made_image, hold) = match held {
+        Ok(held) => held,
         Err(err) => {
             made.remove_all(daemon).await;
             return Err(err);
         }
     };
+    let result_id = made_image.result_id.clone();
     let finished = async {
-        let source_files = source_files?;
-        let verified = check(
-            daemon,
-            plan,
-            builder,
-            source_files,
-            &result_id,
-            sink,
-            cancel,
-        )
-        .await?;
+        let source_files = made_image.source_files?;
+        let verified = match made_image.result_files {
+            Some(result_files) => {
+                check_loaded(daemon, plan, source_files, result_files, &result_id, cancel).await?
+            }
+            None => {
+                let builder = method.builder().unwrap_or(Builder::Classic);
+                check(
+                    daemon,
+                    plan,
+                    builder,
+                    source_files,
+                    &result_id,
+                    sink,
+                    cancel,
+                )
+                .await?
+            }
+        };
         let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
         let result = inspect(daemon, &result_id).await?;
         let moved_tag = match verified.passed {
@@ -380,20 +352,147 @@ pub async fn squash(
         tag: plan.tag.clone(),
         tagged,
         moved_tag,
-        builder,
+        method,
         size_before: source.size.unwrap_or(0).max(0) as u64,
         size_after: result.size.unwrap_or(0).max(0) as u64,
         layers_before: layer_count(&source),
         layers_after: layer_count(&result),
         verified,
         // A note on extra layers only where the result has them.
-        known_differences: known_differences(plan, builder)
+        known_differences: method
+            .builder()
+            .map(|builder| known_differences(plan, builder))
+            .unwrap_or_default()
             .into_iter()
             .filter(|k| k.field != "RootFS" || layer_count(&result) > 1)
             .collect(),
         left_dangling,
         build_seconds,
         verify_seconds,
+    })
+}
+
+/// The multi-stage Dockerfile for `builder`: the classic builder copies from the source's ID,
+/// BuildKit from a tag (it reads an ID as a registry name).
+fn dockerfile_for(
+    plan: &SquashPlan,
+    builder: Builder,
+    source_id: &str,
+    source_tag: &Option<String>,
+) -> Result<String> {
+    let copy_from = match builder {
+        Builder::Classic => source_id.to_owned(),
+        Builder::BuildKit => source_tag.clone().ok_or_else(|| {
+            Error::InvalidInput(
+                "BuildKit needs the source to have a tag (it reads an image ID as a registry name): use the classic builder".into(),
+            )
+        })?,
+    };
+    render_copying(plan, &copy_from)
+}
+
+/// The image a method made, untagged, and what the verification compares.
+struct MadeImage {
+    result_id: String,
+    source_files: Result<Arc<FsSnapshot>>,
+    /// The result's filesystem when the method already knows it (the direct one, which read
+    /// it from the bytes it sent); `None` when it must be read from the daemon.
+    result_files: Option<FsSnapshot>,
+}
+
+/// Builds the multi-stage Dockerfile. The source's files come from the scan, or from a read
+/// beside the build; BuildKit's cache records of the copy are pruned after.
+#[allow(clippy::too_many_arguments)]
+async fn build_multi_stage(
+    daemon: &Daemon,
+    dockerfile: &str,
+    builder: Builder,
+    made: &MadeImages,
+    source_id: &str,
+    known_files: Option<Arc<FsSnapshot>>,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<MadeImage> {
+    let cache_before = match builder {
+        Builder::BuildKit => build_cache_ids(daemon).await?,
+        Builder::Classic => HashSet::new(),
+    };
+    let (built, source_files) = match known_files {
+        Some(files) => (
+            build_dockerfile(daemon, dockerfile, builder, made, sink, cancel).await,
+            Ok(files),
+        ),
+        None => {
+            let (built, read) = build_beside_source_read(
+                daemon, dockerfile, builder, made, source_id, sink, cancel,
+            )
+            .await;
+            (built, read.map(Arc::new))
+        }
+    };
+    if builder == Builder::BuildKit {
+        // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
+        free_new_build_cache(daemon, &cache_before).await?;
+    }
+    Ok(MadeImage {
+        result_id: built?,
+        source_files,
+        result_files: None,
+    })
+}
+
+/// Writes and loads the squashed image with the direct method. It needs a snapshot of the
+/// source read from its saved archive: the scan's when an audit made one, else one read now.
+async fn load_direct(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    made: &MadeImages,
+    source_id: &str,
+    known_files: Option<Arc<FsSnapshot>>,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<MadeImage> {
+    let source_files = match known_files.filter(|files| !files.layers.is_empty()) {
+        Some(files) => files,
+        None => Arc::new(snapshot_image(daemon, source_id, "reading source", sink, cancel).await?),
+    };
+    let loaded = load_squashed(daemon, plan, Arc::clone(&source_files), made, sink, cancel).await?;
+    Ok(MadeImage {
+        result_id: loaded.result_id,
+        source_files: Ok(source_files),
+        result_files: Some(loaded.result_files),
+    })
+}
+
+/// Verifies a loaded direct squash: its files as sent against the source's, exactly, and its
+/// configuration as the daemon stored it against the plan. The daemon checked the bytes it
+/// stored against the diff ID in the config, which is theirs; one layer is checked here.
+async fn check_loaded(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    source_files: Arc<FsSnapshot>,
+    result_files: FsSnapshot,
+    result_id: &str,
+    cancel: &CancelToken,
+) -> Result<Verification> {
+    let filesystem =
+        compare_on_blocking_pool(source_files, Arc::new(result_files), cancel.clone()).await?;
+    let result = inspect(daemon, result_id).await?;
+    if layer_count(&result) != 1 {
+        return Err(Error::Stream(format!(
+            "Docker stored the squashed image with {} layers, not one",
+            layer_count(&result)
+        )));
+    }
+    let config = config_differences(
+        plan,
+        &SquashPlan::from_image(&result, &plan.tag)?,
+        Method::Direct,
+    );
+    Ok(Verification {
+        passed: filesystem.is_empty() && config.is_empty(),
+        filesystem,
+        config,
     })
 }
 
@@ -501,7 +600,14 @@ async fn check(
     let filesystem =
         compare_on_blocking_pool(source_files, Arc::new(result_files), cancel.clone()).await?;
     let result = inspect(daemon, result_id).await?;
-    let config = config_differences(plan, &SquashPlan::from_image(&result, &plan.tag)?, builder);
+    let config = config_differences(
+        plan,
+        &SquashPlan::from_image(&result, &plan.tag)?,
+        match builder {
+            Builder::Classic => Method::Classic,
+            Builder::BuildKit => Method::BuildKit,
+        },
+    );
     // BuildKit's losses are the reason Auto avoids it; when chosen anyway they still count.
     Ok(Verification {
         passed: filesystem.is_empty() && config.is_empty(),
@@ -515,18 +621,25 @@ async fn check(
 pub fn config_differences(
     plan: &SquashPlan,
     result: &SquashPlan,
-    builder: Builder,
+    method: Method,
 ) -> Vec<ConfigDifference> {
     // Env is always compared, as the builders store it (see `env_as_built`): a known PATH rule
-    // must not hide a real change to another variable.
-    let known: HashSet<String> = known_differences(plan, builder)
+    // must not hide a real change to another variable. The direct method writes it as planned.
+    let known: HashSet<String> = method
+        .builder()
+        .map(|builder| known_differences(plan, builder))
+        .unwrap_or_default()
         .into_iter()
         .map(|k| k.field)
         .filter(|field| field != "Env")
         .collect();
+    let planned_env = match method {
+        Method::Direct => plan.env.clone(),
+        Method::Classic | Method::BuildKit => env_as_built(&plan.env),
+    };
     let shown = |value: &dyn std::fmt::Debug| format!("{value:?}");
     let fields = [
-        ("Env", shown(&env_as_built(&plan.env)), shown(&result.env)),
+        ("Env", shown(&planned_env), shown(&result.env)),
         ("User", plan.user.clone(), result.user.clone()),
         (
             "WorkingDir",
@@ -678,35 +791,6 @@ async fn free_new_build_cache(daemon: &Daemon, before: &HashSet<String>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auto_takes_buildkit_only_when_it_loses_nothing_and_has_a_tag() {
-        let clean = SpecialFiles::default();
-        let fifo = SpecialFiles {
-            fifos: 1,
-            ..SpecialFiles::default()
-        };
-        assert_eq!(
-            choose_builder(BuilderChoice::Auto, Some(&clean), Some("a:1")),
-            Builder::BuildKit
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::Auto, Some(&fifo), Some("a:1")),
-            Builder::Classic
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::Auto, None, Some("a:1")),
-            Builder::Classic
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::Auto, Some(&clean), None),
-            Builder::Classic
-        );
-        assert_eq!(
-            choose_builder(BuilderChoice::BuildKit, Some(&fifo), None),
-            Builder::BuildKit
-        );
-    }
 
     #[test]
     fn the_built_environment_has_path_first() {

@@ -1,0 +1,118 @@
+//! Reads a `docker save` archive a second time, for the bytes of chosen files: what the direct
+//! squash copies into its one layer, once a [`FsSnapshot`](super::FsSnapshot) of the same
+//! image has said which entry of which layer holds each file's final bytes.
+//!
+//! ```text
+//! let wanted = HashMap::from([("blobs/sha256/ab…".to_string(), HashSet::from(["etc/passwd".to_string()]))]);
+//! reread::read_files(saved_image, &wanted, &mut |found, content| { io::copy(content, &mut out)?; Ok(()) }, &mut |_| ControlFlow::Continue(()))?;
+//! ```
+//!
+//! Members and entries are visited in the archive's order; everything else is skipped unread
+//! but for its headers.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, BufReader, Read};
+use std::ops::ControlFlow;
+use tar::EntryType;
+
+use super::archive::{decompressed, read_up_to, sniff, Source, SNIFF_BYTES};
+use super::layer::normalise;
+use super::members::HeaderBudget;
+use crate::error::{Error, Result};
+
+/// A file handed to the caller: where it was found and how many bytes its content has.
+pub struct FoundFile<'a> {
+    /// The archive member holding the layer ([`SavedLayer::member`](super::SavedLayer::member)).
+    pub member: &'a str,
+    /// The entry's path in the layer, relative and normalised.
+    pub path: &'a str,
+    /// Its content's size (a sparse file's logical size: holes read as zeros).
+    pub size: u64,
+}
+
+/// Hands `take` every regular-file entry whose layer member and path `wanted` lists, with its
+/// content unread (`take` may read it or leave it). `progress` hears the archive's bytes read
+/// and may cancel, as for [`audit_archive`](super::audit_archive).
+///
+/// Errors: [`Error::MalformedArchive`] when the archive or a wanted layer is not a readable tar,
+/// [`Error::Cancelled`], [`Error::Stream`] when `reader` fails, and whatever `take` returns.
+pub fn read_files<R: Read>(
+    reader: R,
+    wanted: &HashMap<String, HashSet<String>>,
+    take: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<()> {
+    let budget = HeaderBudget::default();
+    let source = Source::new(reader, progress);
+    let mut archive = tar::Archive::new(budget.wrap(BufReader::with_capacity(64 * 1024, source)));
+    let walked = walk(&mut archive, &budget, wanted, take);
+    let mut source = archive.into_inner().into_inner().into_inner();
+    // Whatever error the tar reader saw, the real story is a cancel or a failing source.
+    if let Some(stopped) = source.stopped() {
+        return Err(stopped);
+    }
+    walked?;
+    source.report()
+}
+
+fn walk<R: Read>(
+    archive: &mut tar::Archive<R>,
+    budget: &HeaderBudget,
+    wanted: &HashMap<String, HashSet<String>>,
+    take: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
+    let mut members = archive.entries().map_err(malformed)?;
+    while let Some(member) = budget.next(&mut members) {
+        let mut member = member.map_err(malformed)?;
+        let name = normalise(&member.path_bytes());
+        let paths = match (member.header().entry_type(), wanted.get(&name)) {
+            (EntryType::Regular | EntryType::Continuous, Some(paths)) => paths,
+            _ => {
+                budget.done(&mut member).map_err(malformed)?;
+                continue;
+            }
+        };
+        let mut head = [0u8; SNIFF_BYTES];
+        let got = read_up_to(&mut member, &mut head).map_err(malformed)?;
+        let head = head.get(..got).unwrap_or_default();
+        let layer = decompressed(sniff(head), head, &mut member)
+            .map_err(|e| Error::MalformedArchive(format!("layer {name}: {e}")))?;
+        take_from_layer(layer, &name, paths, take)?;
+        budget.done(&mut member).map_err(malformed)?;
+    }
+    Ok(())
+}
+
+fn take_from_layer(
+    layer: impl Read,
+    member: &str,
+    paths: &HashSet<String>,
+    take: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+) -> Result<()> {
+    let unreadable = |e: io::Error| Error::MalformedArchive(format!("layer {member}: {e}"));
+    let budget = HeaderBudget::default();
+    let mut archive = tar::Archive::new(budget.wrap(layer));
+    let mut entries = archive.entries().map_err(unreadable)?;
+    while let Some(entry) = budget.next(&mut entries) {
+        let mut entry = entry.map_err(unreadable)?;
+        let is_file = matches!(
+            entry.header().entry_type(),
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse
+        );
+        let path = normalise(&entry.path_bytes());
+        if is_file && paths.contains(&path) {
+            let found = FoundFile {
+                member,
+                path: &path,
+                size: entry.size(),
+            };
+            take(&found, &mut entry)?;
+        }
+        budget.done(&mut entry).map_err(unreadable)?;
+    }
+    Ok(())
+}
+
+fn malformed(e: io::Error) -> Error {
+    Error::MalformedArchive(e.to_string())
+}

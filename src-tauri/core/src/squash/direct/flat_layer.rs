@@ -1,0 +1,228 @@
+//! The one layer of a direct squash: every entry of the source's final filesystem, as the
+//! snapshot of the source describes it, with each regular file's bytes taken from the layer
+//! entry that wrote them.
+//!
+//! ```text
+//! let layer = FlatLayer::plan(&source_snapshot)?;   // layer.size is known before writing
+//! layer.write_upfront(&mut out)?;                   // root, directories, symlinks, devices…
+//! // for each wanted file the second read of `docker save` finds:
+//! layer.write_file(&found, content, &mut out)?;
+//! layer.write_links(&mut out)?;                     // hard links, then the end of the tar
+//! ```
+//!
+//! Order: everything without bytes first, in path order, so a directory comes before what it
+//! holds; then the regular files as the archive brings them; hard links last, when every name
+//! they point at exists. Directories no layer describes (made to hold a deeper entry) are
+//! left for the extraction to make again, as it made them for the source. Nothing a runtime
+//! adds is here: only what the layers hold.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+
+use super::tar_header::{self, Header, Kind, BLOCK};
+use crate::audit::reread::FoundFile;
+use crate::audit::{EntryKind, FsEntry, FsSnapshot};
+use crate::error::{Error, Result};
+
+/// The end of a tar: two zero blocks.
+const END_OF_ARCHIVE: u64 = 2 * BLOCK;
+
+pub(super) struct FlatLayer<'s> {
+    snapshot: &'s FsSnapshot,
+    /// Written first: the root's entry (as `""`) when a layer has one, then every entry that
+    /// carries no bytes, in path order. Absolute paths, as the snapshot keys them.
+    upfront: Vec<&'s str>,
+    /// Archive member → path in that layer → the final path that gets those bytes.
+    wanted: HashMap<String, HashMap<String, &'s str>>,
+    /// The regular files still waiting for their bytes.
+    waiting: HashSet<&'s str>,
+    /// Hard links: the link's path and the path it names, both absolute.
+    links: Vec<(&'s str, &'s str)>,
+    /// The layer tar's size in bytes, end-of-archive blocks included.
+    pub size: u64,
+}
+
+impl<'s> FlatLayer<'s> {
+    /// Works out the layer from `source`, a snapshot read from a saved archive (it knows
+    /// which member holds each layer).
+    pub fn plan(source: &'s FsSnapshot) -> Result<FlatLayer<'s>> {
+        let mut layer = FlatLayer {
+            snapshot: source,
+            upfront: Vec::new(),
+            wanted: HashMap::new(),
+            waiting: HashSet::new(),
+            links: Vec::new(),
+            size: END_OF_ARCHIVE,
+        };
+        if let Some(root) = &source.root {
+            layer.size += tar_header::entry_size(&header("", root, None));
+            layer.upfront.push("");
+        }
+        for (path, entry) in &source.entries {
+            // The first path of a hard-link group carries the inode; the others name it.
+            if let Some(first) = source
+                .hard_links_of(path)
+                .and_then(|group| group.first())
+                .filter(|first| *first != path)
+            {
+                let link = header(path, entry, Some(first));
+                layer.size += tar_header::entry_size(&Header {
+                    kind: Kind::HardLink,
+                    size: 0,
+                    ..link
+                });
+                layer.links.push((path, first));
+                continue;
+            }
+            if entry.kind == EntryKind::Dir && entry.layer.is_none() {
+                continue;
+            }
+            layer.size += tar_header::entry_size(&header(path, entry, None));
+            match (&entry.bytes_from, entry.size) {
+                (Some(from), size) if size > 0 => {
+                    let member = source
+                        .layers
+                        .get(from.layer as usize)
+                        .map(|l| l.member.clone())
+                        .ok_or_else(|| {
+                            Error::MalformedArchive(format!(
+                                "{path} comes from layer {}, which the image does not list",
+                                from.layer
+                            ))
+                        })?;
+                    let taken = layer
+                        .wanted
+                        .entry(member)
+                        .or_default()
+                        .insert(from.path.clone(), path);
+                    if taken.is_some() {
+                        // Two inodes from one entry: a layer listed twice in the manifest.
+                        return Err(Error::InvalidInput(format!(
+                            "{path} shares its bytes with another file that is not a hard link of it; the direct method cannot copy that (the multi-stage method can)"
+                        )));
+                    }
+                    layer.waiting.insert(path);
+                }
+                _ => layer.upfront.push(path),
+            }
+        }
+        Ok(layer)
+    }
+
+    /// The layer members and paths whose bytes the layer needs: what to read again.
+    pub fn wanted(&self) -> HashMap<String, HashSet<String>> {
+        self.wanted
+            .iter()
+            .map(|(member, paths)| (member.clone(), paths.keys().cloned().collect()))
+            .collect()
+    }
+
+    /// Writes every entry that carries no bytes.
+    pub fn write_upfront(&self, out: &mut impl Write) -> io::Result<()> {
+        for path in &self.upfront {
+            let entry = match *path {
+                "" => self.snapshot.root.as_ref(),
+                path => self.snapshot.entries.get(path),
+            };
+            if let Some(entry) = entry {
+                out.write_all(&tar_header::encode(&header(path, entry, None)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the file whose bytes `found` holds, reading them from `content`. Fails when the
+    /// bytes are not the ones the snapshot saw (their size) or a path came twice.
+    pub fn write_file(
+        &mut self,
+        found: &FoundFile,
+        content: &mut dyn Read,
+        out: &mut impl Write,
+    ) -> Result<()> {
+        let Some(&path) = self
+            .wanted
+            .get(found.member)
+            .and_then(|paths| paths.get(found.path))
+        else {
+            return Ok(());
+        };
+        let entry = self.snapshot.entries.get(path).ok_or_else(|| {
+            Error::MalformedArchive(format!("{path} is not in the image's filesystem"))
+        })?;
+        if !self.waiting.remove(path) {
+            return Err(Error::InvalidInput(format!(
+                "layer {} names {} twice; the direct method cannot tell which copy is the final one (the multi-stage method can)",
+                found.member, found.path
+            )));
+        }
+        if found.size != entry.size {
+            return Err(Error::MalformedArchive(format!(
+                "{path} has {} bytes in the second reading of the image and {} in the first",
+                found.size, entry.size
+            )));
+        }
+        let io_error = |e: io::Error| Error::Stream(format!("writing {path}: {e}"));
+        out.write_all(&tar_header::encode(&header(path, entry, None)))
+            .map_err(io_error)?;
+        let copied = io::copy(&mut content.take(entry.size), out).map_err(io_error)?;
+        if copied != entry.size {
+            return Err(Error::MalformedArchive(format!(
+                "the image archive ends in the middle of {path}"
+            )));
+        }
+        let padding = tar_header::padded(entry.size) - entry.size;
+        out.write_all(&vec![0u8; padding as usize])
+            .map_err(io_error)?;
+        Ok(())
+    }
+
+    /// Writes the hard links and the end of the tar, once every file has its bytes.
+    pub fn write_links(&self, out: &mut impl Write) -> Result<()> {
+        if let Some(missing) = self.waiting.iter().min() {
+            return Err(Error::MalformedArchive(format!(
+                "the second reading of the image did not bring the bytes of {missing} ({} files in all)",
+                self.waiting.len()
+            )));
+        }
+        let io_error = |e: io::Error| Error::Stream(format!("writing the layer: {e}"));
+        for (path, first) in &self.links {
+            let Some(entry) = self.snapshot.entries.get(*path) else {
+                continue;
+            };
+            let link = Header {
+                kind: Kind::HardLink,
+                size: 0,
+                ..header(path, entry, Some(first))
+            };
+            out.write_all(&tar_header::encode(&link))
+                .map_err(io_error)?;
+        }
+        out.write_all(&[0u8; END_OF_ARCHIVE as usize])
+            .map_err(io_error)
+    }
+}
+
+/// The header of the snapshot's entry at `path` (absolute; `""` for the root); `link` names
+/// the hard link's target.
+fn header<'e>(path: &'e str, entry: &'e FsEntry, link: Option<&'e str>) -> Header<'e> {
+    let relative = |p: &'e str| p.strip_prefix('/').unwrap_or(p);
+    let kind = match entry.kind {
+        EntryKind::File => Kind::File,
+        EntryKind::Dir => Kind::Dir,
+        EntryKind::Symlink => Kind::Symlink,
+        EntryKind::CharDevice { major, minor } => Kind::CharDevice { major, minor },
+        EntryKind::BlockDevice { major, minor } => Kind::BlockDevice { major, minor },
+        EntryKind::Fifo => Kind::Fifo,
+    };
+    Header {
+        path: relative(path),
+        kind,
+        size: if kind == Kind::File { entry.size } else { 0 },
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        mtime: entry.mtime,
+        link: link.map(relative).or(entry.link_target.as_deref()),
+        records: entry.pax_records().collect(),
+    }
+}

@@ -1,0 +1,626 @@
+//! The direct squash: no builder. The source's `docker save` stream is read a second time
+//! (the first reading, an audit's survey or the verification's, said which layer entry holds
+//! each file's final bytes), one layer holding the final filesystem is written from it, and
+//! that layer with its config goes straight into the daemon's image load, as it is written.
+//!
+//! ```text
+//! let loaded = direct::load_squashed(daemon, &plan, source_files, &made, sink, &cancel).await?;
+//! // loaded.result_id: untagged; loaded.result_files: the filesystem that was loaded
+//! ```
+//!
+//! Nothing lands on the client's disk: the layer's size is added up before it is written (the
+//! archive must state it first), so the load starts at once. The daemon checks the layer
+//! against the diff ID in the config, which is the SHA-256 of the bytes written; the same
+//! bytes are read back here as they go, into the snapshot the verification compares with the
+//! source's. What a builder's copy changes (mtimes cut to whole seconds, runtime files, FIFOs
+//! turned into files) cannot happen: every entry is the layers' own, mtimes to the nanosecond.
+
+mod flat_layer;
+mod image_config;
+mod tar_header;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+use self::flat_layer::FlatLayer;
+use self::tar_header::{Header, Kind};
+use super::plan::SquashPlan;
+use crate::audit::{reread, snapshot_archive, Batch, ChannelReader, FsSnapshot, Mtime};
+use crate::daemon::Daemon;
+use crate::error::{Error, Result};
+use crate::job::{CancelToken, ProgressSink};
+use crate::made::MadeImages;
+
+/// The load answers once it has the whole archive and has unpacked it; a huge image takes
+/// minutes. Cancel is the way out, not a timeout.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(3600);
+/// What goes to the daemon at a time.
+const CHUNK_BYTES: usize = 512 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The squashed image, loaded and untagged.
+pub(crate) struct Loaded {
+    pub result_id: String,
+    /// The filesystem the loaded layer holds, read from the bytes as they were sent.
+    pub result_files: FsSnapshot,
+}
+
+/// Writes the squashed image of `plan`'s source and loads it. `source` must be a snapshot read
+/// from the source's saved archive (a survey's or the verification's). The result is noted in
+/// `made` before anything else can fail.
+pub(crate) async fn load_squashed(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    source: Arc<FsSnapshot>,
+    made: &MadeImages,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<Loaded> {
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let (body_tx, body_rx) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
+    let (check_tx, check_rx) = mpsc::channel::<Batch>(CHUNKS_IN_FLIGHT);
+    let created = now_rfc3339();
+    let for_writer = plan.clone();
+    let writing = crate::audit::read_saved(
+        daemon,
+        &plan.source_id,
+        "squashing",
+        sink,
+        cancel,
+        move |saved, progress| {
+            let mut out = Outlet::new(body_tx, check_tx);
+            let written = write_archive(saved, progress, &source, &for_writer, &created, &mut out);
+            match written {
+                Ok(()) => out.finish(),
+                // The load must fail rather than take a cut-off archive for a whole one.
+                Err(err) => {
+                    out.abort(&err);
+                    Err(err)
+                }
+            }
+        },
+    );
+    let checking = tokio::task::spawn_blocking(move || {
+        snapshot_archive(ChannelReader::new(check_rx), &mut |_| {
+            ControlFlow::Continue(())
+        })
+    });
+    let (written, loaded) = tokio::join!(writing, load(daemon, body_rx));
+    // Whatever happened, an image the daemon says it loaded is ours to account for.
+    if let Ok(id) = &loaded {
+        made.note(id);
+    }
+    let result_files = checking
+        .await
+        .map_err(|e| Error::Stream(format!("reading the written layer stopped: {e}")));
+    match (written, loaded) {
+        (Err(Error::Cancelled), _) => Err(Error::Cancelled),
+        // The daemon's refusal says more than the writer's "nobody is reading".
+        (Err(_), Err(load_error)) => Err(load_error),
+        (Err(err), Ok(_)) | (Ok(_), Err(err)) => Err(err),
+        (Ok(_), Ok(result_id)) => Ok(Loaded {
+            result_id,
+            result_files: result_files??,
+        }),
+    }
+}
+
+/// Writes the archive `docker load` takes to `out`: the squashed layer, its config, the
+/// manifest. `saved` is the source's `docker save` stream, read again.
+fn write_archive(
+    saved: impl Read,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    source: &FsSnapshot,
+    plan: &SquashPlan,
+    created: &str,
+    out: &mut impl Write,
+) -> Result<()> {
+    let out = &mut Counted {
+        inner: out,
+        written: 0,
+    };
+    let mut layer = FlatLayer::plan(source)?;
+    let layer_size = layer.size;
+    out.write_all(&tar_header::encode(&member("layer.tar", layer_size)))
+        .map_err(outlet_error)?;
+    let layer_start = out.written;
+    let mut hashed = Hashed {
+        inner: &mut *out,
+        hasher: Sha256::new(),
+    };
+    layer.write_upfront(&mut hashed).map_err(outlet_error)?;
+    reread::read_files(
+        saved,
+        &layer.wanted(),
+        &mut |found, content| layer.write_file(found, content, &mut hashed),
+        progress,
+    )?;
+    layer.write_links(&mut hashed)?;
+    let hasher = hashed.hasher;
+    let written = out.written - layer_start;
+    if written != layer_size {
+        // A bug here, never the user's: the archive would be corrupt, so it is not sent.
+        return Err(Error::Stream(format!(
+            "the squashed layer came to {written} bytes, not the {layer_size} planned"
+        )));
+    }
+    let diff_id = format!("sha256:{}", hex(&hasher.finalize()));
+    let config = image_config::squashed(&source.config, plan, &diff_id, created)?;
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "config.json",
+        "RepoTags": null,
+        "Layers": ["layer.tar"],
+    }]))
+    .map_err(|e| Error::Stream(e.to_string()))?;
+    for (name, bytes) in [("config.json", config), ("manifest.json", manifest)] {
+        out.write_all(&tar_header::encode(&member(name, bytes.len() as u64)))
+            .and_then(|()| out.write_all(&bytes))
+            .and_then(|()| out.pad())
+            .map_err(outlet_error)?;
+    }
+    out.write_all(&[0u8; 1024]).map_err(outlet_error)
+}
+
+/// A member of the archive for `docker load`.
+fn member(name: &str, size: u64) -> Header<'_> {
+    Header {
+        path: name,
+        kind: Kind::File,
+        size,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: Mtime::default(),
+        link: None,
+        records: Vec::new(),
+    }
+}
+
+fn outlet_error(e: io::Error) -> Error {
+    Error::Stream(format!("sending the squashed image to Docker: {e}"))
+}
+
+/// Posts the archive that arrives through `body` to `/images/load` and returns the ID of the
+/// image the daemon loaded.
+async fn load(daemon: &Daemon, body: mpsc::Receiver<io::Result<Bytes>>) -> Result<String> {
+    let chunks = futures_util::stream::unfold(body, |mut body| async move {
+        body.recv().await.map(|chunk| (chunk, body))
+    });
+    let loader = daemon.docker().clone().with_timeout(LOAD_TIMEOUT);
+    let options = bollard::query_parameters::ImportImageOptions {
+        quiet: true,
+        ..Default::default()
+    };
+    let mut answers = loader.import_image_stream(options, chunks, None);
+    let mut loaded = None;
+    while let Some(answer) = answers.next().await {
+        let answer = answer.map_err(|e| match e {
+            bollard::errors::Error::DockerStreamError { error } => Error::Daemon {
+                status: 500,
+                message: error,
+            },
+            other => Error::from_docker(other),
+        })?;
+        let text = answer.stream.unwrap_or_default();
+        for line in text.lines() {
+            if let Some(name) = line
+                .strip_prefix("Loaded image ID: ")
+                .or_else(|| line.strip_prefix("Loaded image: "))
+            {
+                loaded = Some(name.trim().to_owned());
+            }
+        }
+    }
+    let loaded = loaded.ok_or_else(|| {
+        Error::Stream("Docker loaded the squashed image but did not say which it is".into())
+    })?;
+    // Some engines answer with a name rather than the ID.
+    let image = crate::images::inspect(daemon, &loaded).await?;
+    image
+        .id
+        .ok_or_else(|| Error::Stream("the loaded image has no ID".into()))
+}
+
+/// Hashes the layer's bytes on their way out: the diff ID is their SHA-256.
+struct Hashed<'o, W> {
+    inner: &'o mut W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_all(buf)?;
+        self.hasher.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Counts the archive's bytes, for the padding between members.
+struct Counted<'o, W> {
+    inner: &'o mut W,
+    written: u64,
+}
+
+impl<W> Counted<'_, W>
+where
+    Self: Write,
+{
+    /// Zeros up to the next 512-byte boundary, where the next member starts.
+    fn pad(&mut self) -> io::Result<()> {
+        let padding = tar_header::padded(self.written) - self.written;
+        self.write_all(&vec![0u8; padding as usize])
+    }
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write_all(buf)?;
+        self.written += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The archive on its way out: in chunks to the load's request body, and the same chunks to
+/// the reader that snapshots what was sent.
+struct Outlet {
+    body: mpsc::Sender<io::Result<Bytes>>,
+    check: mpsc::Sender<Batch>,
+    buffer: Vec<u8>,
+}
+
+impl Outlet {
+    fn new(body: mpsc::Sender<io::Result<Bytes>>, check: mpsc::Sender<Batch>) -> Self {
+        Outlet {
+            body,
+            check,
+            buffer: Vec::with_capacity(CHUNK_BYTES),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buffer,
+            Vec::with_capacity(CHUNK_BYTES),
+        ));
+        self.body
+            .blocking_send(Ok(chunk.clone()))
+            .map_err(|_| io::Error::other("Docker stopped reading the image"))?;
+        // The snapshot is a check: if it stopped, its own result says why.
+        let _ = self.check.blocking_send(Ok(vec![chunk]));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.send().map_err(outlet_error)
+    }
+
+    /// Ends the request body with an error, so the daemon drops what it received.
+    fn abort(self, why: &Error) {
+        let _ = self
+            .body
+            .blocking_send(Err(io::Error::other(why.to_string())));
+        let _ = self
+            .check
+            .blocking_send(Err(io::Error::other(why.to_string())));
+    }
+}
+
+impl Write for Outlet {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Now, as RFC 3339 in UTC (`2026-12-02T07:15:00Z`), for the config's `created`.
+fn now_rfc3339() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// The calendar date of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{compare, EntryKind};
+    use crate::squash::plan::KeyValue;
+
+    /// A tar member (or layer entry) with `content`, and PAX `records` before it.
+    fn put(
+        tar: &mut tar::Builder<Vec<u8>>,
+        path: &str,
+        kind: tar::EntryType,
+        content: &[u8],
+        link: Option<&str>,
+        records: &[(&str, &[u8])],
+    ) {
+        if !records.is_empty() {
+            tar.append_pax_extensions(records.iter().copied()).unwrap();
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(kind);
+        header.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        header.set_mtime(1_600_000_000);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_size(content.len() as u64);
+        if let Some(link) = link {
+            header.set_link_name(link).unwrap();
+        }
+        tar.append_data(&mut header, path, content).unwrap();
+    }
+
+    fn layers() -> Vec<Vec<u8>> {
+        use tar::EntryType as T;
+        let mut base = tar::Builder::new(Vec::new());
+        put(&mut base, "etc/", T::Directory, b"", None, &[]);
+        put(&mut base, "etc/a", T::Regular, b"one", None, &[]);
+        put(
+            &mut base,
+            "etc/gone",
+            T::Regular,
+            b"wasted bytes",
+            None,
+            &[],
+        );
+        put(&mut base, "pipe", T::Fifo, b"", None, &[]);
+        put(&mut base, "link", T::Symlink, b"", Some("etc/a"), &[]);
+        put(&mut base, "d/old", T::Regular, b"old", None, &[]);
+        put(
+            &mut base,
+            "deep/er/file",
+            T::Regular,
+            b"implicit parents",
+            None,
+            &[],
+        );
+        let mut top = tar::Builder::new(Vec::new());
+        put(&mut top, "etc/.wh.gone", T::Regular, b"", None, &[]);
+        let records: &[(&str, &[u8])] = &[
+            ("mtime", b"1700000000.123456789"),
+            ("SCHILY.xattr.user.note", b"kept\x00binary"),
+        ];
+        put(
+            &mut top,
+            "etc/a",
+            T::Regular,
+            b"two, and longer",
+            None,
+            records,
+        );
+        put(&mut top, "etc/b", T::Link, b"", Some("etc/a"), &[]);
+        put(&mut top, "d/.wh..wh..opq", T::Regular, b"", None, &[]);
+        put(&mut top, "d/new", T::Regular, b"new", None, &[]);
+        vec![base.into_inner().unwrap(), top.into_inner().unwrap()]
+    }
+
+    /// A `docker save` archive of the legacy layout holding `layers`.
+    fn saved(layers: &[Vec<u8>]) -> Vec<u8> {
+        let diff_ids: Vec<String> = layers
+            .iter()
+            .map(|l| format!("sha256:{}", hex(&Sha256::digest(l))))
+            .collect();
+        let config = serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "config": {"Env": ["PATH=/bin"], "Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": [{"created_by": "one"}, {"created_by": "two"}],
+        });
+        let members: Vec<String> = (0..layers.len())
+            .map(|i| format!("l{i}/layer.tar"))
+            .collect();
+        let manifest = serde_json::json!([
+            {"Config": "config.json", "RepoTags": ["app:1"], "Layers": members}
+        ]);
+        let mut archive = tar::Builder::new(Vec::new());
+        for (name, layer) in members.iter().zip(layers) {
+            put(
+                &mut archive,
+                name,
+                tar::EntryType::Regular,
+                layer,
+                None,
+                &[],
+            );
+        }
+        let config = serde_json::to_vec(&config).unwrap();
+        put(
+            &mut archive,
+            "config.json",
+            tar::EntryType::Regular,
+            &config,
+            None,
+            &[],
+        );
+        let manifest = serde_json::to_vec(&manifest).unwrap();
+        put(
+            &mut archive,
+            "manifest.json",
+            tar::EntryType::Regular,
+            &manifest,
+            None,
+            &[],
+        );
+        archive.into_inner().unwrap()
+    }
+
+    fn plan() -> SquashPlan {
+        SquashPlan {
+            source_id: format!("sha256:{}", "0".repeat(64)),
+            source_name: "app:1".into(),
+            tag: "app:1-squashed".into(),
+            env: vec![KeyValue {
+                key: "PATH".into(),
+                value: "/bin".into(),
+            }],
+            cmd: Some(vec!["sh".into()]),
+            ..SquashPlan::default()
+        }
+    }
+
+    fn read(archive: &[u8]) -> FsSnapshot {
+        snapshot_archive(archive, &mut |_| ControlFlow::Continue(())).unwrap()
+    }
+
+    fn squashed(archive: &[u8]) -> Vec<u8> {
+        let source = read(archive);
+        let mut out = Vec::new();
+        let progress = &mut |_| ControlFlow::Continue(());
+        write_archive(
+            archive,
+            progress,
+            &source,
+            &plan(),
+            "2026-12-02T00:00:00Z",
+            &mut out,
+        )
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn the_written_image_has_the_sources_filesystem_in_one_layer() {
+        let archive = saved(&layers());
+        let source = read(&archive);
+        let result = read(&squashed(&archive));
+        let cancel = CancelToken::new();
+        assert_eq!(compare(&source, &result, &cancel).unwrap(), vec![]);
+        assert_eq!(result.layers.len(), 1);
+        assert_eq!(
+            result.entries.keys().collect::<Vec<_>>(),
+            source.entries.keys().collect::<Vec<_>>()
+        );
+        // What compare does not look at is kept too: every time to the nanosecond.
+        for (path, entry) in &source.entries {
+            assert_eq!(result.entries[path].mtime, entry.mtime, "{path}");
+        }
+        assert_eq!(result.entries["/etc/a"].mtime.nanos, 123_456_789);
+        assert_eq!(result.entries["/pipe"].kind, EntryKind::Fifo);
+        assert_eq!(
+            result.hard_links_of("/etc/b").unwrap(),
+            ["/etc/a", "/etc/b"]
+        );
+        assert!(!result.entries.contains_key("/etc/gone"));
+        assert!(!result.entries.contains_key("/d/old"));
+        // Made to hold a deeper entry in the source, and again in the result.
+        assert_eq!(result.entries["/deep/er"].layer, None);
+    }
+
+    #[test]
+    fn the_config_names_the_layer_by_the_hash_of_its_bytes() {
+        let out = squashed(&saved(&layers()));
+        let mut archive = tar::Archive::new(out.as_slice());
+        let mut members = std::collections::HashMap::new();
+        for member in archive.entries().unwrap() {
+            let mut member = member.unwrap();
+            let name = member.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            member.read_to_end(&mut bytes).unwrap();
+            members.insert(name, bytes);
+        }
+        let config: serde_json::Value = serde_json::from_slice(&members["config.json"]).unwrap();
+        let layer_hash = format!("sha256:{}", hex(&Sha256::digest(&members["layer.tar"])));
+        assert_eq!(
+            config["rootfs"]["diff_ids"],
+            serde_json::json!([layer_hash])
+        );
+        assert_eq!(config["config"]["Cmd"], serde_json::json!(["sh"]));
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&members["manifest.json"]).unwrap();
+        assert_eq!(manifest[0]["Layers"], serde_json::json!(["layer.tar"]));
+        assert_eq!(manifest[0]["Config"], "config.json");
+    }
+
+    #[test]
+    fn a_second_reading_that_differs_from_the_first_is_refused() {
+        let archive = saved(&layers());
+        let source = read(&archive);
+        let mut changed = layers();
+        changed[1] = {
+            let mut top = tar::Builder::new(Vec::new());
+            put(
+                &mut top,
+                "etc/a",
+                tar::EntryType::Regular,
+                b"other size",
+                None,
+                &[],
+            );
+            top.into_inner().unwrap()
+        };
+        let other = saved(&changed);
+        let mut out = Vec::new();
+        let err = write_archive(
+            other.as_slice(),
+            &mut |_| ControlFlow::Continue(()),
+            &source,
+            &plan(),
+            "now",
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
+    }
+
+    #[test]
+    fn days_become_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(20_788), (2026, 12, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -1,0 +1,282 @@
+//! The direct method on the real daemon: the one layer Squashbox writes and loads holds the
+//! source's filesystem exactly, read back from the daemon (not from what was sent), and a
+//! cancel leaves nothing behind.
+
+use squashbox_core::audit::{compare, snapshot_image, survey_image, EntryKind, FsSnapshot};
+use squashbox_core::daemon::Daemon;
+use squashbox_core::images;
+use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::squash::{squash, Method, MethodChoice, SourceScan, SquashPlan};
+use squashbox_core::Error;
+use std::sync::Mutex;
+
+use super::squash::{daemon, options, plan_for, prepared, run, Squashed};
+use super::verify::{source_fixture, xattr_image, NET_RAW};
+use crate::support::{docker, docker_output, unique_name, workspace_binary};
+
+async fn read(daemon: &Daemon, image: &str) -> FsSnapshot {
+    snapshot_image(
+        daemon,
+        image,
+        "reading",
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The source's and the result's files, both read from the daemon, are the same entry by
+/// entry (the root's own entry too) and to the nanosecond.
+async fn assert_identical(daemon: &Daemon, source: &str, result: &str) -> FsSnapshot {
+    let (source, result) = (read(daemon, source).await, read(daemon, result).await);
+    let differences = compare(&source, &result, &CancelToken::new()).unwrap();
+    assert_eq!(differences, vec![]);
+    for (path, entry) in &source.entries {
+        assert_eq!(result.entries[path].mtime, entry.mtime, "{path}");
+    }
+    result
+}
+
+#[tokio::test]
+async fn a_direct_squash_is_one_layer_identical_to_its_source() {
+    let daemon = daemon().await;
+    let (fixture, _capability) = source_fixture();
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let cancel = CancelToken::new();
+    let (outcome, stages) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Direct),
+        SourceScan::default(),
+        &cancel,
+    )
+    .await;
+    let outcome = outcome.unwrap();
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    assert_eq!(outcome.method, Method::Direct);
+    assert!(outcome.tagged);
+    assert_eq!(outcome.layers_after, 1);
+    assert_eq!(outcome.known_differences, vec![]);
+    assert_eq!(stages, vec!["reading source", "squashing", "tagging"]);
+
+    let result = assert_identical(&daemon, &fixture.id, &plan.tag).await;
+    // What BuildKit loses and the classic builder keeps, the direct method keeps too.
+    assert_eq!(result.entries["/fifo"].kind, EntryKind::Fifo);
+    assert_eq!(
+        result.entries["/dev-null"].kind,
+        EntryKind::CharDevice { major: 1, minor: 3 }
+    );
+    assert_eq!(result.entries["/caps/capped"].capability(), Some(NET_RAW));
+    // The settings the plan carries, as the daemon stored them.
+    let env = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &plan.tag,
+    ]);
+    let source_env = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{json .Config.Env}}",
+        &fixture.id,
+    ]);
+    assert_eq!(env, source_env);
+    let history = docker(&[
+        "image",
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        &plan.tag,
+    ]);
+    assert!(history.contains("squashed into one"), "{history}");
+}
+
+#[tokio::test]
+async fn a_direct_squash_keeps_what_a_builders_copy_loses() {
+    // A root entry with a mode and an xattr, a file with a user xattr (the classic copy loses
+    // all three: see verify.rs).
+    let daemon = daemon().await;
+    let source = xattr_image();
+    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
+    plan.tag = unique_name("direct-xattr");
+    let _cleanup = Squashed(plan.tag.clone());
+    let (outcome, _) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Auto),
+        SourceScan::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.method, Method::Direct, "Auto is direct");
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    let result = assert_identical(&daemon, &source.0, &plan.tag).await;
+    let root = result.root.expect("the root entry is in the layer");
+    assert_eq!(root.mode, 0o700);
+    assert_eq!(root.xattrs["user.origin"], b"root");
+}
+
+#[tokio::test]
+async fn sub_second_times_survive_a_direct_squash() {
+    // An imported layer whose times have fractions of a second, as a tar written elsewhere has.
+    let mut layer = tar::Builder::new(Vec::new());
+    let name = unique_name("fraction");
+    for (path, time) in [("a", "1700000000.5"), ("dir/b", "1600000000.123456789")] {
+        layer
+            .append_pax_extensions([("mtime", time.as_bytes())])
+            .unwrap();
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(time.split('.').next().unwrap().parse().unwrap());
+        header.set_size(name.len() as u64);
+        layer
+            .append_data(&mut header, path, name.as_bytes())
+            .unwrap();
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    let source = super::verify::Made(docker(&["import", file.path().to_str().unwrap()]));
+    let daemon = daemon().await;
+    let before = read(&daemon, &source.0).await;
+    assert_eq!(
+        before.entries["/dir/b"].mtime.nanos, 123_456_789,
+        "the daemon kept them"
+    );
+
+    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
+    plan.tag = unique_name("direct-fraction");
+    let _cleanup = Squashed(plan.tag.clone());
+    let (outcome, _) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Direct),
+        SourceScan::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    assert!(outcome.unwrap().verified.passed);
+    let result = assert_identical(&daemon, &source.0, &plan.tag).await;
+    assert_eq!(result.entries["/a"].mtime.nanos, 500_000_000);
+}
+
+#[tokio::test]
+async fn a_survey_is_the_direct_squashs_first_reading() {
+    let (fixture, daemon, plan, _cleanup) = prepared("direct-surveyed").await;
+    let cancel = CancelToken::new();
+    let survey = survey_image(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
+        .await
+        .unwrap();
+    let scan = SourceScan {
+        special_files: Some(&survey.report.special_files),
+        files: Some(std::sync::Arc::new(survey.files)),
+        filesystem_bytes: Some(survey.report.filesystem_bytes),
+    };
+    let (outcome, stages) = run(&daemon, &plan, options(MethodChoice::Auto), scan, &cancel).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.method, Method::Direct);
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    assert_eq!(
+        stages,
+        vec!["squashing", "tagging"],
+        "no second read of the source first"
+    );
+    // The settings the fixture declared, the FIFO it made, the bytes it wasted gone.
+    assert!(outcome.size_after < outcome.size_before);
+    assert_identical(&daemon, &fixture.id, &plan.tag).await;
+}
+
+#[tokio::test]
+async fn a_cancelled_direct_squash_leaves_no_image_and_no_tag() {
+    // Big enough that the load is still under way when the cancel comes.
+    let big = vec![7u8; 64 * 1024 * 1024];
+    let fixture = crate::support::Fixture::build(&crate::support::FixtureSpec {
+        name: "direct-cancel",
+        files: &[("big.bin", &big)],
+        steps: &["COPY big.bin /big.bin"],
+    });
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
+    let cancel = CancelToken::new();
+    let seen = Mutex::new(Vec::new());
+    let report = |p: Progress| {
+        // Halfway through writing the layer, the source's second reading.
+        if p.stage == "squashing" && p.done > 32 * 1024 * 1024 {
+            cancel.cancel();
+        }
+        seen.lock().unwrap().push(p.stage);
+    };
+    let result = squash(
+        &daemon,
+        &plan,
+        &options(MethodChoice::Direct),
+        SourceScan::default(),
+        &report,
+        &cancel,
+    )
+    .await;
+    assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+    assert!(seen.lock().unwrap().iter().any(|s| s == "squashing"));
+    assert!(!docker_output(&["image", "inspect", &plan.tag])
+        .status
+        .success());
+    // The history entry the direct method writes names the source: no image has it.
+    let marker = format!("of {} squashed", plan.source_name);
+    for id in docker(&["images", "-a", "-q", "--no-trunc"]).lines() {
+        let history = docker_output(&[
+            "image",
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            id,
+        ]);
+        let history = String::from_utf8_lossy(&history.stdout);
+        assert!(
+            !history.contains(&marker),
+            "{id} was left behind: {history}"
+        );
+    }
+}
+
+#[test]
+fn the_cli_squashes_directly_when_asked() {
+    let source = xattr_image();
+    let tag = unique_name("cli-direct");
+    let _result = Squashed(tag.clone());
+    let output = std::process::Command::new(workspace_binary("squashbox-cli"))
+        .args(["squash", &source.0, "--method", "direct", "--tag", &tag])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("(direct)"), "{stdout}");
+    assert!(stdout.contains("Verified"), "{stdout}");
+    let refused = std::process::Command::new(workspace_binary("squashbox-cli"))
+        .args([
+            "squash",
+            &source.0,
+            "--method",
+            "direct",
+            "--builder",
+            "classic",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("uses no builder"));
+}
