@@ -129,7 +129,10 @@ fn write_archive(
     };
     let mut layer = FlatLayer::plan(source)?;
     let layer_size = layer.size;
-    out.write_all(&tar_header::encode(&member("layer.tar", layer_size)))
+    // The containerd store ingests each member under a name of its own: two loads at once
+    // with the same names trip over each other ("unexpected commit size", seen on 28.5).
+    let names = MemberNames::new();
+    out.write_all(&tar_header::encode(&member(&names.layer, layer_size)))
         .map_err(outlet_error)?;
     let layer_start = out.written;
     let mut hashed = Hashed {
@@ -155,18 +158,39 @@ fn write_archive(
     let diff_id = format!("sha256:{}", hex(&hasher.finalize()));
     let config = image_config::squashed(&source.config, plan, &diff_id, created)?;
     let manifest = serde_json::to_vec(&serde_json::json!([{
-        "Config": "config.json",
+        "Config": names.config,
         "RepoTags": null,
-        "Layers": ["layer.tar"],
+        "Layers": [names.layer],
     }]))
     .map_err(|e| Error::Stream(e.to_string()))?;
-    for (name, bytes) in [("config.json", config), ("manifest.json", manifest)] {
+    for (name, bytes) in [(names.config.as_str(), config), ("manifest.json", manifest)] {
         out.write_all(&tar_header::encode(&member(name, bytes.len() as u64)))
             .and_then(|()| out.write_all(&bytes))
             .and_then(|()| out.pad())
             .map_err(outlet_error)?;
     }
     out.write_all(&[0u8; 1024]).map_err(outlet_error)
+}
+
+/// The names of the layer and config members, unique to one load.
+struct MemberNames {
+    layer: String,
+    config: String,
+}
+
+impl MemberNames {
+    fn new() -> Self {
+        static LOADS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let load = LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("squashbox-{}-{load}-{nanos}", std::process::id());
+        MemberNames {
+            layer: format!("{token}/layer.tar"),
+            config: format!("{token}/config.json"),
+        }
+    }
 }
 
 /// A member of the archive for `docker load`.
@@ -572,17 +596,21 @@ mod tests {
             member.read_to_end(&mut bytes).unwrap();
             members.insert(name, bytes);
         }
-        let config: serde_json::Value = serde_json::from_slice(&members["config.json"]).unwrap();
-        let layer_hash = format!("sha256:{}", hex(&Sha256::digest(&members["layer.tar"])));
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&members["manifest.json"]).unwrap();
+        let (config, layer) = (
+            manifest[0]["Config"].as_str().unwrap(),
+            manifest[0]["Layers"][0].as_str().unwrap(),
+        );
+        assert!(config.ends_with("/config.json") && layer.ends_with("/layer.tar"));
+        let config: serde_json::Value = serde_json::from_slice(&members[config]).unwrap();
+        let layer_hash = format!("sha256:{}", hex(&Sha256::digest(&members[layer])));
         assert_eq!(
             config["rootfs"]["diff_ids"],
             serde_json::json!([layer_hash])
         );
         assert_eq!(config["config"]["Cmd"], serde_json::json!(["sh"]));
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&members["manifest.json"]).unwrap();
-        assert_eq!(manifest[0]["Layers"], serde_json::json!(["layer.tar"]));
-        assert_eq!(manifest[0]["Config"], "config.json");
+        assert_eq!(manifest[0]["Layers"].as_array().unwrap().len(), 1);
     }
 
     #[test]
