@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use super::squash::{daemon, options, plan_for, prepared, run, Squashed};
 use super::verify::{source_fixture, xattr_image, NET_RAW};
-use crate::support::{docker, docker_output, unique_name, workspace_binary};
+use crate::support::{docker, docker_output, import_layer, unique_name, workspace_binary};
 
 async fn read(daemon: &Daemon, image: &str) -> FsSnapshot {
     snapshot_image(
@@ -144,7 +144,7 @@ async fn sub_second_times_survive_a_direct_squash() {
     }
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
-    let source = super::verify::Made(docker(&["import", file.path().to_str().unwrap()]));
+    let source = super::verify::Made(import_layer(file.path()));
     let daemon = daemon().await;
     let before = read(&daemon, &source.0).await;
     assert_eq!(

@@ -8,7 +8,9 @@ use squashbox_core::endpoint::Environment;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::made::MadeImages;
 
-use crate::support::{docker, docker_output, unique_name, workspace_binary, Fixture, FixtureSpec};
+use crate::support::{
+    docker, docker_output, import_layer, unique_name, workspace_binary, Fixture, FixtureSpec,
+};
 
 async fn daemon() -> Daemon {
     Daemon::connect(&Environment::from_process(None))
@@ -61,7 +63,7 @@ fn capability_image() -> Made {
         .unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
-    Made(docker(&["import", file.path().to_str().unwrap()]))
+    Made(import_layer(file.path()))
 }
 
 /// busybox, a file with a capability, a layer with every other kind of entry, then one that
@@ -148,7 +150,7 @@ pub(crate) fn xattr_image() -> Made {
         .unwrap();
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
-    Made(docker(&["import", file.path().to_str().unwrap()]))
+    Made(import_layer(file.path()))
 }
 
 /// `FROM scratch` + `COPY --from=<image> / /` by the classic builder, through the docker CLI

@@ -29,6 +29,18 @@ pub fn docker_output(args: &[&str]) -> Output {
         .expect("the docker CLI is installed (see README: the test command installs it)")
 }
 
+/// `docker import` of the layer tar at `path`; returns the new image's ID. (Podman's import
+/// prints it twice, `sha256:…: sha256:…`.)
+pub fn import_layer(path: &Path) -> String {
+    let printed = docker(&["import", path.to_str().expect("a UTF-8 temp path")]);
+    printed
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .trim_end_matches(':')
+        .to_owned()
+}
+
 /// A name no other test, run or person uses.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
