@@ -7,9 +7,15 @@
 #   verification after it, from the outcome's own clock;
 #   docker-squash (PyPI, installed into target/bench-venv) and `docker export | docker import` of
 #   the same image, for comparison;
-#   the CLI's auto path (one survey of the source, then the build, then a read of the result only;
-#   BuildKit on these images) ÷ a plain BuildKit build of the same Dockerfile;
-#   result size ÷ the audit's filesystem bytes (goal ≤ 1.01).
+#   the CLI's multi-stage path with the builder left to it (one survey of the source, then the
+#   build, then a read of the result only; BuildKit on these images) ÷ a plain BuildKit build of
+#   the same Dockerfile;
+#   result size ÷ the audit's filesystem bytes (goal ≤ 1.01);
+#   the direct method (--method direct: one survey of the source, then a second read that writes
+#   the one layer straight into `docker load`, then the comparison) ÷ the plain classic build
+#   (goal ≤ 2.0), its part after the survey (what a squash after an audit in the window costs)
+#   ÷ the plain build (goal ≤ 1.0), and both ÷ `docker save` of the source plus `docker load`
+#   of the result, timed apart: the least any client-side flatten can take.
 # It needs the daemon at /var/run/docker.sock, and empties BuildKit's cache (all of it) before
 # each BuildKit build: a record left by an earlier run would turn the copy into a cache hit.
 # Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
@@ -48,7 +54,7 @@ for case in "${cases[@]}"; do
     files) echo "building the many-files image ($FILES files)…"; image=$(build_files_image) ;;
     *) echo "unknown case $case (zip or files)" >&2; exit 2 ;;
   esac
-  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash" "$image-auto" "$image-plain-kit")
+  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash" "$image-auto" "$image-plain-kit" "$image-direct")
   fs_bytes=$("$cli" audit "$image" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["report"]["filesystemBytes"])')
 
   "$cli" squash "$image" --tag "$image-plain" --builder classic --dockerfile > "$work/Dockerfile"
@@ -59,15 +65,26 @@ for case in "${cases[@]}"; do
   ours=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
   read -r build_part verify_part < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/outcome.json")
   plain=$(seconds sh -c "DOCKER_BUILDKIT=0 docker build --no-cache -q -t '$image-plain' -f '$work/Dockerfile' '$work/empty'")
+  start=$(date +%s%N)
+  "$cli" squash "$image" --tag "$image-direct" --method direct --json > "$work/direct.json"
+  direct=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
+  read -r direct_write direct_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/direct.json")
+  direct_after=$(awk -v a="$direct_write" -v b="$direct_verify" 'BEGIN { printf "%.2f", a + b }')
+  saved=$(seconds sh -c "docker save '$image' > /dev/null")
+  docker save "$image-direct" -o "$work/direct.tar"
+  docker rmi "$image-direct" >/dev/null
+  loaded=$(seconds docker load -i "$work/direct.tar")
+  rm -f "$work/direct.tar"
+  save_load=$(awk -v a="$saved" -v b="$loaded" 'BEGIN { printf "%.2f", a + b }')
   # docker-squash wants a temp folder that does not exist yet; it says "failed" when it fails.
   peer=$(seconds "$venv/bin/docker-squash" -t "$image-docker-squash" --tmp-dir "$work/docker-squash-$case" "$image")
   docker image inspect "$image-docker-squash" >/dev/null 2>&1 || peer="failed"
   # The auto path, and its baseline: BuildKit copying from the tag (it reads an ID as a registry name).
   docker builder prune -af >/dev/null
   start=$(date +%s%N)
-  "$cli" squash "$image" --tag "$image-auto" --builder auto --json > "$work/auto.json"
+  "$cli" squash "$image" --tag "$image-auto" --method multistage --json > "$work/auto.json"
   auto=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
-  read -r auto_builder auto_build auto_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["builder"], "%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/auto.json")
+  read -r auto_builder auto_build auto_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["method"], "%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/auto.json")
   id=$(docker image inspect --format '{{.Id}}' "$image")
   mkdir -p "$work/kit"
   sed "s|--from=$id|--from=$image|" "$work/Dockerfile" > "$work/kit/Dockerfile"
@@ -86,10 +103,14 @@ for case in "${cases[@]}"; do
   echo "  squashbox-cli squash (build + verify + tag)     ${ours} s   ÷ plain build = $(ratio "$ours" "$plain")"
   echo "    of which the build (source read beside it)    ${build_part} s   ÷ plain build = $(ratio "$build_part" "$plain")"
   echo "    and the verification after it                 ${verify_part} s   ÷ plain build = $(ratio "$verify_part" "$plain")"
+  echo "  squashbox-cli squash --method direct            ${direct} s   ÷ plain build = $(ratio "$direct" "$plain")   ÷ save+load = $(ratio "$direct" "$save_load")"
+  echo "    after the survey (write + load, verify)       ${direct_after} s   ÷ plain build = $(ratio "$direct_after" "$plain")   ÷ save+load = $(ratio "$direct_after" "$save_load")"
+  echo "    of which writing and loading the layer        ${direct_write} s; the comparison ${direct_verify} s"
+  echo "  docker save of the source ${saved} s + docker load of the result ${loaded} s = ${save_load} s"
   echo "  docker-squash $("$venv/bin/docker-squash" --version 2>&1 | tail -1)   ${peer} s   ÷ plain build = $(ratio "$peer" "$plain")"
   echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
   echo "  plain BuildKit build of the same Dockerfile     ${plain_kit} s"
-  echo "  squashbox-cli squash --builder auto ($auto_builder)   ${auto} s   ÷ plain BuildKit build = $(ratio "$auto" "$plain_kit")"
+  echo "  squashbox-cli squash --method multistage ($auto_builder)   ${auto} s   ÷ plain BuildKit build = $(ratio "$auto" "$plain_kit")"
   echo "    survey of the source (audit + files, once)    $(awk -v a="$auto" -v b="$auto_build" -v c="$auto_verify" 'BEGIN { printf "%.2f", a - b - c }') s"
   echo "    build                                         ${auto_build} s   ÷ plain BuildKit build = $(ratio "$auto_build" "$plain_kit")"
   echo "    verification (the result's read only)         ${auto_verify} s"
