@@ -63,6 +63,7 @@ pub(crate) fn options(method: MethodChoice) -> SquashOptions {
         method,
         overwrite_tag: false,
         move_source_tag: false,
+        keep_layers: 0,
     }
 }
 

@@ -77,6 +77,7 @@ async fn cancel_a_second_squash(at: CancelAt, same_settings: bool, move_tag: boo
         method: MethodChoice::Classic,
         overwrite_tag: false,
         move_source_tag: false,
+        keep_layers: 0,
     };
     let (first, _) = run(
         &daemon,

@@ -288,3 +288,57 @@ fn the_cli_squashes_directly_when_asked() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("uses no builder"));
 }
+
+#[tokio::test]
+async fn a_partial_squash_keeps_the_first_layers_as_they_are() {
+    let (fixture, daemon, plan, _cleanup) = prepared("direct-partial").await;
+    let layers = |image: &str| -> Vec<String> {
+        let listed = docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            image,
+        ]);
+        serde_json::from_str(&listed).unwrap()
+    };
+    let source_layers = layers(&fixture.id);
+    assert!(source_layers.len() >= 4, "{source_layers:?}");
+    let keep_two = squashbox_core::squash::SquashOptions {
+        keep_layers: 2,
+        ..options(MethodChoice::Auto)
+    };
+    let (outcome, _) = run(
+        &daemon,
+        &plan,
+        keep_two,
+        SourceScan::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    let outcome = outcome.unwrap();
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    assert_eq!(outcome.layers_after, 3);
+    let result_layers = layers(&plan.tag);
+    assert_eq!(result_layers[..2], source_layers[..2], "kept byte for byte");
+    assert_identical(&daemon, &fixture.id, &plan.tag).await;
+
+    // Only the direct method keeps layers.
+    let refused = squash(
+        &daemon,
+        &plan,
+        &squashbox_core::squash::SquashOptions {
+            keep_layers: 2,
+            overwrite_tag: true,
+            ..options(MethodChoice::Classic)
+        },
+        SourceScan::default(),
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(Error::InvalidInput(_))),
+        "{refused:?}"
+    );
+}

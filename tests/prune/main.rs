@@ -180,6 +180,7 @@ async fn a_buildkit_squash_leaves_no_build_cache_behind() {
         method: MethodChoice::BuildKit,
         overwrite_tag: false,
         move_source_tag: false,
+        keep_layers: 0,
     };
     let before = build_cache_records();
     let outcome = squash(
@@ -241,6 +242,7 @@ async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
         method: MethodChoice::Classic,
         overwrite_tag: false,
         move_source_tag: false,
+        keep_layers: 0,
     };
     let result = squash(
         &daemon,

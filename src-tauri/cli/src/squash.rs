@@ -60,6 +60,10 @@ pub struct SquashArgs {
     /// BuildKit when the source holds nothing it would damage, else classic.
     #[arg(long, value_enum, default_value = "auto")]
     builder: BuilderFlag,
+    /// Keep the first N layers as they are (shared with other images on the same base) and
+    /// squash the rest into one layer on top. Direct method only.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_layers: u32,
     /// Move the tag even if it already names another image (that image stays, by ID).
     #[arg(long)]
     overwrite: bool,
@@ -131,6 +135,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         method: choice,
         overwrite_tag: args.overwrite,
         move_source_tag: args.move_tag,
+        keep_layers: args.keep_layers,
     };
     let outcome = squash::squash(&daemon, &plan, &options, scan, &report, &cancel).await;
     bar.clear();

@@ -102,6 +102,40 @@ pub fn survey_archive<R: Read>(
     )
 }
 
+/// The filesystem after the image's first `base` layers and its final one, from one reading:
+/// what a partial squash, which keeps those layers and puts one on top, writes the difference
+/// of. Reads like [`snapshot_archive`]; `base` must leave at least one layer above it.
+pub fn snapshots_around<R: Read>(
+    reader: R,
+    base: usize,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<(FsSnapshot, FsSnapshot)> {
+    let mut read = 0;
+    let (layers, config) = archive::read_image(reader, Reading::Everything, &mut |bytes| {
+        read = bytes;
+        progress(bytes)
+    })?;
+    if base == 0 || base >= layers.len() {
+        return Err(crate::Error::InvalidInput(format!(
+            "the image has {} layers: keep from 1 to {} of them",
+            layers.len(),
+            layers.len().saturating_sub(1)
+        )));
+    }
+    let mut again = || progress(read);
+    let mut checkpoint = merge::Checkpoint::new(&mut again);
+    let mut stack = merge::Stack::with_config(config);
+    let mut below = None;
+    for (index, layer) in layers.into_iter().enumerate() {
+        if index == base {
+            below = Some(stack.snapshot(read, &mut checkpoint)?);
+        }
+        stack.apply(layer, &mut checkpoint)?;
+    }
+    let below = below.unwrap_or_default();
+    Ok((below, stack.snapshot(read, &mut checkpoint)?))
+}
+
 /// Every layer of the image in `reader`, stacked and handed to `finish` with the number of
 /// bytes read.
 fn merged<R: Read, T>(

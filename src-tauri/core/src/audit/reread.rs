@@ -1,10 +1,11 @@
-//! Reads a `docker save` archive a second time, for the bytes of chosen files: what the direct
-//! squash copies into its one layer, once a [`FsSnapshot`](super::FsSnapshot) of the same
+//! Reads a `docker save` archive a second time, for the bytes of chosen files and members: what
+//! the direct squash copies into its one layer (and, for a partial squash, the layers it keeps), once a [`FsSnapshot`](super::FsSnapshot) of the same
 //! image has said which entry of which layer holds each file's final bytes.
 //!
 //! ```text
-//! let wanted = HashMap::from([("blobs/sha256/ab…".to_string(), HashSet::from(["etc/passwd".to_string()]))]);
-//! reread::read_files(saved_image, &wanted, &mut |found, content| { io::copy(content, &mut out)?; Ok(()) }, &mut |_| ControlFlow::Continue(()))?;
+//! let wanted = Wanted { files: HashMap::from([("blobs/sha256/ab…".into(), HashSet::from(["etc/passwd".into()]))]), ..Wanted::default() };
+//! reread::read_files(saved_image, &wanted, &mut |found, content| { io::copy(content, &mut out)?; Ok(()) },
+//!     &mut |_, _, _| Ok(()), &mut |_| ControlFlow::Continue(()))?;
 //! ```
 //!
 //! Members and entries are visited in the archive's order; everything else is skipped unread
@@ -30,22 +31,33 @@ pub struct FoundFile<'a> {
     pub size: u64,
 }
 
-/// Hands `take` every regular-file entry whose layer member and path `wanted` lists, with its
-/// content unread (`take` may read it or leave it). `progress` hears the archive's bytes read
-/// and may cancel, as for [`audit_archive`](super::audit_archive).
+/// What to hand over from the archive.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    /// Layer member → paths of the regular files in it.
+    pub files: HashMap<String, HashSet<String>>,
+    /// Members wanted whole, as they are (layers a partial squash keeps byte for byte).
+    pub members: HashSet<String>,
+}
+
+/// Hands `take_file` every regular-file entry whose layer member and path `wanted` lists, and
+/// `take_member` every member it wants whole (with its name and size), each with its content
+/// unread (they may read it or leave it). `progress` hears the archive's bytes read and may
+/// cancel, as for [`audit_archive`](super::audit_archive).
 ///
 /// Errors: [`Error::MalformedArchive`] when the archive or a wanted layer is not a readable tar,
 /// [`Error::Cancelled`], [`Error::Stream`] when `reader` fails, and whatever `take` returns.
 pub fn read_files<R: Read>(
     reader: R,
-    wanted: &HashMap<String, HashSet<String>>,
-    take: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+    wanted: &Wanted,
+    take_file: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+    take_member: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<()> {
     let budget = HeaderBudget::default();
     let source = Source::new(reader, progress);
     let mut archive = tar::Archive::new(budget.wrap(BufReader::with_capacity(64 * 1024, source)));
-    let walked = walk(&mut archive, &budget, wanted, take);
+    let walked = walk(&mut archive, &budget, wanted, take_file, take_member);
     let mut source = archive.into_inner().into_inner().into_inner();
     // Whatever error the tar reader saw, the real story is a cancel or a failing source.
     if let Some(stopped) = source.stopped() {
@@ -58,15 +70,26 @@ pub fn read_files<R: Read>(
 fn walk<R: Read>(
     archive: &mut tar::Archive<R>,
     budget: &HeaderBudget,
-    wanted: &HashMap<String, HashSet<String>>,
-    take: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+    wanted: &Wanted,
+    take_file: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+    take_member: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
     let mut members = archive.entries().map_err(malformed)?;
     while let Some(member) = budget.next(&mut members) {
         let mut member = member.map_err(malformed)?;
         let name = normalise(&member.path_bytes());
-        let paths = match (member.header().entry_type(), wanted.get(&name)) {
-            (EntryType::Regular | EntryType::Continuous, Some(paths)) => paths,
+        let is_file = matches!(
+            member.header().entry_type(),
+            EntryType::Regular | EntryType::Continuous
+        );
+        if is_file && wanted.members.contains(&name) {
+            let size = member.size();
+            take_member(&name, size, &mut member)?;
+            budget.done(&mut member).map_err(malformed)?;
+            continue;
+        }
+        let paths = match wanted.files.get(&name) {
+            Some(paths) if is_file => paths,
             _ => {
                 budget.done(&mut member).map_err(malformed)?;
                 continue;
@@ -77,7 +100,7 @@ fn walk<R: Read>(
         let head = head.get(..got).unwrap_or_default();
         let layer = decompressed(sniff(head), head, &mut member)
             .map_err(|e| Error::MalformedArchive(format!("layer {name}: {e}")))?;
-        take_from_layer(layer, &name, paths, take)?;
+        take_from_layer(layer, &name, paths, take_file)?;
         budget.done(&mut member).map_err(malformed)?;
     }
     Ok(())

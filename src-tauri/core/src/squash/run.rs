@@ -4,7 +4,7 @@
 //! # async fn demo(daemon: &squashbox_core::daemon::Daemon, plan: &squashbox_core::squash::SquashPlan) -> squashbox_core::Result<()> {
 //! use squashbox_core::job::{CancelToken, Progress};
 //! use squashbox_core::squash::{squash, MethodChoice, SquashOptions};
-//! let options = SquashOptions { method: MethodChoice::Auto, overwrite_tag: false, move_source_tag: false };
+//! let options = SquashOptions { method: MethodChoice::Auto, overwrite_tag: false, move_source_tag: false, keep_layers: 0 };
 //! let outcome = squash(daemon, plan, &options, Default::default(), &|_: Progress| {}, &CancelToken::new()).await?;
 //! println!("{} → {} bytes, verified: {}", outcome.size_before, outcome.size_after, outcome.verified.passed);
 //! # Ok(()) }
@@ -19,6 +19,7 @@
 use bollard::query_parameters::{PruneBuildOptions, TagImageOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -29,7 +30,8 @@ use super::dockerfile::{known_differences, render_copying, KnownDifference, DEFA
 use super::method::{choose_method, Method, MethodChoice, MethodPick};
 use super::plan::{validate_tag, KeyValue, SquashPlan};
 use crate::audit::{
-    compare_on_blocking_pool, snapshot_image, Difference, FsSnapshot, SpecialFiles,
+    compare_on_blocking_pool, read_saved, snapshot_image, snapshots_around, Difference, FsSnapshot,
+    SpecialFiles,
 };
 use crate::build::{build_dockerfile, Builder};
 use crate::daemon::Daemon;
@@ -51,6 +53,11 @@ pub struct SquashOptions {
     /// Once the result verifies, the source's own tag (the plan's `source_name`) moves to it
     /// too; the source stays, by ID, until pruned.
     pub move_source_tag: bool,
+    /// A partial squash: the source's first layers kept byte for byte (shared with other
+    /// images on the same base), one layer on top with what the others changed. 0 squashes
+    /// everything. Only the direct method can.
+    #[serde(default)]
+    pub keep_layers: u32,
 }
 
 /// A config field of the result that is not what the plan declared.
@@ -214,6 +221,12 @@ pub async fn squash(
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let source_tag = own_tag(&source, &plan.source_name);
     let method = choose_method(options.method, scan.special_files, source_tag.as_deref()).method;
+    if options.keep_layers > 0 && method != Method::Direct {
+        return Err(Error::InvalidInput(
+            "only the direct method keeps layers: a multi-stage copy makes one layer of everything"
+                .into(),
+        ));
+    }
     // Refused before anything is made: a Dockerfile the plan cannot be written as.
     let dockerfile = match method.builder() {
         Some(builder) => Some((
@@ -271,7 +284,13 @@ pub async fn squash(
             )
             .await
         }
-        None => load_direct(daemon, plan, &made, &source_id, scan.files, sink, cancel).await,
+        None => {
+            let keep = options.keep_layers;
+            load_direct(
+                daemon, plan, keep, &made, &source_id, scan.files, sink, cancel,
+            )
+            .await
+        }
     };
     let build_seconds = started.elapsed().as_secs_f64();
     // Untagged until it verifies, the result is what a `docker image prune` elsewhere would
@@ -294,7 +313,17 @@ pub async fn squash(
         let source_files = made_image.source_files?;
         let verified = match made_image.result_files {
             Some(result_files) => {
-                check_loaded(daemon, plan, source_files, result_files, &result_id, cancel).await?
+                let kept = options.keep_layers;
+                check_loaded(
+                    daemon,
+                    plan,
+                    kept,
+                    source_files,
+                    result_files,
+                    &result_id,
+                    cancel,
+                )
+                .await?
             }
             None => {
                 let builder = method.builder().unwrap_or(Builder::Classic);
@@ -441,22 +470,46 @@ async fn build_multi_stage(
     })
 }
 
-/// Writes and loads the squashed image with the direct method. It needs a snapshot of the
-/// source read from its saved archive: the scan's when an audit made one, else one read now.
+/// Writes and loads the squashed image with the direct method, keeping the first `keep`
+/// layers. It needs a snapshot of the source read from its saved archive: the scan's when an
+/// audit made one, else one read now (always for a partial squash, which needs the
+/// filesystem of the kept layers too).
+#[allow(clippy::too_many_arguments)]
 async fn load_direct(
     daemon: &Daemon,
     plan: &SquashPlan,
+    keep: u32,
     made: &MadeImages,
     source_id: &str,
     known_files: Option<Arc<FsSnapshot>>,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<MadeImage> {
-    let source_files = match known_files.filter(|files| !files.layers.is_empty()) {
-        Some(files) => files,
-        None => Arc::new(snapshot_image(daemon, source_id, "reading source", sink, cancel).await?),
+    let (source_files, base) = match known_files.filter(|files| !files.layers.is_empty()) {
+        Some(files) if keep == 0 => (files, None),
+        _ if keep == 0 => {
+            let files = snapshot_image(daemon, source_id, "reading source", sink, cancel).await?;
+            (Arc::new(files), None)
+        }
+        _ => {
+            let read = move |saved, progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
+                snapshots_around(saved, keep as usize, progress)
+            };
+            let (_, (base, files)) =
+                read_saved(daemon, source_id, "reading source", sink, cancel, read).await?;
+            (Arc::new(files), Some(Arc::new(base)))
+        }
     };
-    let loaded = load_squashed(daemon, plan, Arc::clone(&source_files), made, sink, cancel).await?;
+    let loaded = load_squashed(
+        daemon,
+        plan,
+        Arc::clone(&source_files),
+        base,
+        made,
+        sink,
+        cancel,
+    )
+    .await?;
     Ok(MadeImage {
         result_id: loaded.result_id,
         source_files: Ok(source_files),
@@ -466,10 +519,11 @@ async fn load_direct(
 
 /// Verifies a loaded direct squash: its files as sent against the source's, exactly, and its
 /// configuration as the daemon stored it against the plan. The daemon checked the bytes it
-/// stored against the diff ID in the config, which is theirs; one layer is checked here.
+/// stored against the diff IDs in the config, which are theirs; the layer count is checked here.
 async fn check_loaded(
     daemon: &Daemon,
     plan: &SquashPlan,
+    layers_kept: u32,
     source_files: Arc<FsSnapshot>,
     result_files: FsSnapshot,
     result_id: &str,
@@ -478,9 +532,10 @@ async fn check_loaded(
     let filesystem =
         compare_on_blocking_pool(source_files, Arc::new(result_files), cancel.clone()).await?;
     let result = inspect(daemon, result_id).await?;
-    if layer_count(&result) != 1 {
+    let expected = layers_kept + 1;
+    if layer_count(&result) != expected {
         return Err(Error::Stream(format!(
-            "Docker stored the squashed image with {} layers, not one",
+            "Docker stored the squashed image with {} layers, not {expected}",
             layer_count(&result)
         )));
     }

@@ -29,9 +29,9 @@ const END_OF_ARCHIVE: u64 = 2 * BLOCK;
 
 pub(super) struct FlatLayer<'s> {
     snapshot: &'s FsSnapshot,
-    /// Written first: the root's entry (as `""`) when a layer has one, then every entry that
-    /// carries no bytes, in path order. Absolute paths, as the snapshot keys them.
-    upfront: Vec<&'s str>,
+    /// Written first, in path order: the root's entry when it is written, whiteouts and
+    /// opaque markers, then every entry that carries no bytes.
+    upfront: Vec<Upfront<'s>>,
     /// Archive member → path in that layer → the final path that gets those bytes.
     wanted: HashMap<String, HashMap<String, &'s str>>,
     /// The regular files still waiting for their bytes.
@@ -42,10 +42,27 @@ pub(super) struct FlatLayer<'s> {
     pub size: u64,
 }
 
+/// An entry written before any file's bytes.
+enum Upfront<'s> {
+    /// The snapshot's entry at this absolute path; `""` for the root.
+    Entry(&'s str),
+    /// A whiteout or opaque marker (absolute path of the marker itself).
+    Marker(String),
+}
+
+/// The layers kept as they are below a partial squash's layer, and the filesystem they make.
+pub(super) struct Base<'s> {
+    pub files: &'s FsSnapshot,
+    /// How many of the source's layers it is.
+    pub layers: u32,
+}
+
 impl<'s> FlatLayer<'s> {
     /// Works out the layer from `source`, a snapshot read from a saved archive (it knows
-    /// which member holds each layer).
-    pub fn plan(source: &'s FsSnapshot) -> Result<FlatLayer<'s>> {
+    /// which member holds each layer). Without a `base` it holds the whole filesystem; on top
+    /// of one it holds what the layers above the base changed: their entries, a whiteout for
+    /// each base path they deleted, and an opaque marker on a directory they replaced whole.
+    pub fn plan(source: &'s FsSnapshot, base: Option<Base<'s>>) -> Result<FlatLayer<'s>> {
         let mut layer = FlatLayer {
             snapshot: source,
             upfront: Vec::new(),
@@ -54,14 +71,42 @@ impl<'s> FlatLayer<'s> {
             links: Vec::new(),
             size: END_OF_ARCHIVE,
         };
+        let kept = base.as_ref().map_or(0, |b| b.layers);
+        let from_above = |entry: &FsEntry| entry.layer.is_some_and(|l| l >= kept);
         if let Some(root) = &source.root {
-            layer.size += tar_header::entry_size(&header("", root, None));
-            layer.upfront.push("");
+            if base
+                .as_ref()
+                .is_none_or(|b| b.files.root.as_ref() != Some(root))
+            {
+                layer.size += tar_header::entry_size(&header("", root, None));
+                layer.upfront.push(Upfront::Entry(""));
+            }
+        }
+        if let Some(base) = &base {
+            for marker in removals(base.files, source, kept) {
+                layer.size += tar_header::entry_size(&marker_header(&marker));
+                layer.upfront.push(Upfront::Marker(marker));
+            }
         }
         for (path, entry) in &source.entries {
+            let group = source.hard_links_of(path);
+            if let Some(group) = group.filter(|_| base.is_some()) {
+                let above = group
+                    .iter()
+                    .filter(|p| source.entries.get(*p).is_some_and(from_above))
+                    .count();
+                if above > 0 && above < group.len() {
+                    return Err(Error::InvalidInput(format!(
+                        "{path} is a hard link between a kept layer and one above it; keep fewer layers"
+                    )));
+                }
+            }
+            if !from_above(entry) {
+                // Kept as the base has it, or a directory made to hold a deeper entry.
+                continue;
+            }
             // The first path of a hard-link group carries the inode; the others name it.
-            if let Some(first) = source
-                .hard_links_of(path)
+            if let Some(first) = group
                 .and_then(|group| group.first())
                 .filter(|first| *first != path)
             {
@@ -72,9 +117,6 @@ impl<'s> FlatLayer<'s> {
                     ..link
                 });
                 layer.links.push((path, first));
-                continue;
-            }
-            if entry.kind == EntryKind::Dir && entry.layer.is_none() {
                 continue;
             }
             layer.size += tar_header::entry_size(&header(path, entry, None));
@@ -103,14 +145,14 @@ impl<'s> FlatLayer<'s> {
                     }
                     layer.waiting.insert(path);
                 }
-                _ => layer.upfront.push(path),
+                _ => layer.upfront.push(Upfront::Entry(path)),
             }
         }
         Ok(layer)
     }
 
     /// The layer members and paths whose bytes the layer needs: what to read again.
-    pub fn wanted(&self) -> HashMap<String, HashSet<String>> {
+    pub fn wanted_files(&self) -> HashMap<String, HashSet<String>> {
         self.wanted
             .iter()
             .map(|(member, paths)| (member.clone(), paths.keys().cloned().collect()))
@@ -119,14 +161,19 @@ impl<'s> FlatLayer<'s> {
 
     /// Writes every entry that carries no bytes.
     pub fn write_upfront(&self, out: &mut impl Write) -> io::Result<()> {
-        for path in &self.upfront {
-            let entry = match *path {
-                "" => self.snapshot.root.as_ref(),
-                path => self.snapshot.entries.get(path),
+        for upfront in &self.upfront {
+            let blocks = match upfront {
+                Upfront::Marker(marker) => tar_header::encode(&marker_header(marker)),
+                Upfront::Entry(path) => {
+                    let entry = match *path {
+                        "" => self.snapshot.root.as_ref(),
+                        path => self.snapshot.entries.get(path),
+                    };
+                    let Some(entry) = entry else { continue };
+                    tar_header::encode(&header(path, entry, None))
+                }
             };
-            if let Some(entry) = entry {
-                out.write_all(&tar_header::encode(&header(path, entry, None)))?;
-            }
+            out.write_all(&blocks)?;
         }
         Ok(())
     }
@@ -199,6 +246,79 @@ impl<'s> FlatLayer<'s> {
         }
         out.write_all(&[0u8; END_OF_ARCHIVE as usize])
             .map_err(io_error)
+    }
+}
+
+/// What the layers above the base took away from it, as the markers that say so (absolute
+/// paths): an opaque marker in each directory they replaced whole (nothing of the base's
+/// survives under it, and the base had something there), a whiteout for each other base path
+/// gone whose parent is still a directory (a whiteout for a directory covers what it held).
+fn removals(base: &FsSnapshot, source: &FsSnapshot, kept: u32) -> Vec<String> {
+    let is_dir = |files: &FsSnapshot, path: &str| {
+        path.is_empty()
+            || files
+                .entries
+                .get(path)
+                .is_some_and(|e| e.kind == EntryKind::Dir)
+    };
+    // Directories of the result that hold something the base put there.
+    let mut holds_base = HashSet::new();
+    for (path, entry) in &source.entries {
+        if entry.layer.is_some_and(|l| l < kept) {
+            let mut at = path.as_str();
+            while let Some((parent, _)) = at.rsplit_once('/') {
+                if !holds_base.insert(parent) {
+                    break;
+                }
+                at = parent;
+            }
+        }
+    }
+    let opaque: HashSet<&str> = source
+        .entries
+        .iter()
+        .filter(|(path, entry)| {
+            entry.kind == EntryKind::Dir
+                && entry.layer.is_some_and(|l| l >= kept)
+                && is_dir(base, path)
+                && !holds_base.contains(path.as_str())
+                && base
+                    .entries
+                    .range(format!("{path}/")..)
+                    .next()
+                    .is_some_and(|(below, _)| below.starts_with(&format!("{path}/")))
+        })
+        .map(|(path, _)| path.as_str())
+        .collect();
+    let mut markers: Vec<String> = opaque
+        .iter()
+        .map(|dir| format!("{dir}/.wh..wh..opq"))
+        .collect();
+    for path in base.entries.keys() {
+        if source.entries.contains_key(path) {
+            continue;
+        }
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if is_dir(source, parent) && !opaque.contains(parent) {
+            markers.push(format!("{parent}/.wh.{name}"));
+        }
+    }
+    markers.sort();
+    markers
+}
+
+/// A whiteout or opaque marker: an empty regular file whose name is the message.
+fn marker_header(marker: &str) -> Header<'_> {
+    Header {
+        path: marker.strip_prefix('/').unwrap_or(marker),
+        kind: Kind::File,
+        size: 0,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        mtime: crate::audit::Mtime::default(),
+        link: None,
+        records: Vec::new(),
     }
 }
 

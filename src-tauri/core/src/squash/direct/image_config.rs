@@ -11,12 +11,13 @@ use serde_json::{json, Map, Value};
 use crate::error::{Error, Result};
 use crate::squash::plan::{Healthcheck, SquashPlan};
 
-/// The config of the squashed image, as JSON bytes. `diff_id` is the one layer's
-/// (`sha256:…` of its tar); `created` an RFC 3339 time for the image and its history entry.
+/// The config of the squashed image, as JSON bytes. `diff_ids` are its layers' (`sha256:…` of
+/// their tars): the source's first ones when a partial squash keeps them, then the squashed
+/// one. `created` is an RFC 3339 time for the image and its history entry.
 pub(super) fn squashed(
     source: &[u8],
     plan: &SquashPlan,
-    diff_id: &str,
+    diff_ids: &[String],
     created: &str,
 ) -> Result<Vec<u8>> {
     let mut config: Map<String, Value> = serde_json::from_slice(source).map_err(|e| {
@@ -41,23 +42,44 @@ pub(super) fn squashed(
         config.remove(stale);
     }
     config.insert("created".into(), json!(created));
+    let kept = diff_ids.len().saturating_sub(1);
     config.insert(
         "rootfs".into(),
-        json!({ "type": "layers", "diff_ids": [diff_id] }),
+        json!({ "type": "layers", "diff_ids": diff_ids }),
     );
-    config.insert(
-        "history".into(),
-        json!([{
-            "created": created,
-            "created_by": format!(
-                "squashbox: {layers_before} layers of {} squashed into one",
-                plan.source_name
-            ),
-            "comment": "squashbox direct squash",
-        }]),
-    );
+    // The kept layers' steps stay, with the steps that made no layer among them.
+    let mut history = kept_history(config.remove("history"), kept);
+    history.push(json!({
+        "created": created,
+        "created_by": format!(
+            "squashbox: {} layers of {} squashed into one",
+            layers_before.saturating_sub(kept),
+            plan.source_name
+        ),
+        "comment": "squashbox direct squash",
+    }));
+    config.insert("history".into(), Value::Array(history));
     serde_json::to_vec(&Value::Object(config))
         .map_err(|e| Error::Stream(format!("writing the image config: {e}")))
+}
+
+/// The history entries up to and with the one that made the `kept`-th layer.
+fn kept_history(history: Option<Value>, kept: usize) -> Vec<Value> {
+    let Some(Value::Array(entries)) = history else {
+        return Vec::new();
+    };
+    let mut layers = 0;
+    entries
+        .into_iter()
+        .take_while(|entry| {
+            let before = layers;
+            let empty = entry.get("empty_layer").and_then(Value::as_bool) == Some(true);
+            if !empty {
+                layers += 1;
+            }
+            before < kept
+        })
+        .collect()
 }
 
 /// Puts the plan's settings into the config's `config` object; a setting left empty is
@@ -175,13 +197,8 @@ mod tests {
     }
 
     fn squashed_value() -> Value {
-        let bytes = squashed(
-            SOURCE.as_bytes(),
-            &plan(),
-            "sha256:dd",
-            "2026-12-02T00:00:00Z",
-        )
-        .unwrap();
+        let ids = ["sha256:dd".to_string()];
+        let bytes = squashed(SOURCE.as_bytes(), &plan(), &ids, "2026-12-02T00:00:00Z").unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -229,8 +246,44 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_squash_keeps_the_kept_layers_history() {
+        let source = r#"{
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:aa", "sha256:bb", "sha256:cc"]},
+            "history": [
+                {"created_by": "base"}, {"created_by": "ENV A=1", "empty_layer": true},
+                {"created_by": "second"}, {"created_by": "ENV B=2", "empty_layer": true},
+                {"created_by": "third"}
+            ]
+        }"#;
+        let ids = [
+            "sha256:aa".to_string(),
+            "sha256:bb".into(),
+            "sha256:new".into(),
+        ];
+        let bytes = squashed(source.as_bytes(), &plan(), &ids, "now").unwrap();
+        let config: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(config["rootfs"]["diff_ids"], json!(ids));
+        let steps: Vec<&str> = config["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["created_by"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "base",
+                "ENV A=1",
+                "second",
+                "squashbox: 1 layers of app:1 squashed into one"
+            ]
+        );
+    }
+
+    #[test]
     fn a_config_that_is_not_an_object_is_malformed() {
-        let err = squashed(b"[1]", &plan(), "sha256:dd", "now").unwrap_err();
+        let err = squashed(b"[1]", &plan(), &["sha256:dd".into()], "now").unwrap_err();
         assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
     }
 }

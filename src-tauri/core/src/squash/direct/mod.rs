@@ -22,16 +22,17 @@ mod tar_header;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use self::flat_layer::FlatLayer;
+use self::flat_layer::{Base, FlatLayer};
 use self::tar_header::{Header, Kind};
 use super::plan::SquashPlan;
-use crate::audit::{reread, snapshot_archive, Batch, ChannelReader, FsSnapshot, Mtime};
+use crate::audit::reread::{self, Wanted};
+use crate::audit::{snapshot_archive, Batch, ChannelReader, FsSnapshot, Mtime};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, ProgressSink};
@@ -52,12 +53,14 @@ pub(crate) struct Loaded {
 }
 
 /// Writes the squashed image of `plan`'s source and loads it. `source` must be a snapshot read
-/// from the source's saved archive (a survey's or the verification's). The result is noted in
-/// `made` before anything else can fail.
+/// from the source's saved archive (a survey's or the verification's); `base`, for a partial
+/// squash, the filesystem of the first layers, which are kept. The result is noted in `made`
+/// before anything else can fail.
 pub(crate) async fn load_squashed(
     daemon: &Daemon,
     plan: &SquashPlan,
     source: Arc<FsSnapshot>,
+    base: Option<Arc<FsSnapshot>>,
     made: &MadeImages,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
@@ -77,7 +80,15 @@ pub(crate) async fn load_squashed(
         cancel,
         move |saved, progress| {
             let mut out = Outlet::new(body_tx, check_tx);
-            let written = write_archive(saved, progress, &source, &for_writer, &created, &mut out);
+            let written = write_archive(
+                saved,
+                progress,
+                &source,
+                base.as_deref(),
+                &for_writer,
+                &created,
+                &mut out,
+            );
             match written {
                 Ok(()) => out.finish(),
                 // The load must fail rather than take a cut-off archive for a whole one.
@@ -114,11 +125,15 @@ pub(crate) async fn load_squashed(
 }
 
 /// Writes the archive `docker load` takes to `out`: the squashed layer, its config, the
-/// manifest. `saved` is the source's `docker save` stream, read again.
+/// manifest. `saved` is the source's `docker save` stream, read again. With a `base` (the
+/// filesystem of the source's first layers, which a partial squash keeps), those layers go
+/// into the archive as they are and the squashed layer holds only what the others changed.
+#[allow(clippy::too_many_arguments)]
 fn write_archive(
     saved: impl Read,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
     source: &FsSnapshot,
+    base: Option<&FsSnapshot>,
     plan: &SquashPlan,
     created: &str,
     out: &mut impl Write,
@@ -127,40 +142,85 @@ fn write_archive(
         inner: out,
         written: 0,
     };
-    let mut layer = FlatLayer::plan(source)?;
-    let layer_size = layer.size;
+    let kept = base.map_or(0, |b| b.layers.len());
+    let mut layer = FlatLayer::plan(
+        source,
+        base.map(|files| Base {
+            files,
+            layers: kept as u32,
+        }),
+    )?;
     // The containerd store ingests each member under a name of its own: two loads at once
     // with the same names trip over each other ("unexpected commit size", seen on 28.5).
     let names = MemberNames::new();
-    out.write_all(&tar_header::encode(&member(&names.layer, layer_size)))
-        .map_err(outlet_error)?;
-    let layer_start = out.written;
-    let mut hashed = Hashed {
-        inner: &mut *out,
-        hasher: Sha256::new(),
+    let kept_layers = source.layers.get(..kept).unwrap_or_default();
+    let mut wanted = Wanted {
+        files: layer.wanted_files(),
+        members: kept_layers.iter().map(|l| l.member.clone()).collect(),
     };
-    layer.write_upfront(&mut hashed).map_err(outlet_error)?;
-    reread::read_files(
-        saved,
-        &layer.wanted(),
-        &mut |found, content| layer.write_file(found, content, &mut hashed),
-        progress,
-    )?;
-    layer.write_links(&mut hashed)?;
-    let hasher = hashed.hasher;
-    let written = out.written - layer_start;
-    if written != layer_size {
-        // A bug here, never the user's: the archive would be corrupt, so it is not sent.
-        return Err(Error::Stream(format!(
-            "the squashed layer came to {written} bytes, not the {layer_size} planned"
-        )));
-    }
-    let diff_id = format!("sha256:{}", hex(&hasher.finalize()));
-    let config = image_config::squashed(&source.config, plan, &diff_id, created)?;
+    let diff_id = if kept == 0 {
+        // Written as it is made: the size, stated first, was added up beforehand.
+        out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
+            .map_err(outlet_error)?;
+        let diff_id = fill_layer(
+            &mut layer,
+            saved,
+            &wanted,
+            out,
+            &mut |_, _, _| Ok(()),
+            progress,
+        )?;
+        out.pad().map_err(outlet_error)?;
+        diff_id
+    } else {
+        // The kept layers pass as the archive brings them; the new one needs bytes from all
+        // over the archive and waits in a temp file (the OS's temp folder) until they have.
+        let mut spill = tempfile::tempfile().map_err(|e| Error::Io {
+            path: std::env::temp_dir(),
+            source: e,
+        })?;
+        let mut take_member = |name: &str, size: u64, content: &mut dyn Read| {
+            let kept_name = names.kept(name);
+            out.write_all(&tar_header::encode(&member(&kept_name, size)))
+                .and_then(|()| io::copy(&mut content.take(size), out).map(drop))
+                .and_then(|()| out.pad())
+                .map_err(outlet_error)
+        };
+        let mut buffered = io::BufWriter::new(&mut spill);
+        let diff_id = fill_layer(
+            &mut layer,
+            saved,
+            &wanted,
+            &mut buffered,
+            &mut take_member,
+            progress,
+        )?;
+        buffered.flush().map_err(outlet_error)?;
+        drop(buffered);
+        let spilled = |e: io::Error| Error::Io {
+            path: std::env::temp_dir(),
+            source: e,
+        };
+        spill.seek(io::SeekFrom::Start(0)).map_err(spilled)?;
+        out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
+            .map_err(outlet_error)?;
+        io::copy(&mut spill, out).map_err(spilled)?;
+        out.pad().map_err(outlet_error)?;
+        diff_id
+    };
+    wanted.files.clear();
+    let mut diff_ids: Vec<String> = kept_layers
+        .iter()
+        .map(|l| l.diff_id.clone().unwrap_or_default())
+        .collect();
+    diff_ids.push(diff_id);
+    let config = image_config::squashed(&source.config, plan, &diff_ids, created)?;
+    let mut layers: Vec<String> = kept_layers.iter().map(|l| names.kept(&l.member)).collect();
+    layers.push(names.layer.clone());
     let manifest = serde_json::to_vec(&serde_json::json!([{
         "Config": names.config,
         "RepoTags": null,
-        "Layers": [names.layer],
+        "Layers": layers,
     }]))
     .map_err(|e| Error::Stream(e.to_string()))?;
     for (name, bytes) in [(names.config.as_str(), config), ("manifest.json", manifest)] {
@@ -172,8 +232,43 @@ fn write_archive(
     out.write_all(&[0u8; 1024]).map_err(outlet_error)
 }
 
-/// The names of the layer and config members, unique to one load.
+/// Writes the squashed layer's tar into `into` from the second reading of the archive, which
+/// also hands `take_member` the members wanted whole. Returns the layer's diff ID.
+fn fill_layer(
+    layer: &mut FlatLayer,
+    saved: impl Read,
+    wanted: &Wanted,
+    into: &mut impl Write,
+    take_member: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<String> {
+    let mut hashed = Hashed {
+        inner: into,
+        hasher: Sha256::new(),
+        written: 0,
+    };
+    layer.write_upfront(&mut hashed).map_err(outlet_error)?;
+    reread::read_files(
+        saved,
+        wanted,
+        &mut |found, content| layer.write_file(found, content, &mut hashed),
+        take_member,
+        progress,
+    )?;
+    layer.write_links(&mut hashed)?;
+    if hashed.written != layer.size {
+        // A bug here, never the user's: the archive would be corrupt, so it is not sent.
+        return Err(Error::Stream(format!(
+            "the squashed layer came to {} bytes, not the {} planned",
+            hashed.written, layer.size
+        )));
+    }
+    Ok(format!("sha256:{}", hex(&hashed.hasher.finalize())))
+}
+
+/// The names of the members, unique to one load.
 struct MemberNames {
+    token: String,
     layer: String,
     config: String,
 }
@@ -189,7 +284,17 @@ impl MemberNames {
         MemberNames {
             layer: format!("{token}/layer.tar"),
             config: format!("{token}/config.json"),
+            token,
         }
+    }
+
+    /// The name a kept layer goes by, from its member in the saved archive.
+    fn kept(&self, member: &str) -> String {
+        format!(
+            "{}/kept-{}",
+            self.token,
+            hex(&Sha256::digest(member.as_bytes()))
+        )
     }
 }
 
@@ -253,16 +358,18 @@ async fn load(daemon: &Daemon, body: mpsc::Receiver<io::Result<Bytes>>) -> Resul
         .ok_or_else(|| Error::Stream("the loaded image has no ID".into()))
 }
 
-/// Hashes the layer's bytes on their way out: the diff ID is their SHA-256.
+/// Hashes and counts the layer's bytes on their way out: the diff ID is their SHA-256.
 struct Hashed<'o, W> {
     inner: &'o mut W,
     hasher: Sha256,
+    written: u64,
 }
 
 impl<W: Write> Write for Hashed<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.inner.write_all(buf)?;
         self.hasher.update(buf);
+        self.written += buf.len() as u64;
         Ok(buf.len())
     }
 
@@ -467,6 +574,7 @@ mod tests {
             records,
         );
         put(&mut top, "etc/b", T::Link, b"", Some("etc/a"), &[]);
+        put(&mut top, "d/", T::Directory, b"", None, &[]);
         put(&mut top, "d/.wh..wh..opq", T::Regular, b"", None, &[]);
         put(&mut top, "d/new", T::Regular, b"new", None, &[]);
         vec![base.into_inner().unwrap(), top.into_inner().unwrap()]
@@ -548,6 +656,7 @@ mod tests {
             archive,
             progress,
             &source,
+            None,
             &plan(),
             "2026-12-02T00:00:00Z",
             &mut out,
@@ -613,6 +722,94 @@ mod tests {
         assert_eq!(manifest[0]["Layers"].as_array().unwrap().len(), 1);
     }
 
+    /// The members of an archive, by name.
+    fn members(archive: &[u8]) -> std::collections::HashMap<String, Vec<u8>> {
+        let mut reader = tar::Archive::new(archive);
+        let mut found = std::collections::HashMap::new();
+        for member in reader.entries().unwrap() {
+            let mut member = member.unwrap();
+            let name = member.path().unwrap().to_string_lossy().into_owned();
+            let mut bytes = Vec::new();
+            member.read_to_end(&mut bytes).unwrap();
+            found.insert(name, bytes);
+        }
+        found
+    }
+
+    /// The names in a layer tar, in order.
+    fn names_in(layer: &[u8]) -> Vec<String> {
+        let mut reader = tar::Archive::new(layer);
+        let entries = reader.entries().unwrap();
+        entries
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_partial_squash_keeps_the_base_byte_for_byte_and_writes_what_changed_above_it() {
+        use tar::EntryType as T;
+        let mut layers = layers();
+        // A third layer, so that two are squashed above the kept one.
+        let mut third = tar::Builder::new(Vec::new());
+        put(&mut third, "later", T::Regular, b"third", None, &[]);
+        layers.push(third.into_inner().unwrap());
+        let archive = saved(&layers);
+        let (base, source) = crate::audit::snapshots_around(archive.as_slice(), 1, &mut |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        let progress = &mut |_| ControlFlow::Continue(());
+        write_archive(
+            archive.as_slice(),
+            progress,
+            &source,
+            Some(&base),
+            &plan(),
+            "now",
+            &mut out,
+        )
+        .unwrap();
+
+        let result = read(&out);
+        assert_eq!(
+            compare(&source, &result, &CancelToken::new()).unwrap(),
+            vec![]
+        );
+        let found = members(&out);
+        let manifest: serde_json::Value = serde_json::from_slice(&found["manifest.json"]).unwrap();
+        let listed: Vec<&str> = manifest[0]["Layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap())
+            .collect();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(found[listed[0]], layers[0], "the kept layer, byte for byte");
+        let config: serde_json::Value =
+            serde_json::from_slice(&found[manifest[0]["Config"].as_str().unwrap()]).unwrap();
+        let base_id = format!("sha256:{}", hex(&Sha256::digest(&layers[0])));
+        assert_eq!(config["rootfs"]["diff_ids"][0], base_id.as_str());
+        // Above it: what the two squashed layers did, as markers where they took away.
+        let top = names_in(&found[listed[1]]);
+        for name in [
+            "d/.wh..wh..opq",
+            "etc/.wh.gone",
+            "etc/a",
+            "etc/b",
+            "d/new",
+            "later",
+        ] {
+            assert!(top.iter().any(|n| n == name), "{name} not in {top:?}");
+        }
+        for unchanged in ["pipe", "link", "deep/er/file", "d/.wh.old"] {
+            assert!(
+                !top.iter().any(|n| n == unchanged),
+                "{unchanged} is the base's"
+            );
+        }
+    }
+
     #[test]
     fn a_second_reading_that_differs_from_the_first_is_refused() {
         let archive = saved(&layers());
@@ -636,6 +833,7 @@ mod tests {
             other.as_slice(),
             &mut |_| ControlFlow::Continue(()),
             &source,
+            None,
             &plan(),
             "now",
             &mut out,
