@@ -10,15 +10,18 @@
 //! ```
 //!
 //! [`plan`] holds what will be declared and checks edits; [`dockerfile`] writes it so that
-//! every value reaches the new image unchanged.
+//! every value reaches the new image unchanged; the result is checked against both the
+//! source's files and the plan (see [`Verification`]).
 
 pub mod dockerfile;
 pub mod plan;
 mod run;
+mod verify;
 
 pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
 pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
 pub use run::{
-    choose_builder, config_differences, preflight, squash, BuilderChoice, ConfigDifference,
-    Preflight, SourceScan, SquashOptions, SquashOutcome, Verification,
+    choose_builder, preflight, squash, BuilderChoice, Preflight, SourceScan, SquashOptions,
+    SquashOutcome,
 };
+pub use verify::{config_differences, ConfigDifference, Verification};
