@@ -11,7 +11,7 @@
 //!
 //! [`plan`] holds what will be declared and checks edits; [`dockerfile`] writes it so that
 //! every value reaches the new image unchanged; the result is checked against both the
-//! source's files and the plan (see [`Verification`]).
+//! source's files and the plan, by meaning (see [`Verification`]).
 
 pub mod dockerfile;
 pub mod plan;
@@ -24,4 +24,7 @@ pub use run::{
     choose_builder, preflight, squash, BuilderChoice, Preflight, SourceScan, SquashOptions,
     SquashOutcome,
 };
-pub use verify::{config_differences, ConfigDifference, Verification};
+pub use verify::{
+    config_differences, Allowance, AllowedDifference, ConfigComparison, ConfigDifference,
+    Verification,
+};
