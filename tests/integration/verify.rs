@@ -1,7 +1,10 @@
 //! The squash verifier on real images: a source with every kind of entry a squash can lose,
 //! copied into one layer by each builder, then compared entry by entry from the layers.
 
-use squashbox_core::audit::{compare, snapshot_image, Difference, DifferenceKind, EntryKind};
+use squashbox_core::audit::{
+    compare, snapshot_image, Difference, DifferenceKind, EntryKind, FsComparison, MtimeCheck,
+    MtimeLoss,
+};
 use squashbox_core::build::{build_dockerfile, Builder};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
@@ -183,13 +186,19 @@ async fn squash(daemon: &Daemon, fixture: &Fixture, builder: Builder) -> Made {
     }
 }
 
-/// The filesystems of two images, entry by entry, as the squash job checks them.
-async fn differences(daemon: &Daemon, source: &str, result: &str) -> Vec<Difference> {
+/// The filesystems of two images, entry by entry, times as closely as `mtimes` says.
+async fn compared(daemon: &Daemon, source: &str, result: &str, mtimes: MtimeCheck) -> FsComparison {
     let cancel = CancelToken::new();
     let quiet = |_: Progress| {};
     let source = snapshot_image(daemon, source, "reading", &quiet, &cancel).await;
     let result = snapshot_image(daemon, result, "reading", &quiet, &cancel).await;
-    compare(&source.unwrap(), &result.unwrap(), &cancel).unwrap()
+    compare(&source.unwrap(), &result.unwrap(), mtimes, &cancel).unwrap()
+}
+
+/// What differs, as the squash job checks it: times to the second.
+async fn differences(daemon: &Daemon, source: &str, result: &str) -> Vec<Difference> {
+    let found = compared(daemon, source, result, MtimeCheck::WholeSeconds).await;
+    found.differences
 }
 
 #[tokio::test]
@@ -359,5 +368,145 @@ fn the_cli_does_not_call_a_squash_that_lost_an_xattr_verified() {
     assert!(
         !docker_output(&["image", "inspect", &tag]).status.success(),
         "an unverified result gets no tag"
+    );
+}
+
+/// An image imported from a tar whose PAX records give times with fractions of a second to the
+/// root entry, directories, files, a symlink and a hard link (one time per group, as a
+/// filesystem has it), times outside what the daemon unpacks, and a time in whole seconds.
+fn timed_image() -> Made {
+    let mut layer = tar::Builder::new(Vec::new());
+    let mut add = |kind, path: &str, mtime: &str, content: &[u8], link: Option<&str>| {
+        layer
+            .append_pax_extensions([("mtime", mtime.as_bytes())])
+            .unwrap();
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(kind);
+        header.set_mode(if kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        header.set_size(content.len() as u64);
+        header.set_uid(0);
+        header.set_gid(0);
+        // Whole seconds, as a PAX writer puts them beside the record.
+        let seconds = mtime
+            .split('.')
+            .next()
+            .unwrap_or("0")
+            .parse::<i64>()
+            .unwrap();
+        header.set_mtime(seconds.max(0) as u64);
+        match link {
+            Some(target) => layer.append_link(&mut header, path, target).unwrap(),
+            None if path == "./" => {
+                // The tar crate refuses to name an entry `./`.
+                header.as_old_mut().name[..2].copy_from_slice(b"./");
+                header.set_cksum();
+                layer.append(&header, std::io::empty()).unwrap();
+            }
+            None => layer.append_data(&mut header, path, content).unwrap(),
+        }
+    };
+    use tar::EntryType::{Directory, Link, Regular, Symlink};
+    add(Directory, "./", "1700000000.111111111", b"", None);
+    add(Directory, "dir", "1700000001.25", b"", None);
+    add(Directory, "dir/sub", "1700000002.5", b"", None);
+    add(
+        Regular,
+        "dir/sub/file",
+        "1700000003.123456789",
+        b"x\n",
+        None,
+    );
+    add(
+        Link,
+        "dir/hard",
+        "1700000003.123456789",
+        b"",
+        Some("dir/sub/file"),
+    );
+    add(Regular, "dir/whole", "1700000004", b"w\n", None);
+    add(Symlink, "dir/link", "1700000005.75", b"", Some("sub/file"));
+    add(Directory, "empty", "1700000007.000000001", b"", None);
+    add(Regular, "half", "0.5", b"h\n", None);
+    add(Regular, "before-1970", "-1.5", b"b\n", None);
+    add(Regular, "after-2262", "9999999999.5", b"a\n", None);
+    // Its own content, so no other test's copy is the classic builder's cached one.
+    let name = unique_name("timed");
+    add(
+        Regular,
+        ".squashbox-fixture",
+        "1700000008.9",
+        name.as_bytes(),
+        None,
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    Made(docker(&["import", file.path().to_str().unwrap()]))
+}
+
+#[tokio::test]
+async fn a_classic_squash_keeps_times_to_the_second_and_not_the_roots() {
+    let daemon = daemon().await;
+    let source = timed_image();
+    let squashed = classic_copy(&source.0);
+    let found = compared(&daemon, &source.0, &squashed.0, MtimeCheck::WholeSeconds).await;
+    assert_eq!(found.differences, vec![]);
+    let lost: Vec<(MtimeLoss, u64, &str, &str, &str)> = found
+        .mtimes_let_through
+        .iter()
+        .map(|lost| {
+            let first = &lost.first;
+            let (path, source, result) = (&first.path, &first.source, &first.result);
+            (
+                lost.why,
+                lost.entries,
+                path.as_str(),
+                source.as_str(),
+                result.as_str(),
+            )
+        })
+        .collect();
+    // Every fraction cut (Engine 20.10 cuts; Podman 4.3 rounds), the times before 1970 and
+    // after 2262 now the epoch, the root's own entry gone.
+    assert_eq!(
+        lost,
+        vec![
+            (
+                MtimeLoss::Fraction,
+                8,
+                "/.squashbox-fixture",
+                "1700000008.9",
+                "1700000008"
+            ),
+            (MtimeLoss::OutOfRange, 2, "/after-2262", "9999999999.5", "0"),
+            (
+                MtimeLoss::Unstamped,
+                1,
+                "/",
+                "1700000000.111111111",
+                "none: stamped when unpacked"
+            ),
+        ]
+    );
+    // Looked at exactly, each of those is a difference; the whole second is kept.
+    let exact = compared(&daemon, &source.0, &squashed.0, MtimeCheck::Exact).await;
+    let paths: Vec<&str> = exact.differences.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/.squashbox-fixture",
+            "/after-2262",
+            "/before-1970",
+            "/dir",
+            "/dir/hard",
+            "/dir/link",
+            "/dir/sub",
+            "/dir/sub/file",
+            "/empty",
+            "/half",
+        ]
     );
 }

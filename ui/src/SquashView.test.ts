@@ -274,6 +274,7 @@ describe("squash view", () => {
         passed: false,
         filesystem: [{ path: "/dev/null", what: "type", source: "character device", result: "regular file" }],
         config: [{ field: "User", planned: "app", result: "" }],
+        allowed: [],
       },
     });
     await openSquash(backend({ run_squash: () => outcome }));
@@ -285,6 +286,40 @@ describe("squash view", () => {
     expect(file.textContent?.replace(/\s+/g, " ")).toBe("/dev/nulla different kind of filecharacter deviceregular file");
     expect(screen.getByTestId("squash-config-difference").textContent).toContain("User");
     expect(screen.queryByTestId("squash-audit-result")).toBeNull();
+  });
+
+  it("says what the check allowed: an engine's spelling, the seconds a builder keeps", async () => {
+    const outcome = fakeOutcome({
+      verified: {
+        passed: true,
+        filesystem: [],
+        config: [],
+        allowed: [
+          {
+            field: "mtime",
+            what: "mtimeFraction",
+            note: "The classic builder keeps modification times to the second: 312 entries lost a fraction of a second (the first: /etc 1700000001.25 → 1700000001)",
+          },
+          { field: "Cmd", what: "emptyForUnset", note: "Podman Engine stored an unset Cmd as [] — same meaning" },
+        ],
+      },
+    });
+    await openSquash(backend({ run_squash: () => outcome }));
+    await fireEvent.click(runButton());
+
+    expect(await screen.findByTestId("squash-verified")).toBeTruthy();
+    const notes = screen.getAllByTestId("squash-allowed-item").map((item) => item.textContent);
+    expect(notes).toEqual([
+      "The classic builder keeps modification times to the second: 312 entries lost a fraction of a second (the first: /etc 1700000001.25 → 1700000001)",
+      "Podman Engine stored an unset Cmd as [] — same meaning",
+    ]);
+  });
+
+  it("shows no allowed differences when there are none", async () => {
+    await openSquash(backend({ run_squash: () => fakeOutcome() }));
+    await fireEvent.click(runButton());
+    expect(await screen.findByTestId("squash-verified")).toBeTruthy();
+    expect(screen.queryByTestId("squash-allowed")).toBeNull();
   });
 
   it("offers to remove the image its tag left without a name, and removes exactly it", async () => {

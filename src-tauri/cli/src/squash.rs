@@ -190,6 +190,9 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
                 );
             }
         }
+        for allowed in &outcome.verified.allowed {
+            println!("  allowed: {}", terminal_safe(&allowed.note));
+        }
         for known in &outcome.known_differences {
             println!(
                 "  note: {}: {}",

@@ -218,6 +218,7 @@ const DIFFERENCES: Record<DifferenceKind, string> = {
   xattr: "a different extended attribute",
   hardLinks: "different hard links",
   device: "a different device number",
+  mtime: "a different modification time",
 };
 
 /** A filesystem difference's kind in words: `"different permissions"`. */

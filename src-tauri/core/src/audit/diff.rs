@@ -2,9 +2,14 @@
 //!
 //! ```no_run
 //! # fn demo(source: squashbox_core::audit::FsSnapshot, result: squashbox_core::audit::FsSnapshot) -> squashbox_core::Result<()> {
+//! use squashbox_core::audit::{compare, MtimeCheck};
 //! use squashbox_core::job::CancelToken;
-//! for difference in squashbox_core::audit::compare(&source, &result, &CancelToken::new())? {
+//! let found = compare(&source, &result, MtimeCheck::WholeSeconds, &CancelToken::new())?;
+//! for difference in &found.differences {
 //!     println!("{} {:?}: {} → {}", difference.path, difference.what, difference.source, difference.result);
+//! }
+//! for lost in &found.mtimes_let_through {
+//!     println!("{:?}: {} entries, the first {}", lost.why, lost.entries, lost.first.path);
 //! }
 //! # Ok(()) }
 //! ```
@@ -23,6 +28,12 @@
 //! describe it; a side that does not has the root Docker makes (`0755`, owned by root, no
 //! xattrs). When neither does, both roots are the runtime's and there is nothing to compare.
 //!
+//! Modification times are compared as closely as the caller's [`MtimeCheck`] says; what it
+//! lets through is counted in [`FsComparison::mtimes_let_through`], never dropped unsaid. A
+//! time only the source's layers give (the root's, when the result has no entry for it) is
+//! counted there too, under any check but [`MtimeCheck::Ignore`]: the daemon stamps such a
+//! directory when it unpacks the image, so no copy can be held to it.
+//!
 //! Hard-link groups are compared in time linear in their sizes: each group is cut to the
 //! paths both sides have once, not once per member.
 
@@ -33,7 +44,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 use ts_rs::TS;
 
-use super::snapshot::{EntryKind, FsEntry, FsSnapshot, CAPABILITY_XATTR};
+use super::snapshot::{EntryKind, FsEntry, FsSnapshot, Mtime, CAPABILITY_XATTR};
 use crate::error::{Error, Result};
 use crate::job::CancelToken;
 
@@ -81,6 +92,73 @@ pub enum DifferenceKind {
     Xattr,
     /// The paths sharing this entry's inode are not the same ones.
     HardLinks,
+    /// The modification time, beyond what the [`MtimeCheck`] lets through; the texts are
+    /// seconds since the epoch, as `stat -c %.9Y` prints them (`1700000003.25`).
+    Mtime,
+}
+
+/// How closely [`compare`] looks at modification times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MtimeCheck {
+    /// To the nanosecond: what a layer written from the source's own entries keeps.
+    Exact,
+    /// To the second, as a copy that the daemon unpacks and packs again keeps them (measured
+    /// in `squash/verify.rs`): a time cut or rounded to a whole second passes as
+    /// [`MtimeLoss::Fraction`], and one the daemon's unpacker cannot set (before 1970, after
+    /// 2262) that became the epoch passes as [`MtimeLoss::OutOfRange`].
+    WholeSeconds,
+    /// Not compared.
+    Ignore,
+}
+
+/// What [`compare`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FsComparison {
+    /// Every difference, in path order (and, for one path, in the order of
+    /// [`DifferenceKind`]). Empty when the result is a faithful copy.
+    pub differences: Vec<Difference>,
+    /// Modification times that differ but that the check let through, one group per reason,
+    /// in the order of [`MtimeLoss`].
+    pub mtimes_let_through: Vec<LostMtimes>,
+}
+
+/// The modification times [`compare`] let through for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostMtimes {
+    pub why: MtimeLoss,
+    pub entries: u64,
+    /// The first of them in path order (the root before any other), as a
+    /// [`DifferenceKind::Mtime`] difference would show it.
+    pub first: Difference,
+}
+
+/// Why a modification time that differs was let through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MtimeLoss {
+    /// Cut or rounded to a whole second.
+    Fraction,
+    /// Before 1970 or after 2262, now the epoch.
+    OutOfRange,
+    /// The result's layers have no entry for it: the daemon stamps it when it unpacks them.
+    Unstamped,
+}
+
+impl MtimeCheck {
+    /// Why `result` may stand for `source`, when it is not the same time; `None` when it may
+    /// not.
+    fn allows(self, source: Mtime, result: Mtime) -> Option<MtimeLoss> {
+        if self != MtimeCheck::WholeSeconds || result.nanos != 0 {
+            return None;
+        }
+        let rounded_up = source.nanos > 0 && source.seconds.checked_add(1) == Some(result.seconds);
+        if result.seconds == source.seconds || rounded_up {
+            Some(MtimeLoss::Fraction)
+        } else if result == EPOCH && !(EPOCH..=LATEST_UNPACKED).contains(&source) {
+            Some(MtimeLoss::OutOfRange)
+        } else {
+            None
+        }
+    }
 }
 
 const ABSENT: &str = "absent";
@@ -91,16 +169,29 @@ const ACL_XATTR_PREFIX: &str = "system.posix_acl_";
 const PATHS_BETWEEN_CHECKS: usize = 4096;
 /// How many paths of a hard-link group a difference's text names; the rest are counted.
 const LINKS_NAMED: usize = 10;
+const EPOCH: Mtime = Mtime {
+    seconds: 0,
+    nanos: 0,
+};
+/// The latest time the daemon's unpacker sets (Go's `time.Unix(0, 1<<63-1)`); it sets later
+/// ones, and those before 1970, to the epoch (Engine 20.10 and Podman 4.3 both, seen here).
+const LATEST_UNPACKED: Mtime = Mtime {
+    seconds: 9_223_372_036,
+    nanos: 854_775_807,
+};
+/// The text of a time the result's layers do not give.
+const UNSTAMPED: &str = "none: stamped when unpacked";
 
-/// Every difference between `source` and `result`, in path order (and, for one path, in the
-/// order of [`DifferenceKind`]). Empty when the result is a faithful copy.
+/// Every difference between `source` and `result`, modification times compared as `mtimes`
+/// says, and the times it let through.
 ///
 /// Runs on the calling thread and stops with [`Error::Cancelled`] soon after `cancel` fires.
 pub fn compare(
     source: &FsSnapshot,
     result: &FsSnapshot,
+    mtimes: MtimeCheck,
     cancel: &CancelToken,
-) -> Result<Vec<Difference>> {
+) -> Result<FsComparison> {
     let paths: BTreeSet<&str> = source
         .entries
         .keys()
@@ -111,7 +202,9 @@ pub fn compare(
         source,
         result,
         links: Links::new(source, result),
+        mtimes,
         differences: Vec::new(),
+        let_through: BTreeMap::new(),
         reported_whole: HashSet::new(),
         reported_links: HashSet::new(),
     };
@@ -141,7 +234,10 @@ pub fn compare(
             (None, None) => {}
         }
     }
-    Ok(comparison.differences)
+    Ok(FsComparison {
+        differences: comparison.differences,
+        mtimes_let_through: comparison.let_through.into_values().collect(),
+    })
 }
 
 /// [`compare`] on Tokio's blocking pool, so that a long comparison holds none of the
@@ -149,9 +245,10 @@ pub fn compare(
 pub async fn compare_on_blocking_pool(
     source: Arc<FsSnapshot>,
     result: Arc<FsSnapshot>,
+    mtimes: MtimeCheck,
     cancel: CancelToken,
-) -> Result<Vec<Difference>> {
-    match tokio::task::spawn_blocking(move || compare(&source, &result, &cancel)).await {
+) -> Result<FsComparison> {
+    match tokio::task::spawn_blocking(move || compare(&source, &result, mtimes, &cancel)).await {
         Ok(differences) => differences,
         // A panic is a bug of the comparison's, not an answer: it goes on in the caller.
         Err(stopped) if stopped.is_panic() => std::panic::resume_unwind(stopped.into_panic()),
@@ -164,7 +261,9 @@ struct Comparison<'a> {
     source: &'a FsSnapshot,
     result: &'a FsSnapshot,
     links: Links<'a>,
+    mtimes: MtimeCheck,
     differences: Vec<Difference>,
+    let_through: BTreeMap<MtimeLoss, LostMtimes>,
     /// Paths reported as a whole: nothing under them is reported again.
     reported_whole: HashSet<&'a str>,
     /// Hard-link differences already reported, as (source group, result group) indexes into
@@ -240,6 +339,37 @@ impl<'a> Comparison<'a> {
         if before.kind != EntryKind::Dir {
             self.hard_links(path, before, after);
         }
+        self.mtime(path, before.mtime, after.mtime);
+    }
+
+    /// A time the source's layers give and the result does not keep: a difference, or let
+    /// through and counted. A time only the result gives was never the source's to keep.
+    fn mtime(&mut self, path: &str, before: Option<Mtime>, after: Option<Mtime>) {
+        let Some(was) = before.filter(|_| self.mtimes != MtimeCheck::Ignore) else {
+            return;
+        };
+        let why = match after {
+            Some(is) if is == was => return,
+            Some(is) => self.mtimes.allows(was, is),
+            None => Some(MtimeLoss::Unstamped),
+        };
+        let shown = |time: Option<Mtime>| time.map_or_else(|| UNSTAMPED.into(), Mtime::to_pax);
+        let Some(why) = why else {
+            self.push(path, DifferenceKind::Mtime, was.to_pax(), shown(after));
+            return;
+        };
+        // Only the first is spelled out: a copy may cut hundreds of thousands.
+        let lost = self.let_through.entry(why).or_insert_with(|| LostMtimes {
+            why,
+            entries: 0,
+            first: Difference {
+                path: path.to_owned(),
+                what: DifferenceKind::Mtime,
+                source: was.to_pax(),
+                result: shown(after),
+            },
+        });
+        lost.entries += 1;
     }
 
     /// One difference per xattr or tar ACL record that one side has and the other has not,

@@ -21,7 +21,8 @@
 //!
 //! The same reading, with metadata and content hashes switched on, makes a [`FsSnapshot`] of
 //! the final filesystem; [`compare`] checks a squashed image against its source with two of
-//! them, and [`snapshot_image`] makes one from the daemon.
+//! them (modification times as closely as a [`MtimeCheck`] says), and [`snapshot_image`] makes
+//! one from the daemon.
 
 mod archive;
 mod diff;
@@ -45,7 +46,10 @@ use ts_rs::TS;
 
 use crate::error::Result;
 
-pub use diff::{compare, compare_on_blocking_pool, Difference, DifferenceKind};
+pub use diff::{
+    compare, compare_on_blocking_pool, Difference, DifferenceKind, FsComparison, LostMtimes,
+    MtimeCheck, MtimeLoss,
+};
 pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
 pub(crate) use from_daemon::{read_saved, Batch, ChannelReader};
 pub use snapshot::{BytesFrom, EntryKind, FsEntry, FsSnapshot, Mtime, SavedLayer};

@@ -32,7 +32,8 @@ use super::layer::{Metadata, ACL_RECORD_PREFIX, XATTR_RECORD_PREFIX};
 use super::merge::{Kind, NO_METADATA};
 
 /// The mode and owner Docker gives a directory it makes to hold a deeper entry when the
-/// layer has no entry for the directory itself.
+/// layer has no entry for the directory itself (its time is the unpacking's: see
+/// [`FsEntry::mtime`]).
 fn implicit_dir() -> Metadata {
     Metadata {
         mode: 0o755,
@@ -103,8 +104,10 @@ pub struct FsEntry {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
-    /// As the layer wrote it; the epoch for a directory no entry describes.
-    pub mtime: Mtime,
+    /// As the layer wrote it. `None` for a directory no entry describes (the root included):
+    /// the daemon gives such a directory the time it unpacks the layer (seen on Engine 20.10:
+    /// `a/b/file` alone in a layer, copied, came back with `a` and `a/b` stamped at the copy).
+    pub mtime: Option<Mtime>,
     /// Content size of a regular file (a sparse file's logical size); 0 for anything else.
     pub size: u64,
     /// SHA-256 of a regular file's content.
@@ -151,7 +154,7 @@ impl FsEntry {
     /// describes it: `0755`, owned by root, no xattrs (seen on Engine 20.10 with overlay2,
     /// which also ignores a layer's `./` entry when it unpacks the layer).
     pub(super) fn runtime_root() -> Self {
-        entry(EntryKind::Dir, &implicit_dir(), 0)
+        entry(EntryKind::Dir, None, 0)
     }
 }
 
@@ -187,13 +190,11 @@ pub(super) fn build<'a>(
     finals: impl Iterator<Item = Final<'a>>,
     root: Option<&Metadata>,
 ) -> FsSnapshot {
-    let implicit_dir = implicit_dir();
     let mut entries = BTreeMap::new();
     let mut inodes: HashMap<u32, Vec<String>> = HashMap::new();
     for found in finals {
         let path = format!("/{}", found.path);
-        let metadata = found.metadata.unwrap_or(&implicit_dir);
-        let (major, minor) = metadata.device.unwrap_or((0, 0));
+        let (major, minor) = found.metadata.and_then(|m| m.device).unwrap_or((0, 0));
         let kind = match found.kind {
             Kind::File => EntryKind::File,
             Kind::Dir => EntryKind::Dir,
@@ -205,7 +206,7 @@ pub(super) fn build<'a>(
         if kind != EntryKind::Dir && found.identity != NO_METADATA {
             inodes.entry(found.identity).or_default().push(path.clone());
         }
-        let mut entry = entry(kind, metadata, found.size);
+        let mut entry = entry(kind, found.metadata, found.size);
         entry.layer = found.metadata.map(|_| found.layer);
         entry.bytes_from = found
             .bytes_from
@@ -230,14 +231,18 @@ pub(super) fn build<'a>(
     FsSnapshot {
         entries,
         hard_link_groups,
-        root: root.map(|metadata| entry(EntryKind::Dir, metadata, 0)),
+        root: root.map(|metadata| entry(EntryKind::Dir, Some(metadata), 0)),
         layers: Vec::new(),
         config: Vec::new(),
     }
 }
 
-/// An entry of `kind` as `metadata` describes it, in no hard-link group yet.
-fn entry(kind: EntryKind, metadata: &Metadata, size: u64) -> FsEntry {
+/// An entry of `kind` as `described` says, or as Docker makes a directory no entry describes;
+/// in no hard-link group yet.
+fn entry(kind: EntryKind, described: Option<&Metadata>, size: u64) -> FsEntry {
+    // Free to make: no field of it allocates.
+    let implicit = implicit_dir();
+    let metadata = described.unwrap_or(&implicit);
     let mut xattrs = BTreeMap::new();
     let mut acls = BTreeMap::new();
     for (key, value) in metadata.extended.iter() {
@@ -252,7 +257,7 @@ fn entry(kind: EntryKind, metadata: &Metadata, size: u64) -> FsEntry {
         mode: metadata.mode,
         uid: metadata.uid,
         gid: metadata.gid,
-        mtime: metadata.mtime,
+        mtime: described.map(|m| m.mtime),
         size,
         // A hard link whose target was missing stands for an empty file.
         sha256: (kind == EntryKind::File)

@@ -1277,6 +1277,11 @@ impl Spec {
         self.records.push((key.into(), bytes.to_vec()));
         self
     }
+
+    /// The modification time as a PAX record (`1700000000.25`); the header's stays 0.
+    fn mtime(self, pax: &str) -> Self {
+        self.record("mtime", pax.as_bytes())
+    }
 }
 
 fn layer_of(specs: &[Spec]) -> Vec<u8> {
@@ -1368,9 +1373,13 @@ fn snapshot_of(specs: &[Spec]) -> FsSnapshot {
     snapshot(&[layer_of(specs)])
 }
 
-/// Every difference, with a token nobody fires.
+/// Every difference, times compared exactly, with a token nobody fires.
 fn compared(source: &FsSnapshot, result: &FsSnapshot) -> Vec<Difference> {
-    compare(source, result, &CancelToken::new()).expect("not cancelled")
+    compared_by(source, result, MtimeCheck::Exact).differences
+}
+
+fn compared_by(source: &FsSnapshot, result: &FsSnapshot, mtimes: MtimeCheck) -> FsComparison {
+    compare(source, result, mtimes, &CancelToken::new()).expect("not cancelled")
 }
 
 fn tuples(found: Vec<Difference>) -> Vec<(String, DifferenceKind, String, String)> {
@@ -1912,7 +1921,7 @@ fn a_fired_token_stops_the_comparison() {
     let tree = snapshot_of(&reference_tree());
     let cancel = CancelToken::new();
     cancel.cancel();
-    let result = compare(&tree, &tree, &cancel);
+    let result = compare(&tree, &tree, MtimeCheck::Exact, &cancel);
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
 }
 
@@ -1922,11 +1931,16 @@ async fn the_comparison_runs_on_the_blocking_pool() {
     spec_at(&mut edited, "usr/bin/su").mode = 0o755;
     let source = std::sync::Arc::new(snapshot_of(&reference_tree()));
     let result = std::sync::Arc::new(snapshot_of(&edited));
-    let found = compare_on_blocking_pool(source.clone(), result.clone(), CancelToken::new())
-        .await
-        .expect("compared");
+    let found = compare_on_blocking_pool(
+        source.clone(),
+        result.clone(),
+        MtimeCheck::Exact,
+        CancelToken::new(),
+    )
+    .await
+    .expect("compared");
     assert_eq!(
-        tuples(found),
+        tuples(found.differences),
         vec![difference(
             "/usr/bin/su",
             DifferenceKind::Mode,
@@ -1936,7 +1950,7 @@ async fn the_comparison_runs_on_the_blocking_pool() {
     );
     let cancel = CancelToken::new();
     cancel.cancel();
-    let stopped = compare_on_blocking_pool(source, result, cancel).await;
+    let stopped = compare_on_blocking_pool(source, result, MtimeCheck::Exact, cancel).await;
     assert!(matches!(stopped, Err(Error::Cancelled)), "{stopped:?}");
 }
 
@@ -2088,8 +2102,276 @@ fn a_directory_only_implied_by_a_deeper_entry_is_0755_root() {
     let snapshot = snapshot_of(&[Spec::file("implied/dir/file", b"x").owner(5, 5)]);
     let dir = snapshot.entries.get("/implied/dir").expect("made");
     assert_eq!(
-        (dir.kind, dir.mode, dir.uid, dir.gid),
-        (EntryKind::Dir, 0o755, 0, 0)
+        (dir.kind, dir.mode, dir.uid, dir.gid, dir.mtime),
+        (EntryKind::Dir, 0o755, 0, 0, None),
+        "its time is the unpacking's"
+    );
+}
+
+/// A tree whose times have fractions of a second, one outside what Docker unpacks, and a
+/// root entry; every entry of the hard-link group has one time, as a filesystem gives it.
+fn timed_tree() -> Vec<Spec> {
+    vec![
+        Spec::dir("./").mtime("1700000000.111111111"),
+        Spec::dir("dir").mtime("1700000001.25"),
+        Spec::file("dir/file", b"x").mtime("1700000003.123456789"),
+        Spec::hardlink("dir/hard", "dir/file").mtime("1700000003.123456789"),
+        Spec::symlink("dir/link", "file").mtime("1700000005.75"),
+        Spec::file("dir/whole", b"w").mtime("1700000004"),
+        Spec::dir("empty").mtime("1700000007.000000001"),
+        Spec::file("old", b"o").mtime("-1.5"),
+    ]
+}
+
+/// The timed tree as a copy writes it, given each entry's new time; no root entry.
+fn timed_copy(times: &[(&str, &str)]) -> FsSnapshot {
+    let specs: Vec<Spec> = timed_tree()
+        .into_iter()
+        .filter(|spec| spec.path != "./")
+        .map(|spec| {
+            let time = times.iter().find(|(path, _)| *path == spec.path);
+            let Some((_, time)) = time else {
+                panic!("no time for {}", spec.path);
+            };
+            let records = spec.records.iter().filter(|(key, _)| key != "mtime");
+            Spec {
+                records: records.cloned().collect(),
+                ..spec.clone()
+            }
+            .mtime(time)
+        })
+        .collect();
+    snapshot_of(&specs)
+}
+
+fn mtimes_found(found: &FsComparison) -> Vec<(MtimeLoss, u64, &str, &str, &str)> {
+    found
+        .mtimes_let_through
+        .iter()
+        .map(|lost| {
+            let first = &lost.first;
+            assert_eq!(first.what, DifferenceKind::Mtime);
+            let (path, source, result) = (&first.path, &first.source, &first.result);
+            (
+                lost.why,
+                lost.entries,
+                path.as_str(),
+                source.as_str(),
+                result.as_str(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_snapshot_keeps_each_entrys_time_to_the_nanosecond() {
+    let snapshot = snapshot_of(&timed_tree());
+    let time = |path: &str| snapshot.entries[path].mtime.map(Mtime::to_pax);
+    assert_eq!(time("/dir/file").as_deref(), Some("1700000003.123456789"));
+    assert_eq!(time("/dir/link").as_deref(), Some("1700000005.75"));
+    assert_eq!(time("/empty").as_deref(), Some("1700000007.000000001"));
+    assert_eq!(time("/old").as_deref(), Some("-1.5"));
+    let root = snapshot.root.expect("a root entry").mtime;
+    assert_eq!(
+        root.map(Mtime::to_pax).as_deref(),
+        Some("1700000000.111111111")
+    );
+    // Without a PAX record, the header's whole seconds.
+    let plain = snapshot_of(&[Spec::file("f", b"")]);
+    assert_eq!(plain.entries["/f"].mtime, Some(Mtime::default()));
+}
+
+/// What the classic builder wrote for the timed tree on Engine 20.10: each time cut to the
+/// second, the one before 1970 set to the epoch, the root's entry dropped.
+const CUT: &[(&str, &str)] = &[
+    ("dir", "1700000001"),
+    ("dir/file", "1700000003"),
+    ("dir/hard", "1700000003"),
+    ("dir/link", "1700000005"),
+    ("dir/whole", "1700000004"),
+    ("empty", "1700000007"),
+    ("old", "0"),
+];
+
+#[test]
+fn whole_seconds_let_cut_times_through_and_count_them() {
+    let found = compared_by(
+        &snapshot_of(&timed_tree()),
+        &timed_copy(CUT),
+        MtimeCheck::WholeSeconds,
+    );
+    assert_eq!(found.differences, vec![]);
+    assert_eq!(
+        mtimes_found(&found),
+        vec![
+            (
+                MtimeLoss::Fraction,
+                5,
+                "/dir",
+                "1700000001.25",
+                "1700000001"
+            ),
+            (MtimeLoss::OutOfRange, 1, "/old", "-1.5", "0"),
+            (
+                MtimeLoss::Unstamped,
+                1,
+                "/",
+                "1700000000.111111111",
+                "none: stamped when unpacked"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn whole_seconds_let_rounded_times_through_too() {
+    // Podman 4.3 rounds to the nearest second.
+    let rounded = [
+        ("dir", "1700000001"),
+        ("dir/file", "1700000003"),
+        ("dir/hard", "1700000003"),
+        ("dir/link", "1700000006"),
+        ("dir/whole", "1700000004"),
+        ("empty", "1700000007"),
+        ("old", "0"),
+    ];
+    let found = compared_by(
+        &snapshot_of(&timed_tree()),
+        &timed_copy(&rounded),
+        MtimeCheck::WholeSeconds,
+    );
+    assert_eq!(found.differences, vec![]);
+    assert_eq!(found.mtimes_let_through[0].entries, 5);
+}
+
+#[test]
+fn a_time_a_second_or_more_away_is_a_difference_at_any_precision_but_ignore() {
+    let moved = |path: &'static str, time: &'static str| -> Vec<(&str, &str)> {
+        CUT.iter()
+            .map(|&(p, t)| if p == path { (p, time) } else { (p, t) })
+            .collect()
+    };
+    let source = snapshot_of(&timed_tree());
+    for (path, time, shown) in [
+        ("dir/whole", "1700000005", "1700000004"),
+        ("dir/whole", "1700000003", "1700000004"),
+        // A whole second kept with a fraction it never had.
+        ("dir/whole", "1700000004.5", "1700000004"),
+        // Two seconds up is not a rounding.
+        ("dir", "1700000003", "1700000001.25"),
+        // The epoch stands only for a time the daemon cannot unpack.
+        ("empty", "0", "1700000007.000000001"),
+    ] {
+        let result = timed_copy(&moved(path, time));
+        let found = compared_by(&source, &result, MtimeCheck::WholeSeconds);
+        assert_eq!(
+            tuples(found.differences),
+            vec![difference(
+                &format!("/{path}"),
+                DifferenceKind::Mtime,
+                shown,
+                time
+            )],
+            "{path} at {time}"
+        );
+        assert!(compared_by(&source, &result, MtimeCheck::Ignore) == FsComparison::default());
+    }
+}
+
+#[test]
+fn exact_takes_nothing_but_the_same_time() {
+    let source = snapshot_of(&timed_tree());
+    let found = compared_by(&source, &timed_copy(CUT), MtimeCheck::Exact);
+    let paths: Vec<&str> = found.differences.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/dir",
+            "/dir/file",
+            "/dir/hard",
+            "/dir/link",
+            "/empty",
+            "/old"
+        ]
+    );
+    assert!(found
+        .differences
+        .iter()
+        .all(|d| d.what == DifferenceKind::Mtime));
+    // Only the root, which no copy can be held to, is let through.
+    assert_eq!(
+        mtimes_found(&found)
+            .iter()
+            .map(|(why, ..)| *why)
+            .collect::<Vec<_>>(),
+        [MtimeLoss::Unstamped]
+    );
+    let tree = timed_tree();
+    let kept: Vec<(&str, &str)> = tree
+        .iter()
+        .filter(|spec| spec.path != "./")
+        .map(|spec| {
+            (
+                spec.path.as_str(),
+                std::str::from_utf8(&spec.records[0].1).unwrap(),
+            )
+        })
+        .collect();
+    let exact = compared_by(&source, &timed_copy(&kept), MtimeCheck::Exact);
+    assert_eq!(exact.differences, vec![]);
+    let with_root = snapshot_of(&timed_tree());
+    assert_eq!(
+        compared_by(&source, &with_root, MtimeCheck::Exact),
+        FsComparison::default()
+    );
+}
+
+#[test]
+fn a_time_only_one_side_describes_is_never_a_difference() {
+    let implied = snapshot_of(&[Spec::file("a/b/file", b"x").mtime("1700000003")]);
+    let described = snapshot_of(&[
+        Spec::dir("a").mtime("1796194170"),
+        Spec::dir("a/b").mtime("1796194170"),
+        Spec::file("a/b/file", b"x").mtime("1700000003"),
+    ]);
+    // The source never gave `a` a time: the copy's stamp is no loss.
+    let found = compared_by(&implied, &described, MtimeCheck::Exact);
+    assert_eq!(found, FsComparison::default());
+    // The other way round the source's times are lost, and counted.
+    let found = compared_by(&described, &implied, MtimeCheck::WholeSeconds);
+    assert_eq!(found.differences, vec![]);
+    assert_eq!(
+        mtimes_found(&found),
+        vec![(
+            MtimeLoss::Unstamped,
+            2,
+            "/a",
+            "1796194170",
+            "none: stamped when unpacked"
+        )]
+    );
+}
+
+#[test]
+fn a_whole_difference_hides_the_time_and_other_differences_come_first() {
+    let source = snapshot_of(&[Spec::file("f", b"x").mode(0o600).mtime("5")]);
+    let retyped = snapshot_of(&[Spec::dir("f").mtime("9")]);
+    assert_eq!(
+        tuples(compared(&source, &retyped)),
+        vec![difference(
+            "/f",
+            DifferenceKind::Type,
+            "regular file, 1 bytes",
+            "empty directory"
+        )]
+    );
+    let changed = snapshot_of(&[Spec::file("f", b"x").mode(0o644).mtime("9")]);
+    assert_eq!(
+        tuples(compared(&source, &changed)),
+        vec![
+            difference("/f", DifferenceKind::Mode, "0600", "0644"),
+            difference("/f", DifferenceKind::Mtime, "5", "9"),
+        ]
     );
 }
 
@@ -2146,6 +2428,14 @@ fn differences_serialise_in_camel_case() {
     assert_eq!(
         json,
         serde_json::json!([{ "path": "/l", "what": "linkTarget", "source": "a", "result": "b" }])
+    );
+    let timed = compared(
+        &snapshot_of(&[Spec::file("f", b"").mtime("1.5")]),
+        &snapshot_of(&[Spec::file("f", b"").mtime("1")]),
+    );
+    assert_eq!(
+        serde_json::to_value(&timed).expect("json")[0]["what"],
+        "mtime"
     );
 }
 

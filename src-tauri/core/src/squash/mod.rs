@@ -10,18 +10,21 @@
 //! ```
 //!
 //! [`plan`] holds what will be declared and checks edits; [`dockerfile`] writes it so that
-//! every value reaches the new image unchanged.
+//! every value reaches the new image unchanged; the result is checked against both the
+//! source's files and the plan, by meaning (see [`Verification`]).
 
 mod direct;
 pub mod dockerfile;
 mod method;
 pub mod plan;
 mod run;
+mod verify;
 
 pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
 pub use method::{choose_builder, choose_method, Method, MethodChoice, MethodPick};
 pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
-pub use run::{
-    config_differences, preflight, squash, ConfigDifference, Preflight, SourceScan, SquashOptions,
-    SquashOutcome, Verification,
+pub use run::{preflight, squash, Preflight, SourceScan, SquashOptions, SquashOutcome};
+pub use verify::{
+    config_differences, Allowance, AllowedDifference, ConfigComparison, ConfigDifference,
+    Verification,
 };

@@ -26,13 +26,11 @@ use std::time::Instant;
 use ts_rs::TS;
 
 use super::direct::load_squashed;
-use super::dockerfile::{known_differences, render_copying, KnownDifference, DEFAULT_PATH};
+use super::dockerfile::{known_differences, render_copying, KnownDifference};
 use super::method::{choose_method, Method, MethodChoice, MethodPick};
-use super::plan::{validate_tag, KeyValue, SquashPlan};
-use crate::audit::{
-    compare_on_blocking_pool, read_saved, snapshot_image, snapshots_around, Difference, FsSnapshot,
-    SpecialFiles,
-};
+use super::plan::{validate_tag, SquashPlan};
+use super::verify::{check, Verification};
+use crate::audit::{read_saved, snapshot_image, snapshots_around, FsSnapshot, SpecialFiles};
 use crate::build::{build_dockerfile, Builder};
 use crate::daemon::Daemon;
 use crate::disk::{host_disk, raw_usage};
@@ -58,26 +56,6 @@ pub struct SquashOptions {
     /// everything. Only the direct method can.
     #[serde(default)]
     pub keep_layers: u32,
-}
-
-/// A config field of the result that is not what the plan declared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ConfigDifference {
-    pub field: String,
-    pub planned: String,
-    pub result: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct Verification {
-    /// The filesystem and the configuration are as planned, apart from known differences.
-    pub passed: bool,
-    pub filesystem: Vec<Difference>,
-    pub config: Vec<ConfigDifference>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -311,34 +289,20 @@ pub async fn squash(
     let result_id = made_image.result_id.clone();
     let finished = async {
         let source_files = made_image.source_files?;
-        let verified = match made_image.result_files {
-            Some(result_files) => {
-                let kept = options.keep_layers;
-                check_loaded(
-                    daemon,
-                    plan,
-                    kept,
-                    source_files,
-                    result_files,
-                    &result_id,
-                    cancel,
-                )
-                .await?
-            }
-            None => {
-                let builder = method.builder().unwrap_or(Builder::Classic);
-                check(
-                    daemon,
-                    plan,
-                    builder,
-                    source_files,
-                    &result_id,
-                    sink,
-                    cancel,
-                )
-                .await?
-            }
-        };
+        if made_image.result_files.is_some() {
+            check_layer_count(daemon, &result_id, options.keep_layers + 1).await?;
+        }
+        let verified = check(
+            daemon,
+            plan,
+            method,
+            source_files,
+            made_image.result_files,
+            &result_id,
+            sink,
+            cancel,
+        )
+        .await?;
         let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
         let result = inspect(daemon, &result_id).await?;
         let moved_tag = match verified.passed {
@@ -517,38 +481,17 @@ async fn load_direct(
     })
 }
 
-/// Verifies a loaded direct squash: its files as sent against the source's, exactly, and its
-/// configuration as the daemon stored it against the plan. The daemon checked the bytes it
-/// stored against the diff IDs in the config, which are theirs; the layer count is checked here.
-async fn check_loaded(
-    daemon: &Daemon,
-    plan: &SquashPlan,
-    layers_kept: u32,
-    source_files: Arc<FsSnapshot>,
-    result_files: FsSnapshot,
-    result_id: &str,
-    cancel: &CancelToken,
-) -> Result<Verification> {
-    let filesystem =
-        compare_on_blocking_pool(source_files, Arc::new(result_files), cancel.clone()).await?;
+/// The daemon checked the bytes a direct squash loaded against the diff IDs in its config,
+/// which are the bytes' own; what is left to check is that it stored them as that many layers.
+async fn check_layer_count(daemon: &Daemon, result_id: &str, expected: u32) -> Result<()> {
     let result = inspect(daemon, result_id).await?;
-    let expected = layers_kept + 1;
     if layer_count(&result) != expected {
         return Err(Error::Stream(format!(
             "Docker stored the squashed image with {} layers, not {expected}",
             layer_count(&result)
         )));
     }
-    let config = config_differences(
-        plan,
-        &SquashPlan::from_image(&result, &plan.tag)?,
-        Method::Direct,
-    );
-    Ok(Verification {
-        passed: filesystem.is_empty() && config.is_empty(),
-        filesystem,
-        config,
-    })
+    Ok(())
 }
 
 /// Gives the verified result the plan's tag and, when asked, the source's. A cancel counts
@@ -641,118 +584,6 @@ impl ProgressSink for HeldBack<'_> {
     }
 }
 
-async fn check(
-    daemon: &Daemon,
-    plan: &SquashPlan,
-    builder: Builder,
-    source_files: Arc<FsSnapshot>,
-    result_id: &str,
-    sink: &dyn ProgressSink,
-    cancel: &CancelToken,
-) -> Result<Verification> {
-    let result_files = snapshot_image(daemon, result_id, "verifying result", sink, cancel).await?;
-    // Hundreds of thousands of entries: off the async threads, and a cancel still heard.
-    let filesystem =
-        compare_on_blocking_pool(source_files, Arc::new(result_files), cancel.clone()).await?;
-    let result = inspect(daemon, result_id).await?;
-    let config = config_differences(
-        plan,
-        &SquashPlan::from_image(&result, &plan.tag)?,
-        match builder {
-            Builder::Classic => Method::Classic,
-            Builder::BuildKit => Method::BuildKit,
-        },
-    );
-    // BuildKit's losses are the reason Auto avoids it; when chosen anyway they still count.
-    Ok(Verification {
-        passed: filesystem.is_empty() && config.is_empty(),
-        filesystem,
-        config,
-    })
-}
-
-/// The result's configuration against the plan, leaving out what the builder is known to
-/// change whatever the Dockerfile says.
-pub fn config_differences(
-    plan: &SquashPlan,
-    result: &SquashPlan,
-    method: Method,
-) -> Vec<ConfigDifference> {
-    // Env is always compared, as the builders store it (see `env_as_built`): a known PATH rule
-    // must not hide a real change to another variable. The direct method writes it as planned.
-    let known: HashSet<String> = method
-        .builder()
-        .map(|builder| known_differences(plan, builder))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|k| k.field)
-        .filter(|field| field != "Env")
-        .collect();
-    let planned_env = match method {
-        Method::Direct => plan.env.clone(),
-        Method::Classic | Method::BuildKit => env_as_built(&plan.env),
-    };
-    let shown = |value: &dyn std::fmt::Debug| format!("{value:?}");
-    let fields = [
-        ("Env", shown(&planned_env), shown(&result.env)),
-        ("User", plan.user.clone(), result.user.clone()),
-        (
-            "WorkingDir",
-            plan.working_dir.clone(),
-            result.working_dir.clone(),
-        ),
-        ("Cmd", shown(&plan.cmd), shown(&result.cmd)),
-        (
-            "Entrypoint",
-            shown(&plan.entrypoint),
-            shown(&result.entrypoint),
-        ),
-        (
-            "ExposedPorts",
-            shown(&plan.exposed_ports),
-            shown(&result.exposed_ports),
-        ),
-        ("Labels", shown(&plan.labels), shown(&result.labels)),
-        ("Volumes", shown(&plan.volumes), shown(&result.volumes)),
-        (
-            "StopSignal",
-            plan.stop_signal.clone(),
-            result.stop_signal.clone(),
-        ),
-        (
-            "Healthcheck",
-            shown(&plan.healthcheck),
-            shown(&result.healthcheck),
-        ),
-        ("Shell", shown(&plan.shell), shown(&result.shell)),
-        ("OnBuild", shown(&plan.on_build), shown(&result.on_build)),
-    ];
-    fields
-        .into_iter()
-        .filter(|(field, planned, actual)| planned != actual && !known.contains(*field))
-        .map(|(field, planned, result)| ConfigDifference {
-            field: field.into(),
-            planned,
-            result,
-        })
-        .collect()
-}
-
-/// The environment as both builders store it: PATH first, the default one if none is set.
-fn env_as_built(env: &[KeyValue]) -> Vec<KeyValue> {
-    let path = env
-        .iter()
-        .find(|v| v.key == "PATH")
-        .cloned()
-        .unwrap_or_else(|| KeyValue {
-            key: "PATH".into(),
-            value: DEFAULT_PATH.into(),
-        });
-    std::iter::once(path)
-        .chain(env.iter().filter(|v| v.key != "PATH").cloned())
-        .collect()
-}
-
 /// A tag of the source that names exactly it: the plan's name if it does, else its first tag.
 fn own_tag(source: &bollard::models::ImageInspect, name: &str) -> Option<String> {
     let tags = real_tags(source.repo_tags.clone().unwrap_or_default());
@@ -840,26 +671,5 @@ async fn free_new_build_cache(daemon: &Daemon, before: &HashSet<String>) -> Resu
                 .await
                 .map_err(Error::from_docker)?;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_built_environment_has_path_first() {
-        let kv = |k: &str, v: &str| KeyValue {
-            key: k.into(),
-            value: v.into(),
-        };
-        assert_eq!(
-            env_as_built(&[kv("A", "1")]),
-            vec![kv("PATH", DEFAULT_PATH), kv("A", "1")]
-        );
-        assert_eq!(
-            env_as_built(&[kv("A", "1"), kv("PATH", "/x")]),
-            vec![kv("PATH", "/x"), kv("A", "1")]
-        );
     }
 }

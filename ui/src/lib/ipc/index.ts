@@ -53,6 +53,8 @@ export type {
   SquashOutcome,
   SquashPlan,
 };
+export type { AllowedDifference } from "./bindings/AllowedDifference";
+export type { Allowance } from "./bindings/Allowance";
 export type { Builder } from "./bindings/Builder";
 export type { ConfigDifference } from "./bindings/ConfigDifference";
 export type { Difference } from "./bindings/Difference";

@@ -333,7 +333,7 @@ export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutco
     sizeAfter: 1_070_000_000,
     layersBefore: 4,
     layersAfter: 1,
-    verified: { passed: true, filesystem: [], config: [] },
+    verified: { passed: true, filesystem: [], config: [], allowed: [] },
     knownDifferences: [{ field: "Env", detail: "PATH moves from position 2 to the first: the builder sets it before any ENV" }],
     leftDangling: [],
     buildSeconds: 12.5,

@@ -341,7 +341,8 @@ fn header<'e>(path: &'e str, entry: &'e FsEntry, link: Option<&'e str>) -> Heade
         mode: entry.mode,
         uid: entry.uid,
         gid: entry.gid,
-        mtime: entry.mtime,
+        // Only directories no entry describes have none, and those are not written.
+        mtime: entry.mtime.unwrap_or_default(),
         link: link.map(relative).or(entry.link_target.as_deref()),
         records: entry.pax_records().collect(),
     }

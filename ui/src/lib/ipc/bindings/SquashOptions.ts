@@ -10,4 +10,10 @@ overwriteTag: boolean,
  * Once the result verifies, the source's own tag (the plan's `source_name`) moves to it
  * too; the source stays, by ID, until pruned.
  */
-moveSourceTag: boolean, };
+moveSourceTag: boolean, 
+/**
+ * A partial squash: the source's first layers kept byte for byte (shared with other
+ * images on the same base), one layer on top with what the others changed. 0 squashes
+ * everything. Only the direct method can.
+ */
+keepLayers: number, };
