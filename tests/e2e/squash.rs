@@ -96,7 +96,7 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
     app.screenshot("squash-editor").await;
 
     // Classic keeps to one layer (BuildKit's WORKDIR adds an empty second one).
-    app.click("[data-testid=squash-builder-classic]").await;
+    app.click("[data-testid=squash-method-classic]").await;
     app.click("[data-testid=squash-run]:not([disabled])").await;
     let verified = app
         .wait_for_text_containing(

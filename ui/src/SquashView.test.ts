@@ -1,8 +1,10 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import App from "./App.svelte";
-import type { ImageSummary, IpcError, SquashOutcome, SquashPlan } from "./lib/ipc";
+import type { ImageSummary, IpcError, MethodPick, SquashOutcome, SquashPlan } from "./lib/ipc";
 import {
+  AUTO_PICK,
+  BUILDER_DIFFERENCES,
   FAKE_ATTEMPTS,
   fakeInfo,
   fakeOutcome,
@@ -98,7 +100,7 @@ describe("squash view", () => {
     expect(preview()).toContain('ENV GREETING="hello $USER"');
     expect(screen.getByTestId("squash-move-tag").closest("label")?.textContent).toContain("Also move web:1.2 to the squashed image");
     expect(screen.queryAllByTestId("edited-mark")).toHaveLength(0);
-    await waitFor(() => expect(text("squash-builder-picked")).toContain("Auto picks the classic builder"));
+    await waitFor(() => expect(text("squash-method-picked")).toContain("Auto picks the direct method"));
   });
 
   it("reads the image while the settings are edited, and Squash waits for that read", async () => {
@@ -107,7 +109,6 @@ describe("squash view", () => {
     const runSquash = vi.fn(() => fakeOutcome());
     await openSquash(backend({ audit_image: audit, run_squash: runSquash }));
     expect(audit).toHaveBeenCalledWith(expect.objectContaining({ imageId: WEB.id }));
-    await waitFor(() => expect(text("squash-builder-picked")).toContain("still being read"));
 
     await fireEvent.click(runButton());
     await waitFor(() => expect(text("squash-start-status")).toContain("First the image is read once"));
@@ -123,7 +124,6 @@ describe("squash view", () => {
     await openSquash(backend({ plan_squash: plan }), LOOSE);
     expect(plan).toHaveBeenCalledWith({ imageId: LOOSE.id, name: LOOSE.id });
     expect(screen.queryByTestId("squash-move-tag")).toBeNull();
-    await waitFor(() => expect(text("squash-builder-picked")).toContain("needs the image to have a tag"));
   });
 
   it("renders each edit, shows the value literally, and marks what changed", async () => {
@@ -206,20 +206,58 @@ describe("squash view", () => {
     await waitFor(() => expect((render.mock.calls.at(-1)![0].plan as SquashPlan).healthcheck).toEqual(fakePlan().healthcheck));
   });
 
-  it("says which builder Auto picks after an audit, and why", async () => {
-    const preflight = vi.fn((args: Record<string, unknown>) => fakePreflight({ builder: args.builder === "classic" ? "classic" : "buildKit" }));
-    mockCommands(backend({ preflight_squash: preflight }));
-    render(App);
-    await screen.findAllByTestId("image-row");
-    await fireEvent.click(within(row(WEB)).getByTestId("audit-open"));
-    await screen.findByTestId("audit-headline");
-    await fireEvent.click(screen.getByTestId("audit-squash"));
+  it("says what Auto picks and why, from the preflight, and what the multi-stage method picks", async () => {
+    const builtBy: MethodPick = { method: "buildKit", reason: "BuildKit: the image has no device nodes or FIFOs for it to lose, and a tag to copy from" };
+    const preflight = vi.fn((args: Record<string, unknown>) => fakePreflight({ method: args.method === "multiStage" ? builtBy : AUTO_PICK }));
+    await openSquash(backend({ preflight_squash: preflight }));
 
-    await waitFor(() => expect(text("squash-builder-picked")).toContain("Auto picks BuildKit"));
-    expect(text("squash-builder-picked")).toContain("no device files or FIFOs");
-    await fireEvent.click(screen.getByTestId("squash-builder-classic"));
-    await waitFor(() => expect(preflight).toHaveBeenLastCalledWith(expect.objectContaining({ builder: "classic" })));
-    expect(screen.queryByTestId("squash-builder-picked")).toBeNull();
+    const group = screen.getByRole("radiogroup", { name: "How to squash" });
+    const radios = within(group).getAllByRole("radio") as HTMLInputElement[];
+    expect(radios.map((r) => r.value)).toEqual(["auto", "direct", "multiStage", "classic", "buildKit"]);
+    expect(radios.filter((r) => r.checked).map((r) => r.value)).toEqual(["auto"]);
+    await waitFor(() => expect(text("squash-method-picked")).toBe(`Auto picks the direct method: ${AUTO_PICK.reason}.`));
+    expect(text("squash-dockerfile-unused")).toContain("The direct method does not build this Dockerfile");
+
+    await fireEvent.click(screen.getByTestId("squash-method-multiStage"));
+    await waitFor(() => expect(text("squash-method-picked")).toContain("The Dockerfile will be built by BuildKit: BuildKit: the image has no device nodes"));
+    expect(preflight).toHaveBeenLastCalledWith(expect.objectContaining({ method: "multiStage" }));
+    expect(screen.queryByTestId("squash-dockerfile-unused")).toBeNull();
+
+    await fireEvent.click(screen.getByTestId("squash-method-classic"));
+    await waitFor(() => expect(preflight).toHaveBeenLastCalledWith(expect.objectContaining({ method: "classic" })));
+    expect(screen.queryByTestId("squash-method-picked")).toBeNull();
+  });
+
+  it("squashes by the direct method when it is chosen, saying its stages in plain words", async () => {
+    const answer = deferred<SquashOutcome>();
+    let send: ReturnType<typeof progressSender> = () => {};
+    const run = vi.fn((args: Record<string, unknown>) => {
+      send = progressSender(args);
+      return answer.promise;
+    });
+    const chosen: MethodPick = { method: "direct", reason: "chosen" };
+    const preflight = vi.fn((args: Record<string, unknown>) => fakePreflight({ method: args.method === "direct" ? chosen : AUTO_PICK }));
+    await openSquash(backend({ run_squash: run, preflight_squash: preflight }));
+    await fireEvent.click(screen.getByTestId("squash-method-direct"));
+    await waitFor(() => expect(preflight).toHaveBeenLastCalledWith(expect.objectContaining({ method: "direct" })));
+    expect(screen.queryByTestId("squash-method-picked")).toBeNull();
+    await waitFor(() => expect(screen.queryByTestId("squash-dockerfile-unused")).toBeTruthy());
+
+    await fireEvent.click(runButton());
+    await waitFor(() => expect(run).toHaveBeenCalledTimes(1));
+    expect(run.mock.calls[0][0]).toMatchObject({ options: { method: "direct" } });
+    send({ stage: "reading source", done: 700_000_000, total: 2_100_000_000 });
+    await waitFor(() => expect(text("squash-progress-text")).toBe("Reading the image 700 MB of about 2.10 GB"));
+    send({ stage: "squashing", done: 1_050_000_000, total: 2_100_000_000 });
+    await waitFor(() => expect(text("squash-progress-text")).toBe("Writing the squashed layer and loading it into Docker — read 1.05 GB of about 2.10 GB"));
+    expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("50");
+    send({ stage: "tagging", done: 0, total: null });
+    await waitFor(() => expect(text("squash-progress-text")).toBe("Verified — giving the squashed image its name"));
+
+    answer.resolve(fakeOutcome());
+    expect(await screen.findByTestId("squash-verified")).toBeTruthy();
+    expect(text("squash-layers")).toBe("4 layers → 1 layer · made by the direct method in 3.1 s · verified in 0.4 s");
+    expect(screen.queryByTestId("squash-known")).toBeNull();
   });
 
   it("asks before moving a taken tag, then shows progress in plain words and the verified result", async () => {
@@ -233,6 +271,7 @@ describe("squash view", () => {
     await openSquash(backend({ run_squash: run, preflight_squash: () => fakePreflight({ tagTakenBy: TAKEN }) }));
     await waitFor(() => expect(text("squash-tag-taken")).toContain("already names image abababababab"));
     await fireEvent.click(screen.getByTestId("squash-move-tag"));
+    await fireEvent.click(screen.getByTestId("squash-method-classic"));
     await fireEvent.click(runButton());
 
     expect(await screen.findByTestId("squash-confirm-text")).toBeTruthy();
@@ -240,15 +279,17 @@ describe("squash view", () => {
       "web:1.2-squashed already names image abababababab. Squashing moves the tag to the squashed image; that image stays, by ID.",
     );
     await fireEvent.click(screen.getByTestId("squash-confirm-yes"));
-    expect(run.mock.calls[0][0]).toMatchObject({ options: { builder: "auto", overwriteTag: true, moveSourceTag: true } });
+    expect(run.mock.calls[0][0]).toMatchObject({ options: { method: "classic", overwriteTag: true, moveSourceTag: true } });
     await waitFor(() => expect(text("squash-progress-text")).toBe("Verifying — reading the original image 1.20 GB of about 2.10 GB"));
     expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("57");
 
-    answer.resolve(fakeOutcome({ movedTag: "web:1.2" }));
+    answer.resolve(
+      fakeOutcome({ movedTag: "web:1.2", method: "classic", knownDifferences: BUILDER_DIFFERENCES, buildSeconds: 12.5, verifySeconds: 8.1 }),
+    );
     expect(await screen.findByTestId("squash-verified")).toBeTruthy();
     expect(text("squash-verified")).toContain("Verified: same files, same settings");
     expect(text("squash-sizes")).toBe("2.10 GB → 1.07 GB, 49% smaller");
-    expect(text("squash-layers")).toBe("4 layers → 1 layer · built by the classic builder in 13 s · verified in 8.1 s");
+    expect(text("squash-layers")).toBe("4 layers → 1 layer · made by the classic builder in 13 s · verified in 8.1 s");
     expect(text("squash-tagged")).toContain("web:1.2-squashed");
     expect(text("squash-moved-tag")).toContain("web:1.2 now names the squashed image too");
     expect(screen.queryByTestId("squash-untouched")).toBeNull();

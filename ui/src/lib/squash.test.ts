@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fakeCandidates, fakeImages, fakeOutcome, fakePlan } from "./ipc/mockBackend";
 import {
-  autoReason,
-  buildText,
   differenceText,
   durationText,
   editedFields,
@@ -11,6 +9,10 @@ import {
   healthcheckOptions,
   layersText,
   leftBehindText,
+  madeText,
+  methodName,
+  pickLead,
+  reasonSentence,
   removedKeys,
   resultImage,
   sizeText,
@@ -89,20 +91,34 @@ describe("stageText", () => {
     expect(stageText({ stage: "finishing step", done: 0, total: null })).toContain("waiting for Docker to finish the step");
     expect(stageText({ stage: "pruning", done: 0, total: null })).toBe("Pruning…");
   });
+
+  it("says the direct method's stages, with the bytes of the source read", () => {
+    expect(stageText({ stage: "reading source", done: 700_000_000, total: 2_100_000_000 })).toBe("Reading the image 700 MB of about 2.10 GB");
+    expect(stageText({ stage: "squashing", done: 1_200_000_000, total: 2_100_000_000 })).toBe(
+      "Writing the squashed layer and loading it into Docker — read 1.20 GB of about 2.10 GB",
+    );
+    expect(stageText({ stage: "squashing", done: 5_000, total: null })).toBe("Writing the squashed layer and loading it into Docker — read 5.00 kB");
+  });
 });
 
-describe("autoReason", () => {
-  const none = { devices: 0, fifos: 0, capabilities: 2 };
-
-  it("explains BuildKit by the audit's finds", () => {
-    expect(autoReason("buildKit", { tagged: true, special: none })).toContain("no device files or FIFOs");
+describe("methods", () => {
+  it("names what makes the image as a sentence says it", () => {
+    expect(methodName("direct")).toBe("the direct method");
+    expect(methodName("classic")).toBe("the classic builder");
+    expect(methodName("buildKit")).toBe("BuildKit");
   });
 
-  it("explains the classic builder by what rules BuildKit out", () => {
-    expect(autoReason("classic", { tagged: true, special: { devices: 1, fifos: 0, capabilities: 0 } })).toContain("BuildKit would damage");
-    expect(autoReason("classic", { tagged: false, special: none })).toContain("needs the image to have a tag");
-    expect(autoReason("classic", { tagged: true, special: null })).toContain("Audit the image first");
-    expect(autoReason("classic", { tagged: true, special: null, reading: true })).toContain("still being read");
+  it("leads into a pick only where the core picks", () => {
+    expect(pickLead("auto")).toBe("Auto picks");
+    expect(pickLead("multiStage")).toBe("The Dockerfile will be built by");
+    expect(pickLead("direct")).toBeNull();
+    expect(pickLead("classic")).toBeNull();
+    expect(pickLead("buildKit")).toBeNull();
+  });
+
+  it("makes Rust's reason a sentence", () => {
+    expect(reasonSentence("the classic builder: the image was not read yet")).toBe("The classic builder: the image was not read yet.");
+    expect(reasonSentence("Already one.")).toBe("Already one.");
   });
 });
 
@@ -143,8 +159,9 @@ describe("the outcome", () => {
     expect(sizeText(fakeOutcome({ sizeAfter: 2_100_000_000 }))).toBe("2.10 GB → 2.10 GB, the same size");
     expect(sizeText(fakeOutcome({ sizeAfter: 2_100_500_000 }))).toBe("2.10 GB → 2.10 GB, 500 kB larger");
     expect(layersText(fakeOutcome())).toBe("4 layers → 1 layer");
-    expect(buildText(fakeOutcome())).toBe("built by the classic builder in 13 s · verified in 8.1 s");
-    expect(buildText(fakeOutcome({ builder: "buildKit", buildSeconds: 2.04 }))).toContain("built by BuildKit in 2.0 s");
+    expect(madeText(fakeOutcome())).toBe("made by the direct method in 3.1 s · verified in 0.4 s");
+    expect(madeText(fakeOutcome({ method: "buildKit", buildSeconds: 2.04 }))).toContain("made by BuildKit in 2.0 s");
+    expect(madeText(fakeOutcome({ method: "classic", buildSeconds: 12.5 }))).toContain("made by the classic builder in 13 s");
   });
 
   it("words every kind of filesystem difference", () => {

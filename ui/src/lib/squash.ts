@@ -1,23 +1,24 @@
 /**
- * How a squash reads on screen: which settings the user changed, the progress in plain words,
- * why Auto picked its builder, the outcome's sizes and differences. Pure functions, tested
- * directly, so the squash components only lay things out. Whether a plan is valid is never
- * decided here: that is Rust's `render_squash`, the one check of a plan.
+ * How a squash reads on screen: which settings the user changed, the method and the progress in
+ * plain words, the outcome's sizes and differences. Pure functions, tested directly, so the
+ * squash components only lay things out. Whether a plan is valid is never decided here: that is
+ * Rust's `render_squash`, the one check of a plan; which method Auto picks is Rust's preflight.
  *
  *     editedFields(original, plan);   // Set {"env", "user"}
+ *     methodName("direct");           // "the direct method"
  *     stageText(progress);            // "Building — step 2 of 3"
  *     sizeText(outcome);              // "2.10 GB → 1.07 GB, 49% smaller"
  */
 import { formatBytes, formatSeconds, formatShare } from "./format";
 import type {
-  Builder,
   DifferenceKind,
   Healthcheck,
   ImageSummary,
   KeyValue,
+  Method,
+  MethodChoice,
   Progress,
   PruneCandidate,
-  SpecialFiles,
   SquashOutcome,
   SquashPlan,
 } from "./ipc";
@@ -81,25 +82,28 @@ export function removedKeys(original: readonly KeyValue[], rows: readonly KeyVal
 
 /**
  * The job's stage in plain words: `"Building — step 2 of 3"`, `"Verifying — reading the
- * original image 1.20 GB of about 2.10 GB"`. The read's total is the daemon's size of the
- * image, which the archive only roughly matches, hence "about" (as the audit says it).
+ * original image 1.20 GB of about 2.10 GB"`. A read's total is the daemon's size of the image,
+ * which the archive only roughly matches, hence "about" (as the audit says it).
  */
 export function stageText(progress: Progress | null): string {
   if (progress === null) return "Starting…";
-  const read = (what: string) => {
+  const read = () => {
     const done = formatBytes(progress.done);
-    if (progress.total === null) return `Verifying — reading the ${what} image ${done}`;
-    return `Verifying — reading the ${what} image ${done} of about ${formatBytes(progress.total)}`;
+    return progress.total === null ? done : `${done} of about ${formatBytes(progress.total)}`;
   };
   switch (progress.stage) {
+    case "reading source":
+      return `Reading the image ${read()}`;
+    case "squashing":
+      return `Writing the squashed layer and loading it into Docker — read ${read()}`;
     case "building":
       // BuildKit reports no steps, only that it is working.
       if (progress.total === null) return "Building…";
       return `Building — step ${Math.min(progress.done, progress.total)} of ${progress.total}`;
     case "verifying source":
-      return read("original");
+      return `Verifying — reading the original image ${read()}`;
     case "verifying result":
-      return read("squashed");
+      return `Verifying — reading the squashed image ${read()}`;
     case "finishing step":
       // The classic builder finishes the step it is on even when told to stop.
       return "Cancelling — waiting for Docker to finish the step it is on, then removing it";
@@ -110,37 +114,33 @@ export function stageText(progress: Progress | null): string {
   }
 }
 
-export function builderName(builder: Builder): string {
-  return builder === "buildKit" ? "BuildKit" : "the classic builder";
-}
+const METHOD_NAMES: Record<Method, string> = {
+  direct: "the direct method",
+  classic: "the classic builder",
+  buildKit: "BuildKit",
+};
 
-/** What Squashbox knows about the source when Auto picks: its tag, and the audit's finds. */
-export interface SourceFacts {
-  tagged: boolean;
-  /** From the image's audit; null when it was not audited in this session. */
-  special: SpecialFiles | null;
-  /** The audit's read of the image is going on (started with the editor). */
-  reading?: boolean;
+/** What makes the image, as a sentence names it: `"the direct method"`, `"BuildKit"`. */
+export function methodName(method: Method): string {
+  return METHOD_NAMES[method];
 }
 
 /**
- * Why Auto's pick (from preflight, Rust's decision) is the right one, in plain words. It
- * explains the pick, it does not make it: BuildKit only where it loses nothing and has a tag to
- * copy from.
+ * The words before the method the core picked, for the choices that leave it the pick; null
+ * for a method the user named (its reason is only "chosen").
  */
-export function autoReason(picked: Builder, facts: SourceFacts): string {
-  if (picked === "buildKit") return "the audit found no device files or FIFOs, so the faster BuildKit loses nothing.";
-  if (facts.special !== null && (facts.special.devices > 0 || facts.special.fifos > 0)) {
-    return "the image holds device files or FIFOs, which BuildKit would damage.";
-  }
-  if (!facts.tagged) return "BuildKit needs the image to have a tag to copy from.";
-  if (facts.special === null && facts.reading === true) {
-    return "the image is still being read; once it is, Auto knows whether the faster BuildKit would lose anything.";
-  }
-  if (facts.special === null) {
-    return "without an audit Squashbox can't tell whether BuildKit would lose device files or FIFOs. Audit the image first to let Auto pick the faster BuildKit when it is safe.";
-  }
-  return "it keeps everything.";
+export function pickLead(choice: MethodChoice): string | null {
+  if (choice === "auto") return "Auto picks";
+  if (choice === "multiStage") return "The Dockerfile will be built by";
+  return null;
+}
+
+/** Rust's reason for a pick as a sentence of its own: `"BuildKit: the image has … to copy from."` */
+export function reasonSentence(reason: string): string {
+  const text = reason.trim();
+  if (text === "") return text;
+  const capital = `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
 
 /**
@@ -193,10 +193,10 @@ export function sizeText(outcome: SquashOutcome): string {
   return `${sizes}, ${formatBytes(after - before)} larger`;
 }
 
-/** `"built by the classic builder in 13 s · verified in 8.1 s"` */
-export function buildText(outcome: SquashOutcome): string {
-  const built = `built by ${builderName(outcome.builder)} in ${formatSeconds(outcome.buildSeconds)}`;
-  return `${built} · verified in ${formatSeconds(outcome.verifySeconds)}`;
+/** `"made by the direct method in 3.1 s · verified in 0.4 s"` */
+export function madeText(outcome: SquashOutcome): string {
+  const made = `made by ${methodName(outcome.method)} in ${formatSeconds(outcome.buildSeconds)}`;
+  return `${made} · verified in ${formatSeconds(outcome.verifySeconds)}`;
 }
 
 /** `"4 layers → 1 layer"` */

@@ -8,13 +8,12 @@
  *     const report = await ipc.auditImage(id, (p) => show(p));
  *     const result = await ipc.pruneImages(preview.images.map((i) => i.id), (p) => show(p));
  *     const plan = await ipc.planSquash(image.id, "web:1.2");
- *     const outcome = await ipc.runSquash(plan, { builder: "auto", overwriteTag: false, moveSourceTag: false }, show);
+ *     const outcome = await ipc.runSquash(plan, { method: "auto", overwriteTag: false, moveSourceTag: false }, show);
  */
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Attempt } from "./bindings/Attempt";
 import type { AuditReport } from "./bindings/AuditReport";
-import type { BuilderChoice } from "./bindings/BuilderChoice";
 import type { CachePreview } from "./bindings/CachePreview";
 import type { CachePruneResult } from "./bindings/CachePruneResult";
 import type { DaemonInfo } from "./bindings/DaemonInfo";
@@ -23,6 +22,9 @@ import type { ErrorCode } from "./bindings/ErrorCode";
 import type { Format } from "./bindings/Format";
 import type { ImageSummary } from "./bindings/ImageSummary";
 import type { IpcError } from "./bindings/IpcError";
+import type { Method } from "./bindings/Method";
+import type { MethodChoice } from "./bindings/MethodChoice";
+import type { MethodPick } from "./bindings/MethodPick";
 import type { Preflight } from "./bindings/Preflight";
 import type { Progress } from "./bindings/Progress";
 import type { PrunePreview } from "./bindings/PrunePreview";
@@ -35,7 +37,6 @@ import type { SquashPlan } from "./bindings/SquashPlan";
 export type {
   Attempt,
   AuditReport,
-  BuilderChoice,
   CachePreview,
   CachePruneResult,
   DaemonInfo,
@@ -44,6 +45,9 @@ export type {
   Format,
   ImageSummary,
   IpcError,
+  Method,
+  MethodChoice,
+  MethodPick,
   Preflight,
   Progress,
   PrunePreview,
@@ -55,7 +59,6 @@ export type {
 };
 export type { AllowedDifference } from "./bindings/AllowedDifference";
 export type { Allowance } from "./bindings/Allowance";
-export type { Builder } from "./bindings/Builder";
 export type { ConfigDifference } from "./bindings/ConfigDifference";
 export type { Difference } from "./bindings/Difference";
 export type { DifferenceKind } from "./bindings/DifferenceKind";
@@ -247,16 +250,18 @@ export function renderSquash(plan: SquashPlan, stage: string | null = null): Pro
   return call("render_squash", { plan, stage });
 }
 
-/** Before starting: the builder the squash will use, whether the tag is taken, disk room. */
-export function preflightSquash(plan: SquashPlan, builder: BuilderChoice): Promise<Preflight> {
-  return call("preflight_squash", { plan, builder });
+/** Before starting: the method the squash will use and why, whether the tag is taken, disk room. */
+export function preflightSquash(plan: SquashPlan, method: MethodChoice): Promise<Preflight> {
+  return call("preflight_squash", { plan, method });
 }
 
 /**
- * Builds the squashed image, verifies it, and tags it only when verified. `onProgress` hears
- * stage `building` (`done`/`total` in Dockerfile steps, or a message count with no total),
- * then `verifying source` and `verifying result` (in bytes). Rejects with code `cancelled`
- * after `cancelSquash`; one squash runs at a time.
+ * Makes the squashed image, verifies it, and tags it only when verified. `onProgress` hears,
+ * for the direct method, `reading source` (when no audit read the image first) and `squashing`
+ * (bytes of the source read); for a multi-stage one, `building` (`done`/`total` in Dockerfile
+ * steps, or a message count with no total), then `verifying source` and `verifying result` (in
+ * bytes); then `tagging`. Rejects with code `cancelled` after `cancelSquash`; one squash runs
+ * at a time.
  */
 export async function runSquash(
   plan: SquashPlan,

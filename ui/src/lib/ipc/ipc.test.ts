@@ -124,11 +124,11 @@ describe("wrappers", () => {
     expect(render).toHaveBeenLastCalledWith({ plan: fakePlan(), stage: null });
     await ipc.renderSquash(fakePlan(), "squashed");
     expect(render).toHaveBeenLastCalledWith({ plan: fakePlan(), stage: "squashed" });
-    await ipc.preflightSquash(fakePlan(), "buildKit");
-    expect(preflight).toHaveBeenCalledWith({ plan: fakePlan(), builder: "buildKit" });
+    await ipc.preflightSquash(fakePlan(), "direct");
+    expect(preflight).toHaveBeenCalledWith({ plan: fakePlan(), method: "direct" });
 
     const heard: Progress[] = [];
-    const options = { builder: "auto", overwriteTag: false, moveSourceTag: true } as const;
+    const options = { method: "auto", overwriteTag: false, moveSourceTag: true, keepLayers: 0 } as const;
     await expect(ipc.runSquash(fakePlan(), options, (p) => heard.push(p))).resolves.toEqual(fakeOutcome());
     expect(run).toHaveBeenCalledWith({ plan: fakePlan(), options, onProgress: expect.objectContaining({ id: expect.any(Number) }) });
     expect(heard).toEqual([{ stage: "building", done: 1, total: 3 }]);

@@ -18,6 +18,9 @@ import type {
   DiskUsage,
   ImageSummary,
   IpcError,
+  KnownDifference,
+  MethodChoice,
+  MethodPick,
   Progress,
   PruneCandidate,
   PrunePreview,
@@ -316,11 +319,40 @@ export function fakePlan(overrides: Partial<SquashPlan> = {}): SquashPlan {
   };
 }
 
-export function fakePreflight(overrides: Partial<Preflight> = {}): Preflight {
-  return { builder: "classic", tagTakenBy: null, bytesNeeded: 1_070_000_000, bytesAvailable: 58_000_000_000, warnings: [], ...overrides };
+/** Auto's pick, worded as Rust words it (squash/method.rs). */
+export const AUTO_PICK: MethodPick = {
+  method: "direct",
+  reason:
+    "Squashbox writes the layer itself: an exact copy on every engine (times to the nanosecond, devices, FIFOs), with no builder and no build cache left behind",
+};
+
+/**
+ * Roughly Rust's `choose_method`, for looking at the UI in a browser: a multi-stage squash
+ * takes BuildKit once an audit read the image.
+ */
+function mockPick(choice: MethodChoice, audited: boolean): MethodPick {
+  switch (choice) {
+    case "auto":
+      return AUTO_PICK;
+    case "multiStage":
+      return audited
+        ? { method: "buildKit", reason: "BuildKit: the image has no device nodes or FIFOs for it to lose, and a tag to copy from" }
+        : { method: "classic", reason: "the classic builder: the image was not read yet" };
+    default:
+      return { method: choice, reason: "chosen" };
+  }
 }
 
-/** A verified squash of the fake plan: 2.10 GB in 4 layers to 1.07 GB in 1 (49% smaller). */
+export function fakePreflight(overrides: Partial<Preflight> = {}): Preflight {
+  return { method: AUTO_PICK, tagTakenBy: null, bytesNeeded: 2_140_000_000, bytesAvailable: 58_000_000_000, warnings: [], ...overrides };
+}
+
+/** What a builder adds whatever the plan says; the direct method adds nothing. */
+export const BUILDER_DIFFERENCES: KnownDifference[] = [
+  { field: "Env", detail: "PATH moves from position 2 to the first: the builder sets it before any ENV" },
+];
+
+/** A verified direct squash of the fake plan: 2.10 GB in 4 layers to 1.07 GB in 1 (49% smaller). */
 export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutcome {
   return {
     sourceId: PLAN_SOURCE,
@@ -328,16 +360,16 @@ export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutco
     tag: "web:1.2-squashed",
     tagged: true,
     movedTag: null,
-    builder: "classic",
+    method: "direct",
     sizeBefore: 2_100_000_000,
     sizeAfter: 1_070_000_000,
     layersBefore: 4,
     layersAfter: 1,
     verified: { passed: true, filesystem: [], config: [], allowed: [] },
-    knownDifferences: [{ field: "Env", detail: "PATH moves from position 2 to the first: the builder sets it before any ENV" }],
+    knownDifferences: [],
     leftDangling: [],
-    buildSeconds: 12.5,
-    verifySeconds: 8.1,
+    buildSeconds: 3.1,
+    verifySeconds: 0.4,
     ...overrides,
   };
 }
@@ -452,16 +484,22 @@ export function installMockBackend(scenario: string): void {
       });
     });
   };
-  // One squash at a time, like the Rust side; it builds 3 steps, then reads both images.
+  // One squash at a time, like the Rust side. The direct method reads the image (unless an
+  // audit did) and writes the layer; a multi-stage one builds 3 steps, then reads both images.
   let stopSquash: (() => void) | null = null;
   const runSquash = (args: Record<string, unknown>) => {
     const plan = args.plan as SquashPlan;
+    const options = args.options as SquashOptions;
     const send = progressSender(args);
-    const total = 1_070_000_000;
+    const audited = reports.has(plan.sourceId);
+    const method = mockPick(options.method, audited).method;
+    const total = images.find((i) => i.id === plan.sourceId)?.size ?? 2_100_000_000;
+    const read = (stage: string) => Array.from({ length: 10 }, (_, i) => ({ stage, done: ((i + 1) * total) / 10, total }));
     const steps: Progress[] = [
-      ...[1, 2, 3].map((done) => ({ stage: "building", done, total: 3 })),
-      ...Array.from({ length: 10 }, (_, i) => ({ stage: "verifying source", done: ((i + 1) * total) / 10, total })),
-      ...Array.from({ length: 10 }, (_, i) => ({ stage: "verifying result", done: ((i + 1) * total) / 10, total })),
+      ...(method === "direct"
+        ? [...(audited ? [] : read("reading source")), ...read("squashing")]
+        : [...[1, 2, 3].map((done) => ({ stage: "building", done, total: 3 })), ...read("verifying source"), ...read("verifying result")]),
+      { stage: "tagging", done: 0, total: null },
     ];
     return new Promise<SquashOutcome>((resolve, reject) => {
       const timer = setInterval(() => {
@@ -470,7 +508,6 @@ export function installMockBackend(scenario: string): void {
         clearInterval(timer);
         stopSquash = null;
         const source = images.find((i) => i.id === plan.sourceId);
-        const options = args.options as SquashOptions;
         const moved = options.moveSourceTag ? plan.sourceName : null;
         if (moved !== null) images = images.map((i) => (i.id === plan.sourceId ? { ...i, tags: [], dangling: true } : i));
         void emitMockEvent("images-changed");
@@ -483,6 +520,8 @@ export function installMockBackend(scenario: string): void {
             sizeBefore: source?.size ?? 2_100_000_000,
             sizeAfter: Math.round((source?.size ?? 2_100_000_000) * 0.55),
             layersBefore: source?.layers ?? 4,
+            method,
+            knownDifferences: method === "direct" ? [] : BUILDER_DIFFERENCES,
           }),
         );
       }, 250);
@@ -542,9 +581,9 @@ export function installMockBackend(scenario: string): void {
     render_squash: (args) => mockRender(args.plan as SquashPlan, (args.stage as string | null) ?? null),
     preflight_squash: (args) => {
       const plan = args.plan as SquashPlan;
-      const builder = args.builder === "buildKit" || (args.builder === "auto" && reports.has(plan.sourceId)) ? "buildKit" : "classic";
+      const method = mockPick(args.method as MethodChoice, reports.has(plan.sourceId));
       const tagTakenBy = images.find((i) => i.tags.includes(plan.tag))?.id ?? null;
-      return delay(150, () => fakePreflight({ builder, tagTakenBy }));
+      return delay(150, () => fakePreflight({ method, tagTakenBy }));
     },
     run_squash: (args) => (stopSquash !== null ? Promise.reject({ code: "invalidInput", message: "another squash is running: wait for it to end", attempts: null }) : runSquash(args)),
     cancel_squash: () => {

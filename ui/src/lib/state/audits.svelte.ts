@@ -87,11 +87,6 @@ export class Audits {
     return this.#runs.get(imageId)?.phase === "done";
   }
 
-  /** The image's report, when its audit is done. */
-  reportOf(imageId: string): AuditReport | null {
-    return this.#runs.get(imageId)?.report ?? null;
-  }
-
   /** Audits the image (again after a failure or a cancel); a running audit is left alone. */
   start(imageId: string): AuditRun {
     const existing = this.#runs.get(imageId);

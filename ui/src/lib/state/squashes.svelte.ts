@@ -11,9 +11,10 @@
 import { SvelteMap } from "svelte/reactivity";
 import * as ipc from "../ipc";
 import type {
-  BuilderChoice,
   ImageSummary,
   IpcError,
+  MethodChoice,
+  MethodPick,
   Preflight,
   Progress,
   PruneCandidate,
@@ -54,7 +55,7 @@ export class SquashJob {
   original = $state.raw<SquashPlan | null>(null);
   /** Deep state: the editor binds its fields into it. */
   plan = $state<SquashPlan | null>(null);
-  builder = $state<BuilderChoice>("auto");
+  method = $state<MethodChoice>("auto");
   moveSourceTag = $state(false);
 
   /** Rust's rendering of the plan; null while the plan is invalid. */
@@ -64,8 +65,12 @@ export class SquashJob {
   /** An edit is waiting for its render. */
   rendering = $state(false);
 
-  /** The last preflight: the builder Auto picks, a taken tag, disk room. */
+  /** The last preflight: the method the squash will use, a taken tag, disk room. */
   preflight = $state.raw<Preflight | null>(null);
+  // The choice the last preflight answered: its pick says nothing of another.
+  #preflightMethod = $state<MethodChoice | null>(null);
+  /** The method the squash will use and why, once a preflight answered for the one chosen now. */
+  pick = $derived<MethodPick | null>(this.preflight !== null && this.#preflightMethod === this.method ? this.preflight.method : null);
   startStep = $state<StartStep>("idle");
   startError = $state.raw<IpcError | null>(null);
 
@@ -97,7 +102,8 @@ export class SquashJob {
 
   /**
    * The audit's read of the image, started with the editor when no audit was made: by the time
-   * Squash is pressed, Auto knows whether BuildKit would lose anything, and the verification
+   * Squash is pressed, the direct method knows where each file is (it reads the image once, not
+   * twice), a multi-stage squash whether BuildKit would lose anything, and the verification
    * need not read the image again.
    */
   survey = $state.raw<AuditRun | null>(null);
@@ -170,7 +176,7 @@ export class SquashJob {
     this.survey = run;
     if (run.phase !== "running") return;
     void run.finished.then(() => {
-      // What Auto picks may change now that the image's contents are known.
+      // The builder a multi-stage squash picks may change now that the image's contents are known.
       this.#preflightKey = "";
       if (this.phase === "editing" && this.dockerfile !== null && !this.rendering) void this.#checkAhead(this.#snapshot());
     });
@@ -186,8 +192,10 @@ export class SquashJob {
     return ipc.renderSquash(this.#snapshot(), STAGE_NAME);
   }
 
-  setBuilder(builder: BuilderChoice): void {
-    this.builder = builder;
+  /** Another method: its preflight may warn otherwise (disk room, BuildKit's tag), so an open confirm closes. */
+  setMethod(method: MethodChoice): void {
+    this.method = method;
+    if (this.startStep === "confirm") this.startStep = "idle";
     if (this.dockerfile !== null && !this.rendering) void this.#checkAhead(this.#snapshot());
   }
 
@@ -198,12 +206,12 @@ export class SquashJob {
   }
 
   /**
-   * A preflight as soon as the plan is valid, so the editor can say which builder Auto picks
+   * A preflight as soon as the plan is valid, so the editor can say which method Auto picks
    * and that the tag is taken before Squash is pressed; asked again only when the tag or the
-   * builder changes.
+   * method changes.
    */
   async #checkAhead(plan: SquashPlan): Promise<void> {
-    const key = JSON.stringify([plan.tag, this.builder]);
+    const key = JSON.stringify([plan.tag, this.method]);
     if (key === this.#preflightKey) return;
     this.#preflightKey = key;
     try {
@@ -215,10 +223,12 @@ export class SquashJob {
 
   async #preflight(plan: SquashPlan): Promise<Preflight | null> {
     const generation = ++this.#preflightGeneration;
+    const method = this.method;
     try {
-      const preflight = await ipc.preflightSquash(plan, this.builder);
+      const preflight = await ipc.preflightSquash(plan, method);
       if (generation !== this.#preflightGeneration) return null;
       this.preflight = preflight;
+      this.#preflightMethod = method;
       return preflight;
     } catch (e) {
       if (generation !== this.#preflightGeneration) return null;
@@ -242,7 +252,7 @@ export class SquashJob {
     this.startStep = "checking";
     this.startError = null;
     const plan = this.#snapshot();
-    this.#preflightKey = JSON.stringify([plan.tag, this.builder]);
+    this.#preflightKey = JSON.stringify([plan.tag, this.method]);
     let preflight: Preflight | null;
     try {
       preflight = await this.#preflight(plan);
@@ -279,7 +289,7 @@ export class SquashJob {
     this.error = null;
     this.outcome = null;
     this.seen = false;
-    const options = { builder: this.builder, overwriteTag, moveSourceTag: this.moveSourceTag && this.image.tags.length > 0 };
+    const options = { method: this.method, overwriteTag, moveSourceTag: this.moveSourceTag && this.image.tags.length > 0, keepLayers: 0 };
     try {
       const outcome = await ipc.runSquash(plan, options, (progress) => {
         if (this.phase === "running") this.progress = progress;

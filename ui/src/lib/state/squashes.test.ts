@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { IpcError, SquashOutcome, SquashPlan } from "../ipc";
+import type { IpcError, MethodPick, SquashOutcome, SquashPlan } from "../ipc";
 import { fakeImages, fakeOutcome, fakePlan, fakePreflight, mockCommands, type Handlers } from "../ipc/mockBackend";
 import { RENDER_DEBOUNCE_MS } from "../squash";
 import { Audits } from "./audits.svelte";
@@ -110,12 +110,12 @@ describe("SquashJob", () => {
     expect(job.plan).toEqual(fakePlan());
   });
 
-  it("asks the preflight again only when the tag or the builder changes", async () => {
+  it("asks the preflight again only when the tag or the method changes", async () => {
     const preflight = vi.fn((_args: Record<string, unknown>) => fakePreflight());
     mockCommands(backend({ preflight_squash: preflight }));
     const job = await opened(new Squashes());
     await vi.waitFor(() => expect(preflight).toHaveBeenCalledTimes(1));
-    expect(preflight.mock.calls[0][0]).toMatchObject({ builder: "auto", plan: { tag: "web:1.2-squashed" } });
+    expect(preflight.mock.calls[0][0]).toMatchObject({ method: "auto", plan: { tag: "web:1.2-squashed" } });
 
     job.plan!.user = "root";
     job.edited();
@@ -123,12 +123,35 @@ describe("SquashJob", () => {
     await vi.waitFor(() => expect(job.rendering).toBe(false));
     expect(preflight).toHaveBeenCalledTimes(1);
 
-    job.setBuilder("buildKit");
+    job.setMethod("buildKit");
     await vi.waitFor(() => expect(preflight).toHaveBeenCalledTimes(2));
-    expect(preflight.mock.calls[1][0]).toMatchObject({ builder: "buildKit" });
+    expect(preflight.mock.calls[1][0]).toMatchObject({ method: "buildKit" });
     job.plan!.tag = "web:slim";
     job.edited();
     await vi.waitFor(() => expect(preflight).toHaveBeenCalledTimes(3));
+  });
+
+  it("shows a pick only from the preflight that answered for the method chosen now", async () => {
+    const multiStage = deferred<unknown>();
+    const preflight = vi.fn((args: Record<string, unknown>) => (args.method === "multiStage" ? multiStage.promise : fakePreflight()));
+    mockCommands(backend({ preflight_squash: preflight }));
+    const job = await opened(new Squashes());
+    await vi.waitFor(() => expect(job.pick).toEqual(fakePreflight().method));
+
+    job.setMethod("multiStage");
+    expect(job.pick).toBeNull();
+    const builtBy: MethodPick = { method: "classic", reason: "the classic builder: the image was not read yet" };
+    multiStage.resolve(fakePreflight({ method: builtBy }));
+    await vi.waitFor(() => expect(job.pick).toEqual(builtBy));
+  });
+
+  it("closes an open confirm when the method changes: its warnings were for the other", async () => {
+    mockCommands(backend({ preflight_squash: () => fakePreflight({ warnings: ["the disk has 1 GB free"] }) }));
+    const job = await opened(new Squashes());
+    await job.start();
+    expect(job.startStep).toBe("confirm");
+    job.setMethod("classic");
+    expect(job.startStep).toBe("idle");
   });
 
   it("runs at once when the preflight has nothing to ask, with the options chosen", async () => {
@@ -136,11 +159,11 @@ describe("SquashJob", () => {
     mockCommands(backend({ run_squash: run }));
     const job = await opened(new Squashes());
     job.moveSourceTag = true;
-    job.setBuilder("classic");
+    job.setMethod("classic");
     await job.start();
     expect(run).toHaveBeenCalledWith({
       plan: fakePlan(),
-      options: { builder: "classic", overwriteTag: false, moveSourceTag: true },
+      options: { method: "classic", overwriteTag: false, moveSourceTag: true },
       onProgress: expect.anything(),
     });
     expect(job.phase).toBe("done");
