@@ -325,7 +325,11 @@ impl Mtime {
             return Err(invalid());
         }
         // Nanoseconds: the first nine digits, padded; finer digits are dropped, as Go does.
-        let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(9).collect();
+        let digits: String = fraction
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(9)
+            .collect();
         let nanos: u32 = digits.parse().map_err(|_| invalid())?;
         // -1.5 is 1.5 s before the epoch: -2 s plus 0.5 s.
         Ok(match (negative, nanos) {
@@ -344,7 +348,10 @@ impl Mtime {
             return self.seconds.to_string();
         }
         let (seconds, nanos) = if self.seconds < 0 {
-            (format!("-{}", -(self.seconds + 1)), 1_000_000_000 - self.nanos)
+            (
+                format!("-{}", -(self.seconds + 1)),
+                1_000_000_000 - self.nanos,
+            )
         } else {
             (self.seconds.to_string(), self.nanos)
         };
