@@ -11,6 +11,7 @@ import {
   healthcheckOptions,
   layersText,
   leftBehindText,
+  outcomeSizeTitle,
   removedKeys,
   resultImage,
   sizeText,
@@ -145,6 +146,13 @@ describe("the outcome", () => {
     expect(layersText(fakeOutcome())).toBe("4 layers → 1 layer");
     expect(buildText(fakeOutcome())).toBe("built by the classic builder in 13 s · verified in 8.1 s");
     expect(buildText(fakeOutcome({ builder: "buildKit", buildSeconds: 2.04 }))).toContain("built by BuildKit in 2.0 s");
+  });
+
+  it("says what its sizes count, and Docker's own figures where they differ", () => {
+    expect(outcomeSizeTitle(fakeOutcome())).toBe("The images' files, unpacked");
+    expect(outcomeSizeTitle(fakeOutcome({ engineSizeBefore: 3_900_000_000, engineSizeAfter: 1_500_000_000 }))).toBe(
+      "The images' files, unpacked.\nDocker's own figures, 3.90 GB → 1.50 GB, also count the compressed layers.",
+    );
   });
 
   it("words every kind of filesystem difference", () => {

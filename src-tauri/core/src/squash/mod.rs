@@ -16,8 +16,9 @@ pub mod dockerfile;
 pub mod plan;
 mod run;
 
+pub use crate::reference::validate_tag;
 pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
-pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
+pub use plan::{Healthcheck, KeyValue, SquashPlan};
 pub use run::{
     choose_builder, config_differences, preflight, squash, BuilderChoice, ConfigDifference,
     Preflight, SourceScan, SquashOptions, SquashOutcome, Verification,

@@ -206,7 +206,7 @@ describe("SquashJob", () => {
       backend({
         run_squash: () => fakeOutcome({ leftDangling: [left], movedTag: "web:1.2" }),
         preview_prune: () => ({
-          images: [{ id: left, shortId: "d1d1d1d1d1d1", created: 0, size: 20_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
+          images: [{ id: left, shortId: "d1d1d1d1d1d1", created: 0, size: 20_000_000, engineSize: 20_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
           estimatedBytes: 12_300_000,
           keptInUse: 0,
         }),
