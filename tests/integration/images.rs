@@ -4,7 +4,7 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::images::{self, ImageSummary};
 
-use crate::support::{docker, Fixture};
+use crate::support::{daemon_get, docker, unique_short_name, Fixture};
 
 async fn list() -> Vec<ImageSummary> {
     let daemon = Daemon::connect(&Environment::from_process(None))
@@ -26,10 +26,23 @@ async fn lists_a_fixture_with_its_tag_size_and_layers() {
     let image = find(&list, &fixture.id);
     assert_eq!(image.tags, vec![fixture.tag.clone()]);
     assert_eq!(image.short_id, &fixture.id["sha256:".len()..][..12]);
-    let size: u64 = docker(&["image", "inspect", "--format", "{{.Size}}", &fixture.id])
-        .parse()
+    // The files: at least their bytes (busybox and a line of text), and not counted twice as the
+    // containerd store's own figure counts them (its compressed layers and its snapshots).
+    let files = std::fs::metadata("/bin/busybox").unwrap().len();
+    assert!(
+        (files..2 * files).contains(&image.size),
+        "{} for {files} bytes of files",
+        image.size
+    );
+    let listed = daemon_get("/images/json");
+    let engine_size = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["Id"] == fixture.id.as_str())
+        .and_then(|i| i["Size"].as_u64())
         .unwrap();
-    assert_eq!(image.size, size);
+    assert_eq!(image.engine_size, engine_size, "the engine's own figure");
     // busybox copy + hello.txt copy
     assert_eq!(image.layers, 2);
     assert!(!image.dangling);
@@ -46,6 +59,20 @@ async fn every_tag_of_an_image_is_listed() {
     expected.sort();
     assert_eq!(find(&list, &fixture.id).tags, expected);
     docker(&["rmi", &second]);
+}
+
+/// Podman lists a name given without a registry with Docker Hub's (`docker.io/library/…`);
+/// Docker lists it short. Either way the list shows it as it was given.
+#[tokio::test]
+async fn a_hub_name_is_listed_as_it_was_given() {
+    let fixture = Fixture::small("hub");
+    let short = unique_short_name("hub");
+    docker(&["tag", &fixture.id, &format!("docker.io/library/{short}")]);
+    let tags = find(&list().await, &fixture.id).tags.clone();
+    docker(&["rmi", &short]);
+    let mut expected = vec![fixture.tag.clone(), short];
+    expected.sort();
+    assert_eq!(tags, expected);
 }
 
 #[tokio::test]

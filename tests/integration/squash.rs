@@ -13,7 +13,8 @@ use squashbox_core::Error;
 use std::process::Command;
 
 use crate::support::{
-    docker, docker_output, isolated_ledger, unique_name, workspace_binary, Fixture, FixtureSpec,
+    docker, docker_output, isolated_ledger, unique_name, unique_short_name, workspace_binary,
+    Fixture, FixtureSpec,
 };
 
 pub(crate) async fn daemon() -> Daemon {
@@ -301,6 +302,58 @@ async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
         .unwrap();
     let candidate = preview.images.iter().find(|i| i.id == fixture.id).unwrap();
     assert_eq!(candidate.left_by.as_deref(), Some(fixture.tag.as_str()));
+}
+
+/// Podman lists what `podman build -t web:1` makes as `localhost/web:1`, and the list shows it as
+/// `web:1`, the name the user typed; Docker lists `localhost/web:1` as it is, a registry's name.
+/// Either way, the source chosen by the name the list shows has that name moved.
+#[tokio::test]
+async fn moving_a_local_name_moves_the_one_the_list_shows() {
+    let _ledger = isolated_ledger();
+    let fixture = wasteful("squash-move-local");
+    let short = unique_short_name("local");
+    let local = format!("localhost/{short}");
+    docker(&["tag", &fixture.id, &local]);
+    let _local_cleanup = Squashed(local.clone());
+    let daemon = daemon().await;
+    let listed = images::list(&daemon).await.unwrap();
+    let shown = listed
+        .iter()
+        .find(|i| i.id == fixture.id)
+        .and_then(|i| i.tags.iter().find(|t| t.ends_with(short.as_str())))
+        .unwrap_or_else(|| panic!("{local} is listed"))
+        .clone();
+    let inspect = images::inspect(&daemon, &shown).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &shown).unwrap();
+    plan.tag = unique_name("squashed");
+    let _cleanup = Squashed(plan.tag.clone());
+    let (outcome, _) = run(
+        &daemon,
+        &plan,
+        SquashOptions {
+            move_source_tag: true,
+            ..options(MethodChoice::Classic)
+        },
+        SourceScan::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    let outcome = outcome.unwrap();
+
+    assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    assert_eq!(outcome.moved_tag.as_deref(), Some(shown.as_str()));
+    let id_of = |name: &str| docker(&["image", "inspect", "--format", "{{.Id}}", name]);
+    assert_eq!(id_of(&local), outcome.result_id);
+    assert_eq!(
+        id_of(&fixture.tag),
+        fixture.id,
+        "the source keeps its other name"
+    );
+    assert!(
+        outcome.left_dangling.is_empty(),
+        "{:?}",
+        outcome.left_dangling
+    );
 }
 
 #[tokio::test]

@@ -41,6 +41,12 @@ pub fn import_layer(path: &Path) -> String {
         .to_owned()
 }
 
+/// A name no other test, run or person uses, of one path component (`squashbox-test-…:…`): on
+/// Docker Hub's registry such a name is an official image's, under `library/`.
+pub fn unique_short_name(prefix: &str) -> String {
+    unique_name(prefix).replacen('/', "-", 1)
+}
+
 /// A name no other test, run or person uses.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -192,20 +198,57 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     path
 }
 
-/// The images' bytes on disk as the daemon reports them, asked with curl rather than through our
-/// client, so tests compare against an independent reading.
-pub fn daemon_images_bytes() -> u64 {
+/// The daemon's answer to a GET of `path` (`/images/json`), asked with curl rather than through
+/// our client, so tests compare against an independent reading.
+pub fn daemon_get(path: &str) -> serde_json::Value {
     let output = Command::new("curl")
         .args(["-s", "--unix-socket"])
         .arg(daemon_socket())
-        .arg("http://docker/system/df?type=image")
+        .arg(format!("http://docker{path}"))
         .output()
         .expect("curl is installed (the README test command installs it)");
-    let df: serde_json::Value = serde_json::from_slice(&output.stdout).expect("df answers JSON");
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{path} answers JSON ({e}): {output:?}"))
+}
+
+/// The images' bytes on disk as the daemon reports them (see [`daemon_get`]).
+pub fn daemon_images_bytes() -> u64 {
+    images_total(&daemon_get("/system/df?type=image"))
+}
+
+/// The images total of a `/system/df` answer, in either of its shapes.
+fn images_total(df: &serde_json::Value) -> u64 {
     df["ImageUsage"]["TotalSize"]
         .as_u64()
         .or_else(|| df["LayersSize"].as_u64())
         .unwrap_or_else(|| panic!("the daemon reports its images' size: {df}"))
+}
+
+/// What a removal of `deleted` freed by the daemon's own figures, taken before and after it from
+/// `/system/df?type=image&verbose=1` (see [`daemon_get`]): how far its images total fell, or,
+/// where it gives none (Podman 4.3 answers `LayersSize: 0`), the bytes each removed image held
+/// that no other did, before the removal.
+pub fn daemon_reclaimed(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    deleted: &[String],
+) -> u64 {
+    let images = |df: &serde_json::Value| df["Images"].as_array().cloned().unwrap_or_default();
+    let podman_zero =
+        images_total(before) == 0 && images(before).iter().any(|i| i["Size"].as_u64() > Some(0));
+    if !podman_zero {
+        return images_total(before) - images_total(after);
+    }
+    images(before)
+        .iter()
+        .filter(|i| {
+            let id = i["Id"].as_str().unwrap_or_default();
+            deleted.iter().any(|d| {
+                d.strip_prefix("sha256:").unwrap_or(d) == id.strip_prefix("sha256:").unwrap_or(id)
+            })
+        })
+        .map(|i| i["Size"].as_u64().unwrap_or(0) - i["SharedSize"].as_u64().unwrap_or(0))
+        .sum()
 }
 
 /// The socket of the daemon under test: DOCKER_HOST's when set, as for the core and the docker CLI

@@ -30,6 +30,7 @@ function image(id: string, tags: string[], overrides: Partial<ImageSummary> = {}
     inUse: false,
     created: NOW - 60,
     size: 8_000_000,
+    engineSize: 8_000_000,
     layers: 3,
     ...overrides,
   };
@@ -37,7 +38,7 @@ function image(id: string, tags: string[], overrides: Partial<ImageSummary> = {}
 
 const IMAGES = [
   image("a1", ["alpine:3.20"]),
-  ...CANDIDATES.map((c) => image(c.id, [], { created: c.created, size: c.size })),
+  ...CANDIDATES.map((c) => image(c.id, [], { created: c.created, size: c.size, engineSize: c.engineSize })),
   image("e5", [], { inUse: true }),
 ];
 

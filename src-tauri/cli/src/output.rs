@@ -106,10 +106,22 @@ pub fn print_attempts(attempts: &[Attempt]) {
     }
 }
 
+/// The image table. SIZE is what the files take unpacked; where the engine's own figure differs
+/// (the containerd image store also counts the compressed layers) a column shows it, with a line
+/// under the table saying why.
 pub fn print_image_table(list: &[ImageSummary]) {
+    let engine_differs = list.iter().any(|i| i.engine_size != i.size);
+    let engine_column = |text: &str| match engine_differs {
+        true => format!(" {text:>12}"),
+        false => String::new(),
+    };
     println!(
-        "{:<48} {:<12} {:>10} {:>6}  FLAGS",
-        "TAG", "ID", "SIZE", "LAYERS"
+        "{:<48} {:<12} {:>10}{} {:>6}  FLAGS",
+        "TAG",
+        "ID",
+        "SIZE",
+        engine_column("ENGINE SIZE"),
+        "LAYERS"
     );
     for image in list {
         let mut flags = Vec::new();
@@ -127,10 +139,11 @@ pub fn print_image_table(list: &[ImageSummary]) {
         for (i, name) in names.iter().enumerate() {
             if i == 0 {
                 println!(
-                    "{:<48} {:<12} {:>10} {:>6}  {}",
+                    "{:<48} {:<12} {:>10}{} {:>6}  {}",
                     terminal_safe(name),
                     terminal_safe(&image.short_id),
                     human_bytes(image.size),
+                    engine_column(&human_bytes(image.engine_size)),
                     image.layers,
                     flags.join(", ")
                 );
@@ -138,6 +151,11 @@ pub fn print_image_table(list: &[ImageSummary]) {
                 println!("{}", terminal_safe(name));
             }
         }
+    }
+    if engine_differs {
+        println!(
+            "SIZE: the image's files, unpacked. ENGINE SIZE: the engine's own figure, which on the containerd image store also counts the compressed layers they were unpacked from."
+        );
     }
 }
 

@@ -165,6 +165,15 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
                 outcome.size_before
             )
         );
+        if (outcome.engine_size_before, outcome.engine_size_after)
+            != (outcome.size_before, outcome.size_after)
+        {
+            println!(
+                "(Sizes are the files, unpacked. The engine's own figures, {} → {}, also count the compressed layers.)",
+                human_bytes(outcome.engine_size_before),
+                human_bytes(outcome.engine_size_after)
+            );
+        }
         if let Some(moved) = &outcome.moved_tag {
             println!("{} now names the squashed image too.", terminal_safe(moved));
         }

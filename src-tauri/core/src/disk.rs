@@ -13,11 +13,13 @@
 //! and item lists), and bollard's model reads only the new one, so both are read here.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::Path;
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
+use crate::reference::normalise_id;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -173,6 +175,24 @@ impl RawUsage {
             .or(self.layers_size)
             .map(bytes)
             .ok_or_else(|| Error::Stream("the daemon's disk usage had no image size".into()))
+    }
+
+    /// [`RawUsage::images_bytes`] where the engine reckons it: Podman 4.3's Docker-compatible API
+    /// answers `LayersSize: 0` whatever its images hold, next to the images it lists with their
+    /// sizes, and that zero is `None` here.
+    pub fn reckoned_images_bytes(&self) -> Result<Option<u64>> {
+        let total = self.images_bytes()?;
+        let listed_bytes = self.images.iter().flatten().any(|i| i.size > 0);
+        Ok((total > 0 || !listed_bytes).then_some(total))
+    }
+
+    /// Bytes only this image holds, by image ID (`sha256:…`, which Podman leaves out here).
+    pub fn unique_sizes(&self) -> HashMap<String, u64> {
+        self.images
+            .iter()
+            .flatten()
+            .map(|i| (normalise_id(&i.id), i.unique_size()))
+            .collect()
     }
 
     fn into_usage(self) -> Result<DiskUsage> {

@@ -8,8 +8,11 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Tags are shown as people type them (see [`ShortNames`]), and sizes as the image's files take
+//! them (see [`crate::image_size`]).
 
-use bollard::query_parameters::{ListContainersOptions, ListImagesOptions};
+use bollard::query_parameters::ListContainersOptions;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -18,6 +21,8 @@ use ts_rs::TS;
 use crate::daemon::Daemon;
 use crate::disk::raw_usage;
 use crate::error::{Error, Result};
+use crate::image_size::{list_images, ImageSize};
+use crate::reference::{is_placeholder, Naming, ShortNames};
 
 /// How many image inspections run at once. The daemon answers them quickly; more in flight
 /// only queues on its side.
@@ -31,7 +36,9 @@ pub struct ImageSummary {
     pub id: String,
     /// The 12 hex digits people see in `docker images`.
     pub short_id: String,
-    /// `repo:tag` names; empty for a dangling image.
+    /// `repo:tag` names, in Docker's short form where the engine finds the image by it
+    /// (`web:1` for Podman's `docker.io/library/web:1` or `localhost/web:1`); empty for a
+    /// dangling image.
     pub tags: Vec<String>,
     pub dangling: bool,
     /// A container, running or not, was made from it.
@@ -39,48 +46,54 @@ pub struct ImageSummary {
     /// Unix seconds.
     #[ts(type = "number")]
     pub created: i64,
-    /// Bytes, layers shared with other images included.
+    /// What the image's files take unpacked, in bytes, layers shared with other images included.
     #[ts(type = "number")]
     pub size: u64,
+    /// The engine's own figure (`docker images`' SIZE), which on the containerd image store also
+    /// counts the compressed layers: see [`crate::image_size`].
+    #[ts(type = "number")]
+    pub engine_size: u64,
     pub layers: u32,
 }
 
 /// Every image on the daemon, newest first.
 pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
     let docker = daemon.docker();
-    let (images, containers) = tokio::try_join!(
-        async {
-            docker
-                .list_images(Some(ListImagesOptions::default()))
-                .await
-                .map_err(Error::from_docker)
-        },
-        async {
-            let all = ListContainersOptions {
-                all: true,
-                ..Default::default()
-            };
-            docker
-                .list_containers(Some(all))
-                .await
-                .map_err(Error::from_docker)
-        },
-    )?;
+    let (images, containers) = tokio::try_join!(list_images(daemon), async {
+        let all = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        docker
+            .list_containers(Some(all))
+            .await
+            .map_err(Error::from_docker)
+    })?;
     let used: HashSet<String> = containers.into_iter().filter_map(|c| c.image_id).collect();
     let ids: Vec<String> = images.iter().map(|i| i.id.clone()).collect();
     let layers = layer_counts(daemon, &ids).await?;
+    let names = ShortNames::new(
+        Naming::of(daemon.info()),
+        images.iter().flat_map(|i| &i.repo_tags),
+    );
 
     let mut list: Vec<ImageSummary> = images
         .into_iter()
         .map(|image| {
-            let tags = real_tags(image.repo_tags);
+            let size = ImageSize::of_listed(&image);
+            let mut tags: Vec<String> = real_tags(image.repo_tags)
+                .iter()
+                .map(|tag| names.show(tag))
+                .collect();
+            tags.sort();
             ImageSummary {
                 short_id: short_id(&image.id),
                 dangling: tags.is_empty(),
                 in_use: used.contains(&image.id),
                 layers: layers.get(&image.id).copied().unwrap_or(0),
                 created: image.created,
-                size: image.size.max(0) as u64,
+                size: size.files,
+                engine_size: size.engine,
                 tags,
                 id: image.id,
             }
@@ -158,13 +171,10 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
         .collect())
 }
 
-/// Older engines list a dangling image as `<none>:<none>`, newer ones as no tags at all, and the
-/// containerd image store keeps it under a `moby-dangling@sha256:…` name: none of these is a tag.
+/// The image's tags, sorted, without the names engines give a dangling image (newer ones list
+/// none at all).
 pub(crate) fn real_tags(tags: Vec<String>) -> Vec<String> {
-    let mut tags: Vec<String> = tags
-        .into_iter()
-        .filter(|t| t != "<none>:<none>" && !t.starts_with("moby-dangling@"))
-        .collect();
+    let mut tags: Vec<String> = tags.into_iter().filter(|t| !is_placeholder(t)).collect();
     tags.sort();
     tags
 }

@@ -25,11 +25,12 @@ use std::collections::{HashMap, HashSet};
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
-use crate::disk::raw_usage;
+use crate::disk::{raw_usage, RawUsage};
 use crate::error::{Error, Result};
 use crate::images::{self, ImageSummary};
 use crate::job::{CancelToken, Progress, ProgressSink};
 use crate::ledger::Ledger;
+use crate::reference::normalise_id;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -39,10 +40,14 @@ pub struct PruneCandidate {
     pub short_id: String,
     #[ts(type = "number")]
     pub created: i64,
-    /// The image's size, layers it shares with other images included.
+    /// What the image's files take unpacked, layers it shares with other images included.
     #[ts(type = "number")]
     pub size: u64,
-    /// Bytes only this image holds: what removing it frees, as far as the daemon tells.
+    /// The engine's own figure for the image (see [`crate::image_size`]).
+    #[ts(type = "number")]
+    pub engine_size: u64,
+    /// Bytes only this image holds: what removing it frees, as far as the daemon tells (on the
+    /// containerd store, its compressed layers too).
     #[ts(type = "number")]
     pub unique_size: u64,
     /// The image whose squash left it dangling (`app:1.2`), when Squashbox made it so.
@@ -76,7 +81,8 @@ pub struct Skipped {
 pub struct PruneResult {
     /// IDs of the images removed, `sha256:…` (Podman's bare IDs are given the prefix).
     pub images_deleted: Vec<String>,
-    /// Bytes the daemon's own disk usage shows freed.
+    /// Bytes the daemon's own disk usage shows freed; where it gives no images total (Podman
+    /// 4.3), what the removed images alone held by its figure for each.
     #[ts(type = "number")]
     pub space_reclaimed: u64,
     /// Images of the preview that were left, and why.
@@ -124,7 +130,13 @@ fn preview_from(
             short_id: i.short_id.clone(),
             created: i.created,
             size: i.size,
-            unique_size: unique.get(&i.id).copied().unwrap_or(i.size).min(i.size),
+            engine_size: i.engine_size,
+            // The disk usage counts what the engine counts, so its own figure bounds it.
+            unique_size: unique
+                .get(&i.id)
+                .copied()
+                .unwrap_or(i.engine_size)
+                .min(i.engine_size),
             left_by: left_by.get(&i.id).cloned(),
         })
         .collect();
@@ -168,8 +180,7 @@ impl Previewed {
 
 /// `sha256:` and 64 lowercase hex digits: the only form an ID to remove may take.
 pub fn check_image_id(id: &str) -> Result<()> {
-    let hex = id.strip_prefix("sha256:").unwrap_or_default();
-    if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if crate::reference::is_image_id(id) {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
@@ -191,7 +202,7 @@ pub async fn prune_images(
     for id in ids {
         check_image_id(id)?;
     }
-    let before = images_bytes(daemon).await?;
+    let before = raw_usage(daemon, IMAGES_USAGE).await?;
     let total = Some(ids.len() as u64);
     let mut deleted = Vec::new();
     let mut skipped = Vec::new();
@@ -209,15 +220,34 @@ pub async fn prune_images(
         }
     }
     sink.report(Progress::new("removing", ids.len() as u64, total));
-    let after = images_bytes(daemon).await?;
+    let after = raw_usage(daemon, IMAGES_USAGE).await?;
     if cancel.is_cancelled() && deleted.is_empty() {
         return Err(Error::Cancelled);
     }
     Ok(PruneResult {
+        space_reclaimed: reclaimed(&before, &after, &deleted)?,
         images_deleted: deleted,
-        space_reclaimed: before.saturating_sub(after),
         skipped,
     })
+}
+
+/// The daemon's disk usage of images, with each image's shared bytes (API ≤ 1.51 lists them).
+const IMAGES_USAGE: &str = "type=image&verbose=1";
+
+/// What removing `deleted` freed: how far the daemon's images total fell. An engine that gives
+/// no total (Podman 4.3) is taken at its per-image figures instead: the bytes each removed image
+/// alone held before the removal, which leaves out layers only the removed images shared.
+fn reclaimed(before: &RawUsage, after: &RawUsage, deleted: &[String]) -> Result<u64> {
+    match (
+        before.reckoned_images_bytes()?,
+        after.reckoned_images_bytes()?,
+    ) {
+        (Some(before), Some(after)) => Ok(before.saturating_sub(after)),
+        _ => {
+            let unique = before.unique_sizes();
+            Ok(deleted.iter().filter_map(|id| unique.get(id)).sum())
+        }
+    }
 }
 
 /// `Ok(Ok(deleted IDs))`, or `Ok(Err(why it was left))`; `Err` only when the daemon fails.
@@ -267,29 +297,9 @@ async fn remove_if_still_dangling(
     }
 }
 
-/// Podman answers bare hex IDs where Docker writes `sha256:…`.
-pub fn normalise_id(id: &str) -> String {
-    if id.contains(':') {
-        id.to_owned()
-    } else {
-        format!("sha256:{id}")
-    }
-}
-
-/// The daemon's figure for the images' bytes on disk.
-async fn images_bytes(daemon: &Daemon) -> Result<u64> {
-    images::disk_usage(daemon).await
-}
-
-/// Unique bytes per image ID, from the daemon's disk usage (API ≤ 1.51 lists images there).
+/// Unique bytes per image ID, from the daemon's disk usage.
 async fn unique_sizes(daemon: &Daemon) -> Result<HashMap<String, u64>> {
-    let raw = raw_usage(daemon, "type=image&verbose=1").await?;
-    Ok(raw
-        .images
-        .unwrap_or_default()
-        .iter()
-        .map(|i| (i.id.clone(), i.unique_size()))
-        .collect())
+    Ok(raw_usage(daemon, IMAGES_USAGE).await?.unique_sizes())
 }
 
 /// What a build-cache prune would free now.
@@ -331,6 +341,7 @@ mod tests {
             in_use,
             created: 1,
             size,
+            engine_size: size,
             layers: 1,
         }
     }
@@ -392,9 +403,45 @@ mod tests {
         assert!(shown.check(&["../containers/mydb".to_string()]).is_err());
     }
 
+    fn usage(total: i64, images: &[(&str, i64, i64)]) -> RawUsage {
+        RawUsage {
+            layers_size: Some(total),
+            images: Some(
+                images
+                    .iter()
+                    .map(|(id, size, shared_size)| crate::disk::RawImage {
+                        id: (*id).into(),
+                        size: *size,
+                        shared_size: *shared_size,
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn podman_ids_get_the_prefix() {
-        assert_eq!(normalise_id("abc"), "sha256:abc");
-        assert_eq!(normalise_id("sha256:abc"), "sha256:abc");
+    fn what_came_back_is_the_fall_of_the_daemons_total() {
+        let before = usage(1_000, &[("sha256:a", 600, 100), ("sha256:b", 500, 100)]);
+        let after = usage(520, &[("sha256:b", 500, 0)]);
+        assert_eq!(
+            reclaimed(&before, &after, &["sha256:a".into()]).unwrap(),
+            480
+        );
+        let emptied = usage(0, &[]);
+        assert_eq!(
+            reclaimed(&before, &emptied, &["sha256:a".into(), "sha256:b".into()]).unwrap(),
+            1_000
+        );
+    }
+
+    #[test]
+    fn without_a_total_the_removed_images_own_bytes_count() {
+        // Podman 4.3: `LayersSize: 0`, bare IDs, each image's size and what it shares.
+        let before = usage(0, &[("a", 600, 100), ("b", 500, 100), ("c", 50, 50)]);
+        let after = usage(0, &[("c", 50, 50)]);
+        let deleted = ["sha256:a".to_string(), "sha256:b".to_string()];
+        assert_eq!(reclaimed(&before, &after, &deleted).unwrap(), 900);
     }
 }

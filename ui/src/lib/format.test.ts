@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { countLabel, formatBytes, formatSeconds, formatShare, outcomeText, relativeTime, sourceLabel, splitTag, viaLabel } from "./format";
+import {
+  countLabel,
+  formatBytes,
+  formatSeconds,
+  formatShare,
+  outcomeText,
+  relativeTime,
+  sizeTitle,
+  sourceLabel,
+  splitTag,
+  viaLabel,
+} from "./format";
 
 describe("formatSeconds", () => {
   it("gives a tenth under ten seconds, whole seconds under a minute, then minutes", () => {
@@ -55,6 +66,16 @@ describe("relativeTime", () => {
 
   it("treats a time in the future as now", () => {
     expect(relativeTime(at(-30), now)).toBe("just now");
+  });
+});
+
+describe("sizeTitle", () => {
+  it("says what the size counts, and Docker's own figure only where it differs", () => {
+    expect(sizeTitle(5_030_000, 5_030_000)).toBe("What the image's files take unpacked, layers shared with other images included");
+    expect(sizeTitle(5_030_000, 9_110_000)).toBe(
+      "What the image's files take unpacked, layers shared with other images included.\n" +
+        "Docker's own figure, 9.11 MB, also counts the compressed layers the files were unpacked from.",
+    );
   });
 });
 

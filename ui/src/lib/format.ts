@@ -21,6 +21,16 @@ export function formatBytes(bytes: number): string {
   return `${value.toPrecision(3)} ${BYTE_UNITS[unit]}`;
 }
 
+/**
+ * The tooltip of an image's size: what the figure counts, and Docker's own figure where it
+ * differs (on the containerd image store it also counts the compressed layers).
+ */
+export function sizeTitle(files: number, engine: number): string {
+  const what = "What the image's files take unpacked, layers shared with other images included";
+  if (engine === files) return what;
+  return `${what}.\nDocker's own figure, ${formatBytes(engine)}, also counts the compressed layers the files were unpacked from.`;
+}
+
 /** A job's wall time: `"2.4 s"`, `"38 s"`, `"3 min 05 s"`. */
 export function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "—";

@@ -11,6 +11,7 @@ function image(id: string, tags: string[], created: number, size: number): Image
     inUse: false,
     created,
     size,
+    engineSize: size,
     layers: 1,
   };
 }

@@ -13,6 +13,7 @@ import {
   methodName,
   pickLead,
   reasonSentence,
+  outcomeSizeTitle,
   removedKeys,
   resultImage,
   sizeText,
@@ -162,6 +163,13 @@ describe("the outcome", () => {
     expect(madeText(fakeOutcome())).toBe("made by the direct method in 3.1 s · verified in 0.4 s");
     expect(madeText(fakeOutcome({ method: "buildKit", buildSeconds: 2.04 }))).toContain("made by BuildKit in 2.0 s");
     expect(madeText(fakeOutcome({ method: "classic", buildSeconds: 12.5 }))).toContain("made by the classic builder in 13 s");
+  });
+
+  it("says what its sizes count, and Docker's own figures where they differ", () => {
+    expect(outcomeSizeTitle(fakeOutcome())).toBe("The images' files, unpacked");
+    expect(outcomeSizeTitle(fakeOutcome({ engineSizeBefore: 3_900_000_000, engineSizeAfter: 1_500_000_000 }))).toBe(
+      "The images' files, unpacked.\nDocker's own figures, 3.90 GB → 1.50 GB, also count the compressed layers.",
+    );
   });
 
   it("words every kind of filesystem difference", () => {

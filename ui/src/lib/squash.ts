@@ -193,6 +193,17 @@ export function sizeText(outcome: SquashOutcome): string {
   return `${sizes}, ${formatBytes(after - before)} larger`;
 }
 
+/**
+ * The tooltip of the outcome's sizes: what they count, and Docker's own figures where they
+ * differ (see `sizeTitle`).
+ */
+export function outcomeSizeTitle(outcome: SquashOutcome): string {
+  const what = "The images' files, unpacked";
+  const { engineSizeBefore: before, engineSizeAfter: after } = outcome;
+  if (before === outcome.sizeBefore && after === outcome.sizeAfter) return what;
+  return `${what}.\nDocker's own figures, ${formatBytes(before)} → ${formatBytes(after)}, also count the compressed layers.`;
+}
+
 /** `"made by the direct method in 3.1 s · verified in 0.4 s"` */
 export function madeText(outcome: SquashOutcome): string {
   const made = `made by ${methodName(outcome.method)} in ${formatSeconds(outcome.buildSeconds)}`;
@@ -255,6 +266,7 @@ export function resultImage(outcome: SquashOutcome, list: readonly ImageSummary[
     inUse: false,
     created: nowSeconds,
     size: outcome.sizeAfter,
+    engineSize: outcome.engineSizeAfter,
     layers: outcome.layersAfter,
   };
 }

@@ -44,7 +44,8 @@ use ts_rs::TS;
 
 use crate::build::Builder;
 use crate::error::{Error, Result};
-use crate::squash::plan::{names_the_id, validate_tag, KeyValue, SquashPlan};
+use crate::reference::validate_tag;
+use crate::squash::plan::{names_the_id, KeyValue, SquashPlan};
 
 /// The PATH both builders add to a `FROM scratch` image's environment.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

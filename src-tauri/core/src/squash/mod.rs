@@ -20,9 +20,10 @@ pub mod plan;
 mod run;
 mod verify;
 
+pub use crate::reference::validate_tag;
 pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
 pub use method::{choose_builder, choose_method, Method, MethodChoice, MethodPick};
-pub use plan::{validate_tag, Healthcheck, KeyValue, SquashPlan};
+pub use plan::{Healthcheck, KeyValue, SquashPlan};
 pub use run::{preflight, squash, Preflight, SourceScan, SquashOptions, SquashOutcome};
 pub use verify::{
     config_differences, Allowance, AllowedDifference, ConfigComparison, ConfigDifference,

@@ -28,7 +28,7 @@ use ts_rs::TS;
 use super::direct::load_squashed;
 use super::dockerfile::{known_differences, render_copying, KnownDifference};
 use super::method::{choose_method, Method, MethodChoice, MethodPick};
-use super::plan::{validate_tag, SquashPlan};
+use super::plan::SquashPlan;
 use super::verify::{check, Verification};
 use crate::audit::{read_saved, snapshot_image, snapshots_around, FsSnapshot, SpecialFiles};
 use crate::build::{build_dockerfile, Builder};
@@ -36,10 +36,12 @@ use crate::daemon::Daemon;
 use crate::disk::{host_disk, raw_usage};
 use crate::error::{Error, Result};
 use crate::hold::Hold;
+use crate::image_size::of_images;
 use crate::images::{inspect, real_tags};
 use crate::job::{CancelToken, Progress, ProgressSink};
 use crate::ledger::Ledger;
 use crate::made::MadeImages;
+use crate::reference::{validate_tag, Naming, Reference};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -71,10 +73,18 @@ pub struct SquashOutcome {
     /// The source's tag, when it moved to the result as asked.
     pub moved_tag: Option<String>,
     pub method: Method,
+    /// What the source's files take unpacked (see [`crate::image_size`]).
     #[ts(type = "number")]
     pub size_before: u64,
+    /// What the result's files take unpacked.
     #[ts(type = "number")]
     pub size_after: u64,
+    /// The engine's own figures for the two, which on the containerd store also count the
+    /// compressed layers.
+    #[ts(type = "number")]
+    pub engine_size_before: u64,
+    #[ts(type = "number")]
+    pub engine_size_after: u64,
     pub layers_before: u32,
     pub layers_after: u32,
     pub verified: Verification,
@@ -121,7 +131,7 @@ pub async fn preflight(
     plan.validate()?;
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
-    let source_tag = own_tag(&source, &plan.source_name);
+    let source_tag = own_tag(&source, &plan.source_name, Naming::of(daemon.info()));
     let method = choose_method(choice, scan.special_files, source_tag.as_deref());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
@@ -130,9 +140,10 @@ pub async fn preflight(
         }) => None,
         Err(e) => return Err(Error::from_docker(e)),
     };
-    let copy = scan
-        .filesystem_bytes
-        .unwrap_or_else(|| source.size.unwrap_or(0).max(0) as u64);
+    let copy = match scan.filesystem_bytes {
+        Some(bytes) => bytes,
+        None => of_images(daemon, &[&plan.source_id]).await?[0].files,
+    };
     let bytes_needed = match method.method {
         Method::Classic => copy,
         Method::BuildKit | Method::Direct => copy.saturating_mul(2),
@@ -197,7 +208,8 @@ pub async fn squash(
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
-    let source_tag = own_tag(&source, &plan.source_name);
+    let naming = Naming::of(daemon.info());
+    let source_tag = own_tag(&source, &plan.source_name, naming);
     let method = choose_method(options.method, scan.special_files, source_tag.as_deref()).method;
     if options.keep_layers > 0 && method != Method::Direct {
         return Err(Error::InvalidInput(
@@ -213,10 +225,16 @@ pub async fn squash(
         )),
         None => None,
     };
+    // In the engine's spelling, which on Podman may not be the name the user gave.
     let tag_to_move = match options.move_source_tag {
         false => None,
-        true if source_tag.as_deref() == Some(plan.source_name.as_str()) => {
-            Some(plan.source_name.clone()).filter(|name| name != &plan.tag)
+        true if source_tag
+            .as_deref()
+            .is_some_and(|own| naming.names(&plan.source_name, own)) =>
+        {
+            source_tag
+                .clone()
+                .filter(|own| !naming.names(&plan.tag, own))
         }
         true => {
             return Err(Error::InvalidInput(format!(
@@ -305,15 +323,19 @@ pub async fn squash(
         .await?;
         let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
         let result = inspect(daemon, &result_id).await?;
+        let sizes = of_images(daemon, &[&source_id, &result_id]).await?;
         let moved_tag = match verified.passed {
-            true => publish(daemon, &result_id, &plan.tag, tag_to_move, sink, cancel).await?,
+            true => publish(daemon, &result_id, &plan.tag, tag_to_move, sink, cancel)
+                .await?
+                // As the user named it.
+                .map(|_| plan.source_name.clone()),
             false => None,
         };
-        Ok::<_, Error>((verified, verify_seconds, result, moved_tag))
+        Ok::<_, Error>((verified, verify_seconds, result, sizes, moved_tag))
     }
     .await;
     hold.release(daemon).await;
-    let (verified, verify_seconds, result, moved_tag) = match finished {
+    let (verified, verify_seconds, result, sizes, moved_tag) = match finished {
         Ok(finished) => finished,
         Err(err) => {
             made.remove_all(daemon).await;
@@ -346,8 +368,10 @@ pub async fn squash(
         tagged,
         moved_tag,
         method,
-        size_before: source.size.unwrap_or(0).max(0) as u64,
-        size_after: result.size.unwrap_or(0).max(0) as u64,
+        size_before: sizes[0].files,
+        size_after: sizes[1].files,
+        engine_size_before: sizes[0].engine,
+        engine_size_after: sizes[1].engine,
         layers_before: layer_count(&source),
         layers_after: layer_count(&result),
         verified,
@@ -584,14 +608,11 @@ impl ProgressSink for HeldBack<'_> {
     }
 }
 
-/// A tag of the source that names exactly it: the plan's name if it does, else its first tag.
-fn own_tag(source: &bollard::models::ImageInspect, name: &str) -> Option<String> {
+/// A tag of the source that names exactly it, in the engine's spelling: the one the plan's name
+/// reads as if there is one, else its first tag.
+fn own_tag(source: &bollard::models::ImageInspect, name: &str, naming: Naming) -> Option<String> {
     let tags = real_tags(source.repo_tags.clone().unwrap_or_default());
-    if tags.iter().any(|t| t == name) {
-        Some(name.to_owned())
-    } else {
-        tags.into_iter().next()
-    }
+    naming.find(name, &tags).or(tags.first()).cloned()
 }
 
 fn layer_count(image: &bollard::models::ImageInspect) -> u32 {
@@ -602,14 +623,11 @@ fn layer_count(image: &bollard::models::ImageInspect) -> u32 {
         .map_or(0, |l| l.len() as u32)
 }
 
-async fn tag(daemon: &Daemon, id: &str, tag: &str) -> Result<()> {
-    let (repo, tag_part) = match tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-        Some((repo, t)) => (repo.to_owned(), t.to_owned()),
-        None => (tag.to_owned(), "latest".to_owned()),
-    };
+async fn tag(daemon: &Daemon, id: &str, name: &str) -> Result<()> {
+    let reference = Reference::parse(name)?;
     let options = TagImageOptions {
-        repo: Some(repo),
-        tag: Some(tag_part),
+        repo: Some(reference.repository()),
+        tag: reference.tag().map(str::to_owned),
     };
     daemon
         .docker()

@@ -149,6 +149,7 @@ export function fakeImages(n: number, nowSeconds = Math.floor(Date.now() / 1000)
     const dangling = i % 7 === 5;
     const repo = REPOS[i % REPOS.length];
     const tags = dangling ? [] : i % 11 === 0 ? [`${repo}:${i}`, `${repo}:latest`] : [`${repo}:${i}`];
+    const size = 1_000_000 + ((i * 7_919_317) % 900_000_000);
     images.push({
       id: `sha256:${hex}`,
       shortId: hex.slice(0, 12),
@@ -156,7 +157,8 @@ export function fakeImages(n: number, nowSeconds = Math.floor(Date.now() / 1000)
       dangling,
       inUse: i % 4 === 1,
       created: nowSeconds - 60 - i * 3600 * 29,
-      size: 1_000_000 + ((i * 7_919_317) % 900_000_000),
+      size,
+      engineSize: size,
       layers: 1 + (i % 12),
     });
   }
@@ -277,6 +279,7 @@ export function fakeCandidates(n: number, nowSeconds = Math.floor(Date.now() / 1
       shortId: hex.slice(0, 12),
       created: nowSeconds - 3600 * (i + 1),
       size: 200_000_000 + i * 1_000_000,
+      engineSize: 200_000_000 + i * 1_000_000,
       uniqueSize: (i + 1) * 1_500_000,
       leftBy: null,
     };
@@ -363,6 +366,8 @@ export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutco
     method: "direct",
     sizeBefore: 2_100_000_000,
     sizeAfter: 1_070_000_000,
+    engineSizeBefore: 2_100_000_000,
+    engineSizeAfter: 1_070_000_000,
     layersBefore: 4,
     layersAfter: 1,
     verified: { passed: true, filesystem: [], config: [], allowed: [] },
@@ -411,7 +416,15 @@ export function installMockBackend(scenario: string): void {
   const prunePreview = (): PrunePreview => {
     const candidates = images
       .filter((i) => i.dangling && !i.inUse)
-      .map((i) => ({ id: i.id, shortId: i.shortId, created: i.created, size: i.size, uniqueSize: Math.round(i.size / 10), leftBy: null }));
+      .map((i) => ({
+        id: i.id,
+        shortId: i.shortId,
+        created: i.created,
+        size: i.size,
+        engineSize: i.engineSize,
+        uniqueSize: Math.round(i.size / 10),
+        leftBy: null,
+      }));
     return fakePrunePreview(candidates, images.filter((i) => i.dangling && i.inUse).length);
   };
   const pruneImages = (args: Record<string, unknown>) => {
@@ -519,6 +532,8 @@ export function installMockBackend(scenario: string): void {
             leftDangling: moved === null ? [] : [plan.sourceId],
             sizeBefore: source?.size ?? 2_100_000_000,
             sizeAfter: Math.round((source?.size ?? 2_100_000_000) * 0.55),
+            engineSizeBefore: source?.engineSize ?? 2_100_000_000,
+            engineSizeAfter: Math.round((source?.engineSize ?? 2_100_000_000) * 0.55),
             layersBefore: source?.layers ?? 4,
             method,
             knownDifferences: method === "direct" ? [] : BUILDER_DIFFERENCES,

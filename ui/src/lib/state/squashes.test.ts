@@ -163,7 +163,7 @@ describe("SquashJob", () => {
     await job.start();
     expect(run).toHaveBeenCalledWith({
       plan: fakePlan(),
-      options: { method: "classic", overwriteTag: false, moveSourceTag: true },
+      options: { method: "classic", overwriteTag: false, moveSourceTag: true, keepLayers: 0 },
       onProgress: expect.anything(),
     });
     expect(job.phase).toBe("done");
@@ -229,7 +229,7 @@ describe("SquashJob", () => {
       backend({
         run_squash: () => fakeOutcome({ leftDangling: [left], movedTag: "web:1.2" }),
         preview_prune: () => ({
-          images: [{ id: left, shortId: "d1d1d1d1d1d1", created: 0, size: 20_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
+          images: [{ id: left, shortId: "d1d1d1d1d1d1", created: 0, size: 20_000_000, engineSize: 20_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
           estimatedBytes: 12_300_000,
           keptInUse: 0,
         }),

@@ -10,7 +10,9 @@ id: string,
  */
 shortId: string, 
 /**
- * `repo:tag` names; empty for a dangling image.
+ * `repo:tag` names, in Docker's short form where the engine finds the image by it
+ * (`web:1` for Podman's `docker.io/library/web:1` or `localhost/web:1`); empty for a
+ * dangling image.
  */
 tags: Array<string>, dangling: boolean, 
 /**
@@ -22,6 +24,11 @@ inUse: boolean,
  */
 created: number, 
 /**
- * Bytes, layers shared with other images included.
+ * What the image's files take unpacked, in bytes, layers shared with other images included.
  */
-size: number, layers: number, };
+size: number, 
+/**
+ * The engine's own figure (`docker images`' SIZE), which on the containerd image store also
+ * counts the compressed layers: see [`crate::image_size`].
+ */
+engineSize: number, layers: number, };

@@ -2,11 +2,16 @@
 
 export type PruneCandidate = { id: string, shortId: string, created: number, 
 /**
- * The image's size, layers it shares with other images included.
+ * What the image's files take unpacked, layers it shares with other images included.
  */
 size: number, 
 /**
- * Bytes only this image holds: what removing it frees, as far as the daemon tells.
+ * The engine's own figure for the image (see [`crate::image_size`]).
+ */
+engineSize: number, 
+/**
+ * Bytes only this image holds: what removing it frees, as far as the daemon tells (on the
+ * containerd store, its compressed layers too).
  */
 uniqueSize: number, 
 /**

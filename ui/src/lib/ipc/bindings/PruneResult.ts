@@ -7,7 +7,8 @@ export type PruneResult = {
  */
 imagesDeleted: Array<string>, 
 /**
- * Bytes the daemon's own disk usage shows freed.
+ * Bytes the daemon's own disk usage shows freed; where it gives no images total (Podman
+ * 4.3), what the removed images alone held by its figure for each.
  */
 spaceReclaimed: number, 
 /**

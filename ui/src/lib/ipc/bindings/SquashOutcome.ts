@@ -15,7 +15,20 @@ tagged: boolean,
 /**
  * The source's tag, when it moved to the result as asked.
  */
-movedTag: string | null, method: Method, sizeBefore: number, sizeAfter: number, layersBefore: number, layersAfter: number, verified: Verification, 
+movedTag: string | null, method: Method, 
+/**
+ * What the source's files take unpacked (see [`crate::image_size`]).
+ */
+sizeBefore: number, 
+/**
+ * What the result's files take unpacked.
+ */
+sizeAfter: number, 
+/**
+ * The engine's own figures for the two, which on the containerd store also count the
+ * compressed layers.
+ */
+engineSizeBefore: number, engineSizeAfter: number, layersBefore: number, layersAfter: number, verified: Verification, 
 /**
  * Differences the builder makes whatever the plan says (a default PATH, …); none for the
  * direct method.
