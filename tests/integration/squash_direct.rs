@@ -346,3 +346,57 @@ async fn a_partial_squash_keeps_the_first_layers_as_they_are() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn auto_leaves_names_that_are_not_utf8_to_the_multi_stage_method() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut layer = tar::Builder::new(Vec::new());
+    let marker = unique_name("latin1");
+    for name in [b"caf\xe9".as_slice(), b"marker".as_slice()] {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(std::ffi::OsStr::from_bytes(name)).unwrap();
+        header.set_size(marker.len() as u64);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_700_000_000);
+        header.set_cksum();
+        layer.append(&header, marker.as_bytes()).unwrap();
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    let source = super::verify::Made(import_layer(file.path()));
+    let daemon = daemon().await;
+    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
+    plan.tag = unique_name("latin1-squashed");
+    let _cleanup = Squashed(plan.tag.clone());
+    let cancel = CancelToken::new();
+    let survey = survey_image(&daemon, &source.0, &|_: Progress| {}, &cancel)
+        .await
+        .unwrap();
+    let scan = || SourceScan {
+        special_files: Some(&survey.report.special_files),
+        files: Some(std::sync::Arc::new(survey.files.clone())),
+        filesystem_bytes: None,
+    };
+    let (direct, _) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Direct),
+        scan(),
+        &cancel,
+    )
+    .await;
+    assert!(
+        matches!(&direct, Err(Error::InvalidInput(why)) if why.contains("not UTF-8")),
+        "{direct:?}"
+    );
+    assert!(!docker_output(&["image", "inspect", &plan.tag])
+        .status
+        .success());
+    let (auto, _) = run(&daemon, &plan, options(MethodChoice::Auto), scan(), &cancel).await;
+    let auto = auto.unwrap();
+    assert_ne!(auto.method, Method::Direct);
+    assert!(auto.tagged);
+}

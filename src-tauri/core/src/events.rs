@@ -39,7 +39,8 @@ pub async fn watch_images(daemon: &Daemon, mut on_change: impl FnMut()) -> Error
     Error::Stream("the daemon closed its event stream".into())
 }
 
-/// Container starts, stops, execs and the like leave the image list as it was.
+/// Container starts, stops, execs and the like leave the image list as it was. Podman says
+/// "build" where Docker says "tag" for a new image's name (seen on Podman 4.3).
 fn is_list_change(action: Option<&str>) -> bool {
     matches!(
         action,
@@ -53,6 +54,7 @@ fn is_list_change(action: Option<&str>) -> bool {
                 | "load"
                 | "pull"
                 | "prune"
+                | "build"
         )
     )
 }
@@ -65,6 +67,10 @@ mod tests {
     fn only_list_changing_actions_count() {
         assert!(is_list_change(Some("untag")));
         assert!(is_list_change(Some("destroy")));
+        assert!(
+            is_list_change(Some("build")),
+            "Podman's word for a new image"
+        );
         assert!(!is_list_change(Some("start")));
         assert!(!is_list_change(Some("exec_create: sh")));
         assert!(!is_list_change(None));

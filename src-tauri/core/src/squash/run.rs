@@ -132,7 +132,7 @@ pub async fn preflight(
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
     let source_tag = own_tag(&source, &plan.source_name, Naming::of(daemon.info()));
-    let method = choose_method(choice, scan.special_files, source_tag.as_deref());
+    let method = pick_method(choice, &scan, source_tag.as_deref());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -210,7 +210,7 @@ pub async fn squash(
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let naming = Naming::of(daemon.info());
     let source_tag = own_tag(&source, &plan.source_name, naming);
-    let method = choose_method(options.method, scan.special_files, source_tag.as_deref()).method;
+    let method = pick_method(options.method, &scan, source_tag.as_deref()).method;
     if options.keep_layers > 0 && method != Method::Direct {
         return Err(Error::InvalidInput(
             "only the direct method keeps layers: a multi-stage copy makes one layer of everything"
@@ -387,6 +387,27 @@ pub async fn squash(
         build_seconds,
         verify_seconds,
     })
+}
+
+/// The method for `choice`, as [`choose_method`] picks it, except that Auto leaves the direct
+/// method for the multi-stage one when the audit's reading shows names the direct one cannot
+/// write back as they are.
+fn pick_method(choice: MethodChoice, scan: &SourceScan, source_tag: Option<&str>) -> MethodPick {
+    let uncopyable = scan
+        .files
+        .as_deref()
+        .and_then(|files| super::direct::copyable(files).err());
+    match (choice, uncopyable) {
+        (MethodChoice::Auto, Some(why)) => {
+            let multi_stage =
+                choose_method(MethodChoice::MultiStage, scan.special_files, source_tag);
+            MethodPick {
+                reason: format!("{why}; so {}", multi_stage.reason),
+                ..multi_stage
+            }
+        }
+        _ => choose_method(choice, scan.special_files, source_tag),
+    }
 }
 
 /// The multi-stage Dockerfile for `builder`: the classic builder copies from the source's ID,

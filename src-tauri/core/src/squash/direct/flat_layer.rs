@@ -89,6 +89,7 @@ impl<'s> FlatLayer<'s> {
             }
         }
         for (path, entry) in &source.entries {
+            refuse_changed_names(path, entry)?;
             let group = source.hard_links_of(path);
             if let Some(group) = group.filter(|_| base.is_some()) {
                 let above = group
@@ -247,6 +248,24 @@ impl<'s> FlatLayer<'s> {
         out.write_all(&[0u8; END_OF_ARCHIVE as usize])
             .map_err(io_error)
     }
+}
+
+/// The audit reads a name that is not UTF-8 with U+FFFD in place of its bad bytes, so writing
+/// it back would change it, and the comparison, which reads both sides so, would not notice.
+pub(super) fn refuse_changed_names(path: &str, entry: &FsEntry) -> Result<()> {
+    const REPLACED: char = char::REPLACEMENT_CHARACTER;
+    let changed = path.contains(REPLACED)
+        || entry
+            .link_target
+            .as_deref()
+            .is_some_and(|t| t.contains(REPLACED))
+        || entry.xattrs.keys().any(|name| name.contains(REPLACED));
+    if changed {
+        return Err(Error::InvalidInput(format!(
+            "{path:?} has a name, link target or xattr name that is not UTF-8 (or holds U+FFFD): the direct method would not write it back byte for byte; the multi-stage method copies it as it is"
+        )));
+    }
+    Ok(())
 }
 
 /// What the layers above the base took away from it, as the markers that say so (absolute

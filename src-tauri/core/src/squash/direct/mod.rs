@@ -45,6 +45,14 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(3600);
 const CHUNK_BYTES: usize = 512 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
+/// Whether the direct method can write `source` back exactly: not when a name is not UTF-8.
+pub(crate) fn copyable(source: &FsSnapshot) -> Result<()> {
+    source
+        .entries
+        .iter()
+        .try_for_each(|(path, entry)| flat_layer::refuse_changed_names(path, entry))
+}
+
 /// The squashed image, loaded and untagged.
 pub(crate) struct Loaded {
     pub result_id: String,
@@ -89,8 +97,11 @@ pub(crate) async fn load_squashed(
                 &created,
                 &mut out,
             );
+            let written = written.and_then(|()| out.finish());
             match written {
-                Ok(()) => out.finish(),
+                Ok(()) => Ok(Sent::Whole),
+                // The load's own answer says why it stopped reading.
+                Err(_) if out.docker_stopped_reading => Ok(Sent::Refused),
                 // The load must fail rather than take a cut-off archive for a whole one.
                 Err(err) => {
                     out.abort(&err);
@@ -113,15 +124,25 @@ pub(crate) async fn load_squashed(
         .await
         .map_err(|e| Error::Stream(format!("reading the written layer stopped: {e}")));
     match (written, loaded) {
-        (Err(Error::Cancelled), _) => Err(Error::Cancelled),
-        // The daemon's refusal says more than the writer's "nobody is reading".
-        (Err(_), Err(load_error)) => Err(load_error),
-        (Err(err), Ok(_)) | (Ok(_), Err(err)) => Err(err),
-        (Ok(_), Ok(result_id)) => Ok(Loaded {
+        // The writer's own failure (a cancel, a bad archive, a name it cannot write) is the
+        // story; the load failed only because the archive was cut off.
+        (Err(err), _) => Err(err),
+        (Ok(_), Err(err)) => Err(err),
+        (Ok((_, Sent::Refused)), Ok(_)) => Err(Error::Stream(
+            "Docker stopped reading the squashed image yet says it loaded it".into(),
+        )),
+        (Ok((_, Sent::Whole)), Ok(result_id)) => Ok(Loaded {
             result_id,
             result_files: result_files??,
         }),
     }
+}
+
+/// How the archive's sending ended, when the writer did not fail on its own.
+enum Sent {
+    Whole,
+    /// Docker stopped reading: the load's answer says why.
+    Refused,
 }
 
 /// Writes the archive `docker load` takes to `out`: the squashed layer, its config, the
@@ -413,6 +434,8 @@ struct Outlet {
     body: mpsc::Sender<io::Result<Bytes>>,
     check: mpsc::Sender<Batch>,
     buffer: Vec<u8>,
+    /// The load's request body found no reader: the daemon answered (or failed) already.
+    docker_stopped_reading: bool,
 }
 
 impl Outlet {
@@ -421,6 +444,7 @@ impl Outlet {
             body,
             check,
             buffer: Vec::with_capacity(CHUNK_BYTES),
+            docker_stopped_reading: false,
         }
     }
 
@@ -429,20 +453,21 @@ impl Outlet {
             &mut self.buffer,
             Vec::with_capacity(CHUNK_BYTES),
         ));
-        self.body
-            .blocking_send(Ok(chunk.clone()))
-            .map_err(|_| io::Error::other("Docker stopped reading the image"))?;
+        if self.body.blocking_send(Ok(chunk.clone())).is_err() {
+            self.docker_stopped_reading = true;
+            return Err(io::Error::other("Docker stopped reading the image"));
+        }
         // The snapshot is a check: if it stopped, its own result says why.
         let _ = self.check.blocking_send(Ok(vec![chunk]));
         Ok(())
     }
 
-    fn finish(mut self) -> Result<()> {
+    fn finish(&mut self) -> Result<()> {
         self.send().map_err(outlet_error)
     }
 
     /// Ends the request body with an error, so the daemon drops what it received.
-    fn abort(self, why: &Error) {
+    fn abort(&self, why: &Error) {
         let _ = self
             .body
             .blocking_send(Err(io::Error::other(why.to_string())));
@@ -809,6 +834,39 @@ mod tests {
                 "{unchanged} is the base's"
             );
         }
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_refused_before_anything_is_written() {
+        use std::os::unix::ffi::OsStrExt;
+        let mut layer = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header
+            .set_path(std::ffi::OsStr::from_bytes(b"latin1-caf\xe9"))
+            .unwrap();
+        header.set_size(2);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header.set_cksum();
+        layer.append(&header, b"hi".as_slice()).unwrap();
+        let archive = saved(&[layer.into_inner().unwrap()]);
+        let source = read(&archive);
+        let mut out = Vec::new();
+        let err = write_archive(
+            archive.as_slice(),
+            &mut |_| ControlFlow::Continue(()),
+            &source,
+            None,
+            &plan(),
+            "now",
+            &mut out,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        assert!(out.is_empty(), "nothing was sent");
     }
 
     #[test]
