@@ -29,16 +29,14 @@ pub fn docker_output(args: &[&str]) -> Output {
         .expect("the docker CLI is installed (see README: the test command installs it)")
 }
 
-/// `docker import` of the layer tar at `path`; returns the new image's ID. (Podman's import
-/// prints it twice, `sha256:…: sha256:…`.)
+/// `docker import` of the layer tar at `path`, under a name of its own; returns the new
+/// image's ID. Named because an untagged image is what another test's `docker image prune`
+/// takes (seen on Engine 28.5: a squash lost its source mid-read). Podman's import prints the
+/// ID twice, `sha256:…: sha256:…`.
 pub fn import_layer(path: &Path) -> String {
-    let printed = docker(&["import", path.to_str().expect("a UTF-8 temp path")]);
-    printed
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .trim_end_matches(':')
-        .to_owned()
+    let name = unique_name("imported");
+    docker(&["import", path.to_str().expect("a UTF-8 temp path"), &name]);
+    docker(&["image", "inspect", "--format", "{{.Id}}", &name])
 }
 
 /// A name no other test, run or person uses, of one path component (`squashbox-test-…:…`): on
