@@ -228,6 +228,58 @@ describe("squash view", () => {
     expect(screen.queryByTestId("squash-method-picked")).toBeNull();
   });
 
+  it("keeps the first layers when asked: the audit's saving per k, the suggestion, the hold for a multi-stage method", async () => {
+    const base = fakeReport().layers;
+    const layers = [{ ...base[0], bytesLostLater: 0 }, ...base.slice(1)];
+    const run = vi.fn((args: Record<string, unknown>) => fakeOutcome({ layersAfter: (args.options as { keepLayers: number }).keepLayers + 1 }));
+    await openSquash(backend({ audit_image: () => fakeReport({ layers }), run_squash: run }));
+
+    const card = screen.getByTestId("squash-keep");
+    expect((within(card).getByTestId("squash-keep-none") as HTMLInputElement).checked).toBe(true);
+    await fireEvent.click(within(card).getByTestId("squash-keep-some"));
+    const select = (await screen.findByTestId("squash-keep-layer")) as HTMLSelectElement;
+    const options = [...select.options].map((o) => o.textContent?.trim());
+    expect(options).toEqual([
+      "Keep layers…",
+      "1: ADD file:4f7bd01a2b in / (suggested)",
+      "1–2: RUN apt-get update && apt-get install -y build-essential py…",
+      "1–3: COPY . /app",
+    ]);
+    // Suggested, never picked for the user: Squash waits for a k.
+    expect(select.value).toBe("0");
+    expect(text("squash-keep-suggested")).toContain("the first layer wastes nothing");
+    expect(runButton().disabled).toBe(true);
+    expect(text("squash-start-status")).toBe("Pick how many layers to keep under Layers.");
+
+    await fireEvent.change(select, { target: { value: "2" } });
+    expect(text("squash-keep-saving")).toContain("The first 2 layers stay byte for byte");
+    expect(text("squash-keep-saving")).toContain("Squashing the other 2 layers would still save about 28.0 MB.");
+    await waitFor(() => expect(runButton().disabled).toBe(false));
+
+    await fireEvent.click(screen.getByTestId("squash-method-classic"));
+    expect(text("squash-keep-conflict")).toContain("Only the direct method keeps layers");
+    expect(runButton().disabled).toBe(true);
+    await fireEvent.click(screen.getByTestId("squash-method-auto"));
+    expect(screen.queryByTestId("squash-keep-conflict")).toBeNull();
+    await waitFor(() => expect(runButton().disabled).toBe(false));
+
+    await fireEvent.click(runButton());
+    await waitFor(() => expect(run).toHaveBeenCalledTimes(1));
+    expect(run.mock.calls[0][0]).toMatchObject({ options: { method: "auto", keepLayers: 2 } });
+    expect(await screen.findByTestId("squash-verified")).toBeTruthy();
+    expect(text("squash-layers")).toBe("4 layers → 3 layers (2 layers kept, 1 squashed on top) · made by the direct method in 3.1 s · verified in 0.4 s");
+  });
+
+  it("says the saving shows once the image is read, while it is being read", async () => {
+    await openSquash(backend({ audit_image: () => new Promise(() => {}) }));
+    await fireEvent.click(screen.getByTestId("squash-keep-some"));
+    const select = (await screen.findByTestId("squash-keep-layer")) as HTMLSelectElement;
+    expect([...select.options].map((o) => o.textContent?.trim())).toEqual(["Keep layers…", "1", "1–2", "1–3"]);
+    await fireEvent.change(select, { target: { value: "1" } });
+    expect(text("squash-keep-saving")).toContain("The saving shows once the image has been read.");
+    expect(screen.queryByTestId("squash-keep-suggested")).toBeNull();
+  });
+
   it("squashes by the direct method when it is chosen, saying its stages in plain words", async () => {
     const answer = deferred<SquashOutcome>();
     let send: ReturnType<typeof progressSender> = () => {};

@@ -8,7 +8,7 @@
  *     const report = await ipc.auditImage(id, (p) => show(p));
  *     const result = await ipc.pruneImages(preview.images.map((i) => i.id), (p) => show(p));
  *     const plan = await ipc.planSquash(image.id, "web:1.2");
- *     const outcome = await ipc.runSquash(plan, { method: "auto", overwriteTag: false, moveSourceTag: false }, show);
+ *     const outcome = await ipc.runSquash(plan, { method: "auto", overwriteTag: false, moveSourceTag: false, keepLayers: 0 }, show);
  */
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";

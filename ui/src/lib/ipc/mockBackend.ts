@@ -506,6 +506,13 @@ export function installMockBackend(scenario: string): void {
     const send = progressSender(args);
     const audited = reports.has(plan.sourceId);
     const method = mockPick(options.method, audited).method;
+    if (options.keepLayers > 0 && method !== "direct") {
+      return Promise.reject({
+        code: "invalidInput",
+        message: "only the direct method keeps layers: a multi-stage copy makes one layer of everything",
+        attempts: null,
+      } satisfies IpcError);
+    }
     const total = images.find((i) => i.id === plan.sourceId)?.size ?? 2_100_000_000;
     const read = (stage: string) => Array.from({ length: 10 }, (_, i) => ({ stage, done: ((i + 1) * total) / 10, total }));
     const steps: Progress[] = [
@@ -535,6 +542,7 @@ export function installMockBackend(scenario: string): void {
             engineSizeBefore: source?.engineSize ?? 2_100_000_000,
             engineSizeAfter: Math.round((source?.engineSize ?? 2_100_000_000) * 0.55),
             layersBefore: source?.layers ?? 4,
+            layersAfter: options.keepLayers + 1,
             method,
             knownDifferences: method === "direct" ? [] : BUILDER_DIFFERENCES,
           }),

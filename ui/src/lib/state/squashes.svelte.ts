@@ -22,6 +22,7 @@ import type {
   SquashOutcome,
   SquashPlan,
 } from "../ipc";
+import { keepHoldText } from "../keep";
 import { removedCount } from "../prune";
 import type { AuditRun, Audits } from "./audits.svelte";
 import { editedFields, RENDER_DEBOUNCE_MS, sourceName, STAGE_NAME, withImageSettings, type Setting } from "../squash";
@@ -57,6 +58,14 @@ export class SquashJob {
   plan = $state<SquashPlan | null>(null);
   method = $state<MethodChoice>("auto");
   moveSourceTag = $state(false);
+  /** "Keep the first k layers as they are" is chosen, rather than squashing every layer. */
+  keeping = $state(false);
+  /** The k kept: 0 until the user picks one (a suggestion is never picked for them). */
+  keepCount = $state(0);
+  /** What the squash is asked to keep: `SquashOptions.keepLayers`. */
+  keepLayers = $derived(this.keeping ? this.keepCount : 0);
+  /** Why Squash waits on the Layers card (no k yet, a method that cannot keep), or null. */
+  keepHold = $derived(keepHoldText(this.keeping, this.keepCount, this.method));
 
   /** Rust's rendering of the plan; null while the plan is invalid. */
   dockerfile = $state<string | null>(null);
@@ -87,7 +96,12 @@ export class SquashJob {
   /** The settings that differ from the image's own, for the "edited" marks. */
   changed = $derived<Set<Setting>>(this.original !== null && this.plan !== null ? editedFields(this.original, this.plan) : new Set());
   canStart = $derived(
-    this.phase === "editing" && this.startStep === "idle" && !this.rendering && this.renderError === null && this.dockerfile !== null,
+    this.phase === "editing" &&
+      this.startStep === "idle" &&
+      !this.rendering &&
+      this.renderError === null &&
+      this.dockerfile !== null &&
+      this.keepHold === null,
   );
   finished = $derived(this.phase === "done" || this.phase === "failed" || this.phase === "cancelled");
 
@@ -289,7 +303,7 @@ export class SquashJob {
     this.error = null;
     this.outcome = null;
     this.seen = false;
-    const options = { method: this.method, overwriteTag, moveSourceTag: this.moveSourceTag && this.image.tags.length > 0, keepLayers: 0 };
+    const options = { method: this.method, overwriteTag, moveSourceTag: this.moveSourceTag && this.image.tags.length > 0, keepLayers: this.keepLayers };
     try {
       const outcome = await ipc.runSquash(plan, options, (progress) => {
         if (this.phase === "running") this.progress = progress;

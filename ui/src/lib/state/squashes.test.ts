@@ -170,6 +170,38 @@ describe("SquashJob", () => {
     expect(job.outcome?.verified.passed).toBe(true);
   });
 
+  it("sends the layers to keep, once a k is picked", async () => {
+    const run = vi.fn(() => fakeOutcome({ layersAfter: 3 }));
+    mockCommands(backend({ run_squash: run }));
+    const job = await opened(new Squashes());
+    job.keeping = true;
+    expect(job.keepHold).toBe("Pick how many layers to keep under Layers.");
+    expect(job.canStart).toBe(false);
+    job.keepCount = 2;
+    expect(job.canStart).toBe(true);
+    await job.start();
+    expect(run).toHaveBeenCalledWith(expect.objectContaining({ options: expect.objectContaining({ method: "auto", keepLayers: 2 }) }));
+  });
+
+  it("holds Squash while a multi-stage method is chosen with layers kept, and sends 0 once every layer is squashed", async () => {
+    const run = vi.fn(() => fakeOutcome());
+    mockCommands(backend({ run_squash: run }));
+    const job = await opened(new Squashes());
+    job.keeping = true;
+    job.keepCount = 1;
+    job.setMethod("multiStage");
+    expect(job.keepHold).toContain("Only the direct method keeps layers");
+    expect(job.canStart).toBe(false);
+    await job.start();
+    expect(run).not.toHaveBeenCalled();
+
+    job.keeping = false;
+    expect(job.keepHold).toBeNull();
+    expect(job.canStart).toBe(true);
+    await job.start();
+    expect(run).toHaveBeenCalledWith(expect.objectContaining({ options: expect.objectContaining({ method: "multiStage", keepLayers: 0 }) }));
+  });
+
   it("asks before moving a taken tag, runs with overwriteTag after a yes, and not at all after a no", async () => {
     const taken = "sha256:" + "ab".repeat(32);
     const run = vi.fn((_args: Record<string, unknown>) => fakeOutcome());
