@@ -558,3 +558,34 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
         untagged.warnings
     );
 }
+
+#[tokio::test]
+async fn a_multi_stage_squash_is_refused_up_front_where_it_cannot_be_exact() {
+    // The fixture's RUN steps were run by the classic builder.
+    let (_fixture, daemon, plan, _cleanup) = prepared("squash-refused").await;
+    let (outcome, stages) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Classic),
+        SourceScan::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    if daemon.info().containerd_store {
+        assert!(
+            matches!(&outcome, Err(Error::InvalidInput(why)) if why.contains("/.dockerenv")),
+            "{outcome:?}"
+        );
+        assert_eq!(stages, Vec::<String>::new(), "nothing was built");
+        let warned = preflight(&daemon, &plan, MethodChoice::Classic, SourceScan::default())
+            .await
+            .unwrap();
+        assert!(
+            warned.warnings.iter().any(|w| w.contains("direct method")),
+            "{warned:?}"
+        );
+    } else {
+        // overlay2 and Podman copy the layers' files only.
+        assert!(outcome.unwrap().verified.passed);
+    }
+}

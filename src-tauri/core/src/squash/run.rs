@@ -154,6 +154,9 @@ pub async fn preflight(
         .flatten()
         .map(|d| d.available);
     let mut warnings = Vec::new();
+    if method.method != Method::Direct {
+        warnings.extend(multi_stage_refusal(daemon, &plan.source_id).await?);
+    }
     if method.method == Method::BuildKit && source_tag.is_none() {
         warnings.push(
             "BuildKit needs the image to have a tag (it reads an image ID as a registry name): choose Auto or the classic builder".into(),
@@ -216,6 +219,11 @@ pub async fn squash(
             "only the direct method keeps layers: a multi-stage copy makes one layer of everything"
                 .into(),
         ));
+    }
+    if method != Method::Direct {
+        if let Some(why) = multi_stage_refusal(daemon, &source_id).await? {
+            return Err(Error::InvalidInput(why));
+        }
     }
     // Refused before anything is made: a Dockerfile the plan cannot be written as.
     let dockerfile = match method.builder() {
@@ -408,6 +416,42 @@ fn pick_method(choice: MethodChoice, scan: &SourceScan, source_tag: Option<&str>
         }
         _ => choose_method(choice, scan.special_files, source_tag),
     }
+}
+
+/// Why the multi-stage method cannot copy the source exactly on this daemon, if it cannot: on
+/// the containerd image store the copy of an image whose `RUN` steps the classic builder ran
+/// brings the runtime's files along (`/.dockerenv`, `/dev`, `/etc/hosts`, `/proc`, … are in the
+/// image's unpacked snapshot, not its layers; seen on Engine 28.5 and 26.1 with either builder),
+/// and verification would only throw the result away.
+async fn multi_stage_refusal(daemon: &Daemon, source_id: &str) -> Result<Option<String>> {
+    if !daemon.info().containerd_store {
+        return Ok(None);
+    }
+    let history = daemon
+        .docker()
+        .image_history(source_id)
+        .await
+        .map_err(Error::from_docker)?;
+    Ok(history
+        .iter()
+        .find(|step| ran_by_the_classic_builder(&step.created_by))
+        .map(|step| {
+            format!(
+                "on Docker's containerd image store a multi-stage copy of this image would bring the files Docker adds to a running container (/.dockerenv, /etc/hosts, …): the classic builder ran its step {:?}. Use the direct method, which copies the layers only",
+                step.created_by.chars().take(60).collect::<String>()
+            )
+        }))
+}
+
+/// A history step the classic builder made by running a container: not a metadata or `COPY`
+/// step (`#(nop)`), not BuildKit's (`… # buildkit`), not an import or a squash of ours.
+fn ran_by_the_classic_builder(created_by: &str) -> bool {
+    let step = created_by.trim();
+    !(step.is_empty()
+        || step.contains("#(nop)")
+        || step.ends_with("# buildkit")
+        || step.starts_with("Imported from")
+        || step.starts_with("squashbox:"))
 }
 
 /// The multi-stage Dockerfile for `builder`: the classic builder copies from the source's ID,
@@ -709,6 +753,29 @@ async fn free_new_build_cache(daemon: &Daemon, before: &HashSet<String>) -> Resu
                 .prune_build(Some(options))
                 .await
                 .map_err(Error::from_docker)?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_the_classic_builder_ran_are_told_from_the_others() {
+        // As `docker history` shows them on Engine 28.5.
+        assert!(ran_by_the_classic_builder("/bin/busybox mkdir /x"));
+        assert!(ran_by_the_classic_builder("/bin/sh -c apt-get update"));
+        for other in [
+            "/bin/sh -c #(nop) COPY file:73e2b2d4 in /bin/busybox ",
+            "/bin/sh -c #(nop)  ENV A=1",
+            "RUN /bin/sh -c make # buildkit",
+            "COPY busybox /bin/busybox # buildkit",
+            "Imported from -",
+            "squashbox: 3 layers of app:1 squashed into one",
+            "",
+        ] {
+            assert!(!ran_by_the_classic_builder(other), "{other}");
         }
     }
 }
