@@ -601,10 +601,10 @@ fn describe(snapshot: &FsSnapshot, path: &str, entry: &FsEntry) -> String {
     }
 }
 
-fn sha256_text(digest: [u8; 32]) -> String {
+pub(crate) fn sha256_text(digest: [u8; 32]) -> String {
     format!("sha256:{}", hex(&digest))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

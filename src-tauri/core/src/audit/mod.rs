@@ -50,6 +50,7 @@ pub use diff::{
     compare, compare_on_blocking_pool, Difference, DifferenceKind, FsComparison, LostMtimes,
     MtimeCheck, MtimeLoss,
 };
+pub(crate) use diff::{hex, sha256_text};
 pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
 pub(crate) use from_daemon::{read_saved, Batch, ChannelReader};
 pub use snapshot::{BytesFrom, EntryKind, FsEntry, FsSnapshot, Mtime, SavedLayer};

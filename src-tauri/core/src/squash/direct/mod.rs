@@ -32,7 +32,7 @@ use self::flat_layer::{Base, FlatLayer};
 use self::tar_header::{Header, Kind};
 use super::plan::SquashPlan;
 use crate::audit::reread::{self, Wanted};
-use crate::audit::{snapshot_archive, Batch, ChannelReader, FsSnapshot, Mtime};
+use crate::audit::{hex, sha256_text, snapshot_archive, Batch, ChannelReader, FsSnapshot, Mtime};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, ProgressSink};
@@ -175,7 +175,7 @@ fn write_archive(
     // with the same names trip over each other ("unexpected commit size", seen on 28.5).
     let names = MemberNames::new();
     let kept_layers = source.layers.get(..kept).unwrap_or_default();
-    let mut wanted = Wanted {
+    let wanted = Wanted {
         files: layer.wanted_files(),
         members: kept_layers.iter().map(|l| l.member.clone()).collect(),
     };
@@ -196,10 +196,11 @@ fn write_archive(
     } else {
         // The kept layers pass as the archive brings them; the new one needs bytes from all
         // over the archive and waits in a temp file (the OS's temp folder) until they have.
-        let mut spill = tempfile::tempfile().map_err(|e| Error::Io {
+        let spilled = |e: io::Error| Error::Io {
             path: std::env::temp_dir(),
             source: e,
-        })?;
+        };
+        let mut spill = tempfile::tempfile().map_err(spilled)?;
         let mut take_member = |name: &str, size: u64, content: &mut dyn Read| {
             let kept_name = names.kept(name);
             out.write_all(&tar_header::encode(&member(&kept_name, size)))
@@ -216,12 +217,8 @@ fn write_archive(
             &mut take_member,
             progress,
         )?;
-        buffered.flush().map_err(outlet_error)?;
+        buffered.flush().map_err(spilled)?;
         drop(buffered);
-        let spilled = |e: io::Error| Error::Io {
-            path: std::env::temp_dir(),
-            source: e,
-        };
         spill.seek(io::SeekFrom::Start(0)).map_err(spilled)?;
         out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
             .map_err(outlet_error)?;
@@ -229,7 +226,6 @@ fn write_archive(
         out.pad().map_err(outlet_error)?;
         diff_id
     };
-    wanted.files.clear();
     let mut diff_ids: Vec<String> = kept_layers
         .iter()
         .map(|l| l.diff_id.clone().unwrap_or_default())
@@ -284,7 +280,7 @@ fn fill_layer(
             hashed.written, layer.size
         )));
     }
-    Ok(format!("sha256:{}", hex(&hashed.hasher.finalize())))
+    Ok(sha256_text(hashed.hasher.finalize().into()))
 }
 
 /// The names of the members, unique to one load.
@@ -491,10 +487,6 @@ impl Write for Outlet {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Now, as RFC 3339 in UTC (`2026-12-02T07:15:00Z`), for the config's `created`.
 fn now_rfc3339() -> String {
     let seconds = std::time::SystemTime::now()
@@ -609,7 +601,7 @@ mod tests {
     fn saved(layers: &[Vec<u8>]) -> Vec<u8> {
         let diff_ids: Vec<String> = layers
             .iter()
-            .map(|l| format!("sha256:{}", hex(&Sha256::digest(l))))
+            .map(|l| sha256_text(Sha256::digest(l).into()))
             .collect();
         let config = serde_json::json!({
             "architecture": "amd64", "os": "linux",
@@ -673,21 +665,25 @@ mod tests {
         snapshot_archive(archive, &mut |_| ControlFlow::Continue(())).unwrap()
     }
 
-    fn squashed(archive: &[u8]) -> Vec<u8> {
-        let source = read(archive);
+    /// The archive for `docker load` that the direct method writes from `archive`, read again,
+    /// for `source` (a snapshot of some archive) on top of `base`.
+    fn write(archive: &[u8], source: &FsSnapshot, base: Option<&FsSnapshot>) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         let progress = &mut |_| ControlFlow::Continue(());
         write_archive(
             archive,
             progress,
-            &source,
-            None,
+            source,
+            base,
             &plan(),
             "2026-12-02T00:00:00Z",
             &mut out,
-        )
-        .unwrap();
-        out
+        )?;
+        Ok(out)
+    }
+
+    fn squashed(archive: &[u8]) -> Vec<u8> {
+        write(archive, &read(archive), None).unwrap()
     }
 
     #[test]
@@ -739,7 +735,7 @@ mod tests {
         );
         assert!(config.ends_with("/config.json") && layer.ends_with("/layer.tar"));
         let config: serde_json::Value = serde_json::from_slice(&members[config]).unwrap();
-        let layer_hash = format!("sha256:{}", hex(&Sha256::digest(&members[layer])));
+        let layer_hash = sha256_text(Sha256::digest(&members[layer]).into());
         assert_eq!(
             config["rootfs"]["diff_ids"],
             serde_json::json!([layer_hash])
@@ -784,18 +780,7 @@ mod tests {
             ControlFlow::Continue(())
         })
         .unwrap();
-        let mut out = Vec::new();
-        let progress = &mut |_| ControlFlow::Continue(());
-        write_archive(
-            archive.as_slice(),
-            progress,
-            &source,
-            Some(&base),
-            &plan(),
-            "now",
-            &mut out,
-        )
-        .unwrap();
+        let out = write(&archive, &source, Some(&base)).unwrap();
 
         let result = read(&out);
         assert_eq!(
@@ -814,7 +799,7 @@ mod tests {
         assert_eq!(found[listed[0]], layers[0], "the kept layer, byte for byte");
         let config: serde_json::Value =
             serde_json::from_slice(&found[manifest[0]["Config"].as_str().unwrap()]).unwrap();
-        let base_id = format!("sha256:{}", hex(&Sha256::digest(&layers[0])));
+        let base_id = sha256_text(Sha256::digest(&layers[0]).into());
         assert_eq!(config["rootfs"]["diff_ids"][0], base_id.as_str());
         // Above it: what the two squashed layers did, as markers where they took away.
         let top = names_in(&found[listed[1]]);
@@ -886,18 +871,7 @@ mod tests {
             );
             top.into_inner().unwrap()
         };
-        let other = saved(&changed);
-        let mut out = Vec::new();
-        let err = write_archive(
-            other.as_slice(),
-            &mut |_| ControlFlow::Continue(()),
-            &source,
-            None,
-            &plan(),
-            "now",
-            &mut out,
-        )
-        .unwrap_err();
+        let err = write(&saved(&changed), &source, None).unwrap_err();
         assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
     }
 
