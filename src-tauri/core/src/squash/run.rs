@@ -512,12 +512,16 @@ async fn build_multi_stage(
             (built, read.map(Arc::new))
         }
     };
-    if builder == Builder::BuildKit {
+    let freed = match builder {
         // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
-        free_new_build_cache(daemon, &cache_before).await?;
-    }
+        Builder::BuildKit => free_new_build_cache(daemon, &cache_before).await,
+        Builder::Classic => Ok(()),
+    };
+    // A failed build says more than a failed clean-up after it.
+    let result_id = built?;
+    freed?;
     Ok(MadeImage {
-        result_id: built?,
+        result_id,
         source_files,
         result_files: None,
     })
