@@ -73,12 +73,33 @@ pub(crate) async fn list_images(daemon: &Daemon) -> Result<Vec<bollard::models::
         manifests: true,
         ..Default::default()
     };
-    daemon
-        .docker()
-        .list_images(Some(options))
-        .await
-        .map_err(Error::from_docker)
+    list_steadily(daemon, options).await
 }
+
+/// `/images/json` with `options`. Podman's list fails whole (500, "… image not known") when an
+/// image is removed while it lists (seen on Podman 4.3 while other programs removed images);
+/// the images left are there to list, so it is asked again.
+pub(crate) async fn list_steadily(
+    daemon: &Daemon,
+    options: ListImagesOptions,
+) -> Result<Vec<bollard::models::ImageSummary>> {
+    let mut tries = 1;
+    loop {
+        match daemon.docker().list_images(Some(options.clone())).await {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 500,
+                message,
+            }) if tries < LIST_TRIES && message.contains("image not known") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            answer => return answer.map_err(Error::from_docker),
+        }
+    }
+}
+
+/// How often a list that lost an image under it is asked for before its error is reported.
+const LIST_TRIES: u32 = 5;
 
 /// The sizes of the images with these full IDs, in their order; [`Error::ImageNotFound`] for
 /// one the daemon lacks. Only the containerd store needs the list for it; elsewhere inspect gives

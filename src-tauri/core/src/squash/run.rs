@@ -32,7 +32,7 @@ use super::plan::SquashPlan;
 use super::verify::{check, Verification};
 use crate::audit::{read_saved, snapshot_image, snapshots_around, FsSnapshot, SpecialFiles};
 use crate::build::{build_dockerfile, Builder};
-use crate::daemon::Daemon;
+use crate::daemon::{Daemon, DaemonInfo};
 use crate::disk::{host_disk, raw_usage};
 use crate::error::{Error, Result};
 use crate::hold::Hold;
@@ -132,7 +132,7 @@ pub async fn preflight(
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
     let source_tag = own_tag(&source, &plan.source_name, Naming::of(daemon.info()));
-    let method = pick_method(choice, &scan, source_tag.as_deref());
+    let method = pick_method(choice, &scan, source_tag.as_deref(), daemon.info());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -154,9 +154,7 @@ pub async fn preflight(
         .flatten()
         .map(|d| d.available);
     let mut warnings = Vec::new();
-    if method.method != Method::Direct {
-        warnings.extend(multi_stage_refusal(daemon, &plan.source_id).await?);
-    }
+    warnings.extend(method_refusal(daemon, method.method, &plan.source_id).await?);
     if method.method == Method::BuildKit && source_tag.is_none() {
         warnings.push(
             "BuildKit needs the image to have a tag (it reads an image ID as a registry name): choose Auto or the classic builder".into(),
@@ -213,17 +211,15 @@ pub async fn squash(
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let naming = Naming::of(daemon.info());
     let source_tag = own_tag(&source, &plan.source_name, naming);
-    let method = pick_method(options.method, &scan, source_tag.as_deref()).method;
+    let method = pick_method(options.method, &scan, source_tag.as_deref(), daemon.info()).method;
     if options.keep_layers > 0 && method != Method::Direct {
         return Err(Error::InvalidInput(
             "only the direct method keeps layers: a multi-stage copy makes one layer of everything"
                 .into(),
         ));
     }
-    if method != Method::Direct {
-        if let Some(why) = multi_stage_refusal(daemon, &source_id).await? {
-            return Err(Error::InvalidInput(why));
-        }
+    if let Some(why) = method_refusal(daemon, method, &source_id).await? {
+        return Err(Error::InvalidInput(why));
     }
     // Refused before anything is made: a Dockerfile the plan cannot be written as.
     let dockerfile = match method.builder() {
@@ -399,32 +395,59 @@ pub async fn squash(
 
 /// The method for `choice`, as [`choose_method`] picks it, except that Auto leaves the direct
 /// method for the multi-stage one when the audit's reading shows names the direct one cannot
-/// write back as they are.
-fn pick_method(choice: MethodChoice, scan: &SourceScan, source_tag: Option<&str>) -> MethodPick {
+/// write back as they are, and that a multi-stage squash on Podman is its Buildah's build
+/// (sent as the classic builder's: Podman has no BuildKit).
+fn pick_method(
+    choice: MethodChoice,
+    scan: &SourceScan,
+    source_tag: Option<&str>,
+    engine: &DaemonInfo,
+) -> MethodPick {
+    let multi_stage = || {
+        match engine.is_podman() {
+        true => MethodPick {
+            method: Method::Classic,
+            reason: "Podman's builder, Buildah, which keeps device nodes and FIFOs (Podman has no BuildKit)".into(),
+        },
+        false => choose_method(MethodChoice::MultiStage, scan.special_files, source_tag),
+    }
+    };
     let uncopyable = scan
         .files
         .as_deref()
         .and_then(|files| super::direct::copyable(files).err());
     match (choice, uncopyable) {
         (MethodChoice::Auto, Some(why)) => {
-            let multi_stage =
-                choose_method(MethodChoice::MultiStage, scan.special_files, source_tag);
+            let multi_stage = multi_stage();
             MethodPick {
                 reason: format!("{why}; so {}", multi_stage.reason),
                 ..multi_stage
             }
         }
+        (MethodChoice::MultiStage, _) => multi_stage(),
         _ => choose_method(choice, scan.special_files, source_tag),
     }
 }
 
-/// Why the multi-stage method cannot copy the source exactly on this daemon, if it cannot: on
-/// the containerd image store the copy of an image whose `RUN` steps the classic builder ran
-/// brings the runtime's files along (`/.dockerenv`, `/dev`, `/etc/hosts`, `/proc`, … are in the
-/// image's unpacked snapshot, not its layers; seen on Engine 28.5 and 26.1 with either builder),
-/// and verification would only throw the result away.
-async fn multi_stage_refusal(daemon: &Daemon, source_id: &str) -> Result<Option<String>> {
-    if !daemon.info().containerd_store {
+/// Why `method` cannot do on this daemon what it stands for, if it cannot: BuildKit on Podman,
+/// and the multi-stage method on the containerd image store, where the copy of an image whose
+/// `RUN` steps the classic builder ran brings the runtime's files along (`/.dockerenv`, `/dev`,
+/// `/etc/hosts`, `/proc`, … are in the image's unpacked snapshot, not its layers; seen on
+/// Engine 28.5 and 26.1 with either builder), and verification would only throw the result
+/// away.
+async fn method_refusal(
+    daemon: &Daemon,
+    method: Method,
+    source_id: &str,
+) -> Result<Option<String>> {
+    // Podman accepts `version=2` and builds with Buildah all the same: the result would not be
+    // what the user chose, nor lose what BuildKit loses.
+    if method == Method::BuildKit && daemon.info().is_podman() {
+        return Ok(Some(
+            "Podman has no BuildKit: Buildah builds every Dockerfile sent to it. Choose the classic builder, which Buildah stands in for there, or the direct method".into(),
+        ));
+    }
+    if method == Method::Direct || !daemon.info().containerd_store {
         return Ok(None);
     }
     let history = daemon
@@ -434,7 +457,7 @@ async fn multi_stage_refusal(daemon: &Daemon, source_id: &str) -> Result<Option<
         .map_err(Error::from_docker)?;
     Ok(history
         .iter()
-        .find(|step| ran_by_the_classic_builder(&step.created_by))
+        .find(|step| ran_by_the_classic_builder(&step.created_by, &step.comment))
         .map(|step| {
             format!(
                 "on Docker's containerd image store a multi-stage copy of this image would bring the files Docker adds to a running container (/.dockerenv, /etc/hosts, …): the classic builder ran its step {:?}. Use the direct method, which copies the layers only",
@@ -444,12 +467,15 @@ async fn multi_stage_refusal(daemon: &Daemon, source_id: &str) -> Result<Option<
 }
 
 /// A history step the classic builder made by running a container: not a metadata or `COPY`
-/// step (`#(nop)`), not BuildKit's (`… # buildkit`), not an import or a squash of ours.
-fn ran_by_the_classic_builder(created_by: &str) -> bool {
+/// step (`#(nop)`), not BuildKit's (its comment `buildkit.dockerfile.v0`, and `… # buildkit` on
+/// its `RUN` and `COPY` steps; its `CMD`, `ENV`… read as written), not an import or a squash of
+/// ours.
+fn ran_by_the_classic_builder(created_by: &str, comment: &str) -> bool {
     let step = created_by.trim();
     !(step.is_empty()
         || step.contains("#(nop)")
         || step.ends_with("# buildkit")
+        || comment.starts_with("buildkit.dockerfile")
         || step.starts_with("Imported from")
         || step.starts_with("squashbox:"))
 }
@@ -767,19 +793,24 @@ mod tests {
 
     #[test]
     fn steps_the_classic_builder_ran_are_told_from_the_others() {
-        // As `docker history` shows them on Engine 28.5.
-        assert!(ran_by_the_classic_builder("/bin/busybox mkdir /x"));
-        assert!(ran_by_the_classic_builder("/bin/sh -c apt-get update"));
-        for other in [
-            "/bin/sh -c #(nop) COPY file:73e2b2d4 in /bin/busybox ",
-            "/bin/sh -c #(nop)  ENV A=1",
-            "RUN /bin/sh -c make # buildkit",
-            "COPY busybox /bin/busybox # buildkit",
-            "Imported from -",
-            "squashbox: 3 layers of app:1 squashed into one",
-            "",
+        // As `/images/{id}/history` gives them on Engine 28.5: the classic builder's steps
+        // have no comment, BuildKit's `buildkit.dockerfile.v0`.
+        assert!(ran_by_the_classic_builder("/bin/busybox mkdir /x", ""));
+        assert!(ran_by_the_classic_builder("/bin/sh -c apt-get update", ""));
+        const KIT: &str = "buildkit.dockerfile.v0";
+        for (other, comment) in [
+            ("/bin/sh -c #(nop) COPY file:73e2b2d4 in /bin/busybox ", ""),
+            ("/bin/sh -c #(nop)  ENV A=1", ""),
+            ("RUN /bin/sh -c make # buildkit", KIT),
+            ("COPY busybox /bin/busybox # buildkit", KIT),
+            // BuildKit's settings carry no mark but the comment.
+            ("CMD [\"/bin/sh\"]", KIT),
+            ("ENV A=1", KIT),
+            ("Imported from -", ""),
+            ("squashbox: 3 layers of app:1 squashed into one", ""),
+            ("", ""),
         ] {
-            assert!(!ran_by_the_classic_builder(other), "{other}");
+            assert!(!ran_by_the_classic_builder(other, comment), "{other}");
         }
     }
 }
