@@ -12,9 +12,7 @@ use squashbox_core::prune;
 use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
 use std::process::Command;
 
-use support::{
-    daemon_get, daemon_reclaimed, docker, docker_output, workspace_binary, Fixture, FixtureSpec,
-};
+use support::{daemon_reclaimed, docker, docker_output, workspace_binary, Fixture, FixtureSpec};
 
 /// The tests here build images too: one at a time, so none lands between another's before and
 /// after.
@@ -157,14 +155,14 @@ async fn disk_usage_questions_asked_at_once_all_get_answers() {
     assert!(usage.host_disk.is_some(), "the daemon is local here");
 }
 
-/// Build-cache records on the daemon, by the daemon's own count.
-fn build_cache_records() -> u32 {
-    docker(&["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])
-        .lines()
-        .find_map(|line| line.strip_prefix("Build Cache="))
-        .expect("a build cache line")
-        .parse()
-        .expect("a count")
+/// Build-cache records on the daemon, by the daemon's own count (`docker system df`'s).
+fn build_cache_records() -> usize {
+    let df = support::daemon_df("type=build-cache");
+    match df["BuildCacheUsage"]["TotalCount"].as_u64() {
+        // API ≥ 1.52
+        Some(count) => count as usize,
+        None => df["BuildCache"].as_array().map_or(0, Vec::len),
+    }
 }
 
 #[tokio::test]
