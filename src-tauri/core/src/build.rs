@@ -60,6 +60,39 @@ pub async fn build_dockerfile(
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<String> {
+    let mut tries = 1;
+    loop {
+        let built = build_once(daemon, dockerfile, builder, made, sink, cancel).await;
+        match built {
+            Err(Error::BuildFailed(why))
+                if tries < BUILD_TRIES && lost_under_podman(daemon, &why) =>
+            {
+                tries += 1;
+            }
+            built => return built,
+        }
+    }
+}
+
+/// How often a build Podman failed on a vanished image or layer is tried.
+const BUILD_TRIES: u32 = 3;
+
+/// Podman's Buildah fails a build whose cache lookup meets an image or layer that another
+/// program is removing ("checking if cached image exists from a previous build: getting top
+/// layer info: layer not known", seen on Podman 4.3): nothing of the build ran, and the next try
+/// finds the store settled.
+fn lost_under_podman(daemon: &Daemon, why: &str) -> bool {
+    daemon.info().is_podman() && why.contains("cached image") && why.contains("not known")
+}
+
+async fn build_once(
+    daemon: &Daemon,
+    dockerfile: &str,
+    builder: Builder,
+    made: &MadeImages,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<String> {
     // A cancel that came first must not reach the daemon at all: a build it has started may
     // still leave layers behind after we hang up.
     if cancel.is_cancelled() {
