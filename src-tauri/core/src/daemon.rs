@@ -296,7 +296,7 @@ fn client_for(host: &str) -> Result<Docker, String> {
     let version = bollard::API_DEFAULT_VERSION;
     let timeout = REQUEST_TIMEOUT_SECS;
     let result = if let Some(path) = host.strip_prefix("unix://") {
-        Docker::connect_with_unix(path, timeout, version)
+        connect_unix(path, timeout, version)
     } else if host.starts_with("npipe://") {
         connect_named_pipe(host, timeout, version)
     } else if let Some(addr) = host.strip_prefix("tcp://") {
@@ -309,6 +309,28 @@ fn client_for(host: &str) -> Result<Docker, String> {
         ));
     };
     result.map_err(|e| e.to_string())
+}
+
+// bollard has each transport only where the system has it: unix sockets on Unix, named pipes
+// on Windows. The other system's address fails like an unknown scheme.
+#[cfg(unix)]
+fn connect_unix(
+    path: &str,
+    timeout: u64,
+    version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    Docker::connect_with_unix(path, timeout, version)
+}
+
+#[cfg(not(unix))]
+fn connect_unix(
+    path: &str,
+    _timeout: u64,
+    _version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    Err(bollard::errors::Error::UnsupportedURISchemeError {
+        uri: format!("unix://{path}"),
+    })
 }
 
 #[cfg(windows)]
