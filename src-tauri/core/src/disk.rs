@@ -62,9 +62,7 @@ pub struct DiskUsage {
 pub async fn usage(daemon: &Daemon) -> Result<DiskUsage> {
     let raw = raw_usage(daemon, "verbose=1").await?;
     let mut usage = raw.into_usage()?;
-    if daemon.is_local() {
-        usage.host_disk = host_disk(Path::new(&daemon.info().root_dir));
-    }
+    usage.host_disk = daemon.data_dir_here().and_then(host_disk);
     Ok(usage)
 }
 
