@@ -337,6 +337,9 @@ mod tests {
         fs::write(home.join(".docker/config.json"), config.to_string()).unwrap();
     }
 
+    // The socket list of Unix systems, whose paths are joined with '/': on Windows the same
+    // joins put '\' in them, and Windows has a list of its own (windows_uses_named_pipes).
+    #[cfg(unix)]
     #[test]
     fn well_known_sockets_follow_the_documented_order() {
         let home = tempfile::tempdir().unwrap();
@@ -471,6 +474,9 @@ mod tests {
         );
     }
 
+    // The socket list of Unix systems, whose paths are joined with '/': on Windows the same
+    // joins put '\' in them, and Windows has a list of its own (windows_uses_named_pipes).
+    #[cfg(unix)]
     #[test]
     fn macos_also_looks_for_the_podman_machine() {
         let env = Environment {
