@@ -30,10 +30,11 @@ targets=("$@")
 features=(--features squashbox/custom-protocol)
 integration_modules=(images:: audit:: squash:: squash_cancel:: squash_direct:: events::)
 
-# The tests run squashbox-cli, which `cargo test` alone does not build.
+# The tests run squashbox-cli, which `cargo test` alone does not build. `--workspace` as in
+# scripts/test.sh: the same packages give the same features, so nothing is compiled twice.
 say "Building squashbox-cli and the test binaries"
 cargo build --workspace "${features[@]}"
-cargo test --no-run "${features[@]}" --test integration --test prune
+cargo test --workspace --no-run "${features[@]}" --test integration --test prune
 
 if [ -z "$("$engines_sh" list)" ]; then trap '"$engines_sh" stop' EXIT; fi
 "$engines_sh" start >/dev/null
@@ -58,8 +59,8 @@ for engine in "${targets[@]}"; do
     trap 'rm -rf "$SQUASHBOX_DATA_DIR"' EXIT
     docker version --format "client API {{.Client.APIVersion}}, server {{.Server.Version}} (API {{.Server.APIVersion}})" || exit 1
     rc=0
-    cargo test "${features[@]}" --no-fail-fast --test integration -- "${integration_modules[@]}" || rc=1
-    cargo test "${features[@]}" --no-fail-fast --test prune || rc=1
+    cargo test --workspace "${features[@]}" --no-fail-fast --test integration -- "${integration_modules[@]}" || rc=1
+    cargo test --workspace "${features[@]}" --no-fail-fast --test prune || rc=1
     exit "$rc"
   ) >"$log" 2>&1; then
     outcome=passed

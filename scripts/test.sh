@@ -41,6 +41,11 @@ if ! git diff --quiet -- ui/src/lib/ipc/bindings || [ -n "$(git ls-files --other
   exit 1
 fi
 
+# The tests whose outcome depends on the engine, again on Engine 28.5 with the containerd image
+# store (and Engine 29's API floor) and on Podman 4: where most of our users are.
+say "The engine matrix: Engine 28.5 (containerd store) and Podman 4"
+bash scripts/test-engines.sh
+
 # ---------------------------------------------------------------------------------------------
 # The Linux installer: a release build (minutes on two cores), then the .deb installed with
 # dpkg, the installed app opened under Xvfb, and the package removed again.

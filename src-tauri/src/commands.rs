@@ -19,7 +19,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 
 use crate::ipc_error::IpcError;
-use crate::state::AppState;
+use crate::state::{lock, AppState};
 
 type CommandResult<T> = Result<T, IpcError>;
 
@@ -87,7 +87,7 @@ pub async fn audit_image(
     }
     // Registered before anything is awaited, so a Cancel pressed at once is not lost.
     let cancel = CancelToken::new();
-    lock(&state.running_audits).insert(image_id.clone(), cancel.clone());
+    let running = state.start_audit(&image_id, &cancel);
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
     };
@@ -95,7 +95,7 @@ pub async fn audit_image(
         Ok(daemon) => audit::survey_image(&daemon, &image_id, &sink, &cancel).await,
         Err(err) => Err(err),
     };
-    lock(&state.running_audits).remove(&image_id);
+    drop(running);
     let surveyed = state.forget_if_gone(result).await?;
     *lock(&state.audited_files) = Some((surveyed.id, Arc::new(surveyed.files)));
     lock(&state.audits).insert(image_id, surveyed.report.clone());
@@ -241,16 +241,7 @@ pub async fn run_squash(
     on_progress: Channel<Progress>,
 ) -> CommandResult<SquashOutcome> {
     let cancel = CancelToken::new();
-    {
-        let mut running = lock(&state.running_squash);
-        if running.is_some() {
-            return Err(Error::InvalidInput(
-                "another squash is running: wait for it to end".into(),
-            )
-            .into());
-        }
-        *running = Some(cancel.clone());
-    }
+    let running = state.start_squash(&cancel)?;
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
     };
@@ -259,7 +250,7 @@ pub async fn run_squash(
         Ok(daemon) => squash::squash(&daemon, &plan, &options, known.scan(), &sink, &cancel).await,
         Err(err) => Err(err),
     };
-    *lock(&state.running_squash) = None;
+    drop(running);
     if let Ok(outcome) = &result {
         lock(&state.previewed).also_show(&outcome.left_dangling);
     }
@@ -271,12 +262,4 @@ pub fn cancel_squash(state: State<'_, AppState>) {
     if let Some(cancel) = lock(&state.running_squash).as_ref() {
         cancel.cancel();
     }
-}
-
-/// A poisoned lock only means another command panicked mid-update of a cache; the map itself
-/// is still whole.
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

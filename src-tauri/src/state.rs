@@ -9,7 +9,7 @@ use squashbox_core::prune::Previewed;
 use squashbox_core::settings::Settings;
 use squashbox_core::squash::SourceScan;
 use squashbox_core::{events, Error, Result};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tauri::async_runtime::JoinHandle;
@@ -27,18 +27,68 @@ pub struct AppState {
     settings_path: PathBuf,
     daemon: Mutex<Option<Daemon>>,
     watcher: std::sync::Mutex<Option<JoinHandle<()>>>,
-    /// Audit reports by image ID: an ID names the content, so a report never goes stale.
-    pub audits: std::sync::Mutex<HashMap<String, AuditReport>>,
+    /// The latest audit reports, by image ID.
+    pub audits: std::sync::Mutex<Recent<AuditReport>>,
     /// The final filesystem of the image audited last, by its ID: a squash of it then reads only
     /// its result to verify. One image's worth, as it can hold hundreds of thousands of entries.
     pub audited_files: std::sync::Mutex<Option<(String, Arc<FsSnapshot>)>>,
-    /// Cancel tokens of the audits running now, by image ID.
+    /// Cancel tokens of the audits running now, by image ID (see [`AppState::start_audit`]).
     pub running_audits: std::sync::Mutex<HashMap<String, CancelToken>>,
     /// The squash running now, if any: one at a time, and prune waits for it so it cannot
-    /// remove what the squash is making.
+    /// remove what the squash is making (see [`AppState::start_squash`]).
     pub running_squash: std::sync::Mutex<Option<CancelToken>>,
     /// The images the window last showed as removable; the clean-up removes no others.
     pub previewed: std::sync::Mutex<Previewed>,
+}
+
+/// How many audit reports the app keeps: each can hold a large file tree, and the window asks
+/// again for an image audited long ago only rarely.
+const KEPT_AUDITS: usize = 16;
+
+/// What was found per image ID, the [`KEPT_AUDITS`] latest: an ID names the content, so a kept
+/// report never goes stale; an older one is dropped and the image read again if asked for.
+pub struct Recent<T> {
+    by_id: HashMap<String, T>,
+    /// Oldest first.
+    order: VecDeque<String>,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent {
+            by_id: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> Recent<T> {
+    pub fn get(&self, image_id: &str) -> Option<&T> {
+        self.by_id.get(image_id)
+    }
+
+    pub fn insert(&mut self, image_id: String, found: T) {
+        self.order.retain(|id| *id != image_id);
+        self.order.push_back(image_id.clone());
+        self.by_id.insert(image_id, found);
+        while self.order.len() > KEPT_AUDITS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_id.remove(&oldest);
+            }
+        }
+    }
+}
+
+/// Marks an audit or squash as running for as long as it lives, however the command ends
+/// (an error, a panic, the window dropping the call).
+pub struct Running<'a> {
+    stop: Box<dyn FnMut() + Send + 'a>,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        (self.stop)();
+    }
 }
 
 /// An audit's findings about an image, held while a squash of it is prepared and run.
@@ -88,6 +138,31 @@ impl AppState {
             .filter(|(audited, _)| audited == id)
             .map(|(_, files)| Arc::clone(files));
         KnownSource { report, files }
+    }
+
+    /// Registers the audit of `image_id` as running, with its cancel token, until the guard
+    /// goes.
+    pub fn start_audit<'a>(&'a self, image_id: &'a str, cancel: &CancelToken) -> Running<'a> {
+        lock(&self.running_audits).insert(image_id.to_owned(), cancel.clone());
+        Running {
+            stop: Box::new(move || {
+                lock(&self.running_audits).remove(image_id);
+            }),
+        }
+    }
+
+    /// Registers the squash as running until the guard goes; refused while another runs.
+    pub fn start_squash(&self, cancel: &CancelToken) -> Result<Running<'_>> {
+        let mut running = lock(&self.running_squash);
+        if running.is_some() {
+            return Err(Error::InvalidInput(
+                "another squash is running: wait for it to end".into(),
+            ));
+        }
+        *running = Some(cancel.clone());
+        Ok(Running {
+            stop: Box::new(move || *lock(&self.running_squash) = None),
+        })
     }
 
     pub fn settings(&self) -> Result<Settings> {
@@ -147,5 +222,35 @@ impl AppState {
             *self.daemon.lock().await = None;
         }
         result
+    }
+}
+
+/// A poisoned lock only means a command panicked mid-update; what it guards is still whole.
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_latest_audits_are_kept() {
+        let mut recent = Recent::default();
+        for n in 0..KEPT_AUDITS + 2 {
+            recent.insert(format!("sha256:{n}"), n);
+        }
+        // Asked for again, the third is the newest now and outlives the fourth.
+        recent.insert("sha256:2".into(), 2);
+        recent.insert("sha256:extra".into(), 99);
+        assert_eq!(recent.get("sha256:0"), None);
+        assert_eq!(recent.get("sha256:1"), None);
+        assert_eq!(recent.get("sha256:2"), Some(&2));
+        assert_eq!(recent.get("sha256:3"), None);
+        assert_eq!(recent.get("sha256:4"), Some(&4));
+        assert_eq!(recent.get("sha256:extra"), Some(&99));
+        assert_eq!(recent.by_id.len(), KEPT_AUDITS);
     }
 }

@@ -13,8 +13,8 @@ use squashbox_core::Error;
 use std::process::Command;
 
 use crate::support::{
-    docker, docker_output, isolated_ledger, unique_name, unique_short_name, workspace_binary,
-    Fixture, FixtureSpec,
+    docker, docker_output, isolated_ledger, podman, unique_name, unique_short_name,
+    workspace_binary, Fixture, FixtureSpec,
 };
 
 pub(crate) async fn daemon() -> Daemon {
@@ -34,8 +34,12 @@ impl Drop for Squashed {
 
 /// busybox, 40 kB written then deleted, a FIFO and some settings.
 fn wasteful(name: &str) -> Fixture {
+    wasteful_by(name, Fixture::build)
+}
+
+fn wasteful_by(name: &str, build: fn(&FixtureSpec) -> Fixture) -> Fixture {
     let big = vec![b'w'; 40_000];
-    Fixture::build(&FixtureSpec {
+    build(&FixtureSpec {
         name,
         files: &[("big.bin", &big)],
         steps: &[
@@ -385,7 +389,7 @@ async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_b
 }
 
 #[tokio::test]
-async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
+async fn buildkit_on_a_fifo_is_tagged_only_where_it_keeps_the_fifo() {
     let (_fixture, daemon, plan, _cleanup) = prepared("squash-kit").await;
     let (outcome, _) = run(
         &daemon,
@@ -395,7 +399,22 @@ async fn buildkit_on_a_fifo_fails_verification_and_leaves_no_tag() {
         &CancelToken::new(),
     )
     .await;
+    if podman() {
+        // Buildah would build it and keep the FIFO: not what was chosen.
+        assert!(
+            matches!(&outcome, Err(Error::InvalidInput(why)) if why.contains("no BuildKit")),
+            "{outcome:?}"
+        );
+        return;
+    }
     let outcome = outcome.unwrap();
+    // Engine 20.10's BuildKit drops the FIFO from its copy; 28.5's keeps it (seen in the
+    // result's `docker save`).
+    if !daemon.info().engine_version.starts_with("20.") {
+        assert!(outcome.verified.passed, "{:?}", outcome.verified);
+        assert!(outcome.tagged);
+        return;
+    }
     assert!(!outcome.verified.passed);
     assert!(
         outcome
@@ -561,8 +580,11 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
 
 #[tokio::test]
 async fn a_multi_stage_squash_is_refused_up_front_where_it_cannot_be_exact() {
-    // The fixture's RUN steps were run by the classic builder.
-    let (_fixture, daemon, plan, _cleanup) = prepared("squash-refused").await;
+    // Its RUN steps run by the classic builder, on every engine.
+    let fixture = wasteful_by("squash-refused", Fixture::build_classic);
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Squashed(plan.tag.clone());
     let (outcome, stages) = run(
         &daemon,
         &plan,

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use super::squash::{prepared, run, Squashed};
-use crate::support::{docker, docker_output, unique_name};
+use crate::support::{all_image_ids, docker, docker_output, unique_name};
 
 /// When the second squash is cancelled.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,14 +19,6 @@ enum CancelAt {
     BeforeTheBuild,
     /// Progress stage names, as the job reports them.
     Stage(&'static str),
-}
-
-/// All image IDs on the daemon, intermediate ones included.
-fn all_images() -> HashSet<String> {
-    docker(&["images", "-a", "-q", "--no-trunc"])
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 fn id_of(name: &str) -> Option<String> {
@@ -42,7 +34,7 @@ fn id_of(name: &str) -> Option<String> {
 /// or their settings hold `marker`. Other tests build at the same time, so "new" alone is not
 /// "ours".
 fn made_by_the_job(before: &HashSet<String>, layer: &str, marker: &str) -> Vec<String> {
-    all_images()
+    all_image_ids()
         .difference(before)
         .filter(|id| {
             let Some(seen) = inspect_fields(id) else {
@@ -106,7 +98,7 @@ async fn cancel_a_second_squash(at: CancelAt, same_settings: bool, move_tag: boo
         });
     }
     let _second_cleanup = Squashed(again.tag.clone());
-    let before = all_images();
+    let before = all_image_ids();
     let cancel = CancelToken::new();
     if at == CancelAt::BeforeTheBuild {
         cancel.cancel();

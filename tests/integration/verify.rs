@@ -12,7 +12,8 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::made::MadeImages;
 
 use crate::support::{
-    docker, docker_output, import_layer, unique_name, workspace_binary, Fixture, FixtureSpec,
+    docker, docker_output, import_layer, podman, unique_name, workspace_binary, Fixture,
+    FixtureSpec,
 };
 
 async fn daemon() -> Daemon {
@@ -76,7 +77,21 @@ pub(crate) fn source_fixture() -> (Fixture, Made) {
     let capability = capability_image();
     // A directory: the classic builder copied a lone file without its capability (seen here,
     // Engine 20.10), a directory with it.
-    let copy_capped = format!("COPY --from={} /caps /caps", capability.0);
+    // By name: BuildKit reads an image ID after --from as a registry name.
+    let capability_name = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{index .RepoTags 0}}",
+        &capability.0,
+    ]);
+    let copy_capped = format!("COPY --from={capability_name} /caps /caps");
+    // Podman's build refuses mknod (CAP_MKNOD is not in its default set): no device there.
+    let device = if podman() {
+        ""
+    } else {
+        "mknod /dev-null c 1 3"
+    };
     let everything = run(&format!(
         "set -e
         mkdir -p /data/sub /sticky /empty /opaque/old /replaced/inner /links /données
@@ -90,7 +105,7 @@ pub(crate) fn source_fixture() -> (Fixture, Made) {
         ln -s /data/a /abs-link
         ln -s ../data/a /links/rel-link
         mkfifo /fifo
-        mknod /dev-null c 1 3
+        {device}
         echo long > {LONG_NAME}
         echo unicode > {UNICODE_NAME}
         echo gone > /data/deleted

@@ -12,9 +12,7 @@ use squashbox_core::prune;
 use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
 use std::process::Command;
 
-use support::{
-    daemon_get, daemon_reclaimed, docker, docker_output, workspace_binary, Fixture, FixtureSpec,
-};
+use support::{daemon_reclaimed, docker, docker_output, workspace_binary, Fixture, FixtureSpec};
 
 /// The tests here build images too: one at a time, so none lands between another's before and
 /// after.
@@ -75,7 +73,7 @@ async fn prune_removes_what_the_preview_listed_and_spares_tagged_and_used_images
         used_dangling.clone(),
         tagged.id.clone(),
     ];
-    let images_usage = || daemon_get("/system/df?type=image&verbose=1");
+    let images_usage = || support::daemon_df("type=image&verbose=1");
     let before = images_usage();
     let progress = std::sync::Mutex::new(Vec::new());
     let result = prune::prune_images(
@@ -157,14 +155,14 @@ async fn disk_usage_questions_asked_at_once_all_get_answers() {
     assert!(usage.host_disk.is_some(), "the daemon is local here");
 }
 
-/// Build-cache records on the daemon, by the daemon's own count.
-fn build_cache_records() -> u32 {
-    docker(&["system", "df", "--format", "{{.Type}}={{.TotalCount}}"])
-        .lines()
-        .find_map(|line| line.strip_prefix("Build Cache="))
-        .expect("a build cache line")
-        .parse()
-        .expect("a count")
+/// Build-cache records on the daemon, by the daemon's own count (`docker system df`'s).
+fn build_cache_records() -> usize {
+    let df = support::daemon_df("type=build-cache");
+    match df["BuildCacheUsage"]["TotalCount"].as_u64() {
+        // API ≥ 1.52
+        Some(count) => count as usize,
+        None => df["BuildCache"].as_array().map_or(0, Vec::len),
+    }
 }
 
 #[tokio::test]
@@ -197,17 +195,18 @@ async fn a_buildkit_squash_leaves_no_build_cache_behind() {
     .await;
     let after = build_cache_records();
     let _ = docker_output(&["rmi", "-f", &plan.tag]);
+    if support::podman() {
+        // Podman has no BuildKit (nor its cache): the squash is refused before anything is built.
+        assert!(
+            matches!(&outcome, Err(squashbox_core::Error::InvalidInput(why)) if why.contains("no BuildKit")),
+            "{outcome:?}"
+        );
+        assert_eq!(after, before);
+        return;
+    }
     assert!(outcome.unwrap().verified.passed);
     // The copy's snapshot is as large as the image, and the source's layers get records too.
     assert_eq!(after, before, "the squash's build-cache records are freed");
-}
-
-/// Every image on the daemon, intermediate ones included.
-fn all_images() -> std::collections::HashSet<String> {
-    docker(&["images", "-a", "-q", "--no-trunc"])
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Here, not with the other squash tests: "new since the start" means "made by this squash"
@@ -231,12 +230,15 @@ async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
         .unwrap();
     let mut plan = SquashPlan::from_image(&inspect, &fixture.tag).unwrap();
     plan.tag = support::unique_name("mid-copy-squashed");
-    let before = all_images();
+    let before = support::all_image_ids();
     let cancel = CancelToken::new();
     let stages = std::sync::Mutex::new(Vec::new());
+    // Podman's build stream has no "Step k/n" lines: there the cancel comes as the build starts.
+    let podman = support::podman();
     let sink = |p: Progress| {
         // "Step 2/n": the copy has begun.
-        if p.stage == "building" && p.done == 2 && p.total.is_some() {
+        let copying = p.done == 2 && p.total.is_some();
+        if p.stage == "building" && (copying || podman) {
             cancel.cancel();
         }
         stages.lock().unwrap().push(p.stage);
@@ -262,10 +264,13 @@ async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
     );
     assert!(cancel.is_cancelled(), "the copy step was reached");
     assert!(
-        stages.lock().unwrap().iter().any(|s| s == "finishing step"),
+        podman || stages.lock().unwrap().iter().any(|s| s == "finishing step"),
         "the cancel waited for the copy"
     );
-    let left: Vec<String> = all_images().difference(&before).cloned().collect();
+    let left: Vec<String> = support::all_image_ids()
+        .difference(&before)
+        .cloned()
+        .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
     assert!(!docker_output(&["image", "inspect", &plan.tag])
         .status

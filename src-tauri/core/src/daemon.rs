@@ -58,6 +58,13 @@ pub struct DaemonInfo {
     pub attempts: Vec<Attempt>,
 }
 
+impl DaemonInfo {
+    /// Podman's Docker-compatible service rather than Docker's engine.
+    pub fn is_podman(&self) -> bool {
+        self.product.contains("Podman")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ApiVersion(pub u32, pub u32);
 

@@ -67,11 +67,26 @@ pub async fn usage(daemon: &Daemon) -> Result<DiskUsage> {
 }
 
 /// `/system/df` with `query`, one request at a time (the daemon refuses a second while one
-/// runs).
+/// runs). On the containerd image store the daemon answers 404 when an image it is counting is
+/// removed meanwhile ("snapshot … does not exist", seen on Engine 28.5 while another program
+/// removed images): that answer says nothing about the images left, so it is asked again.
 pub(crate) async fn raw_usage(daemon: &Daemon, query: &str) -> Result<RawUsage> {
     let _turn = daemon.disk_usage_turn().lock().await;
-    crate::raw::get_json(daemon, &format!("/system/df?{query}")).await
+    let path = format!("/system/df?{query}");
+    let mut tries = 1;
+    loop {
+        match crate::raw::get_json(daemon, &path).await {
+            Err(Error::Daemon { status: 404, .. }) if tries < USAGE_TRIES => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            answer => return answer,
+        }
+    }
 }
+
+/// How often a count that lost an image under it is asked for before its 404 is reported.
+const USAGE_TRIES: u32 = 5;
 
 /// The mounted disk holding `path`: the mount point that is the longest prefix of it.
 pub fn host_disk(path: &Path) -> Option<HostDisk> {

@@ -73,12 +73,37 @@ pub(crate) async fn list_images(daemon: &Daemon) -> Result<Vec<bollard::models::
         manifests: true,
         ..Default::default()
     };
-    daemon
-        .docker()
-        .list_images(Some(options))
-        .await
-        .map_err(Error::from_docker)
+    list_steadily(daemon, options).await
 }
+
+/// `/images/json` with `options`. A list fails whole when an image is removed while it lists:
+/// Podman 4.3 answers 500 "… image not known", Engine 28.5's containerd store 404 "content
+/// digest … not found" (both seen while other programs removed images). The images left are
+/// there to list, so it is asked again.
+pub(crate) async fn list_steadily(
+    daemon: &Daemon,
+    options: ListImagesOptions,
+) -> Result<Vec<bollard::models::ImageSummary>> {
+    let lost_one = |status: u16, message: &str| {
+        status == 404 || (status == 500 && message.contains("image not known"))
+    };
+    let mut tries = 1;
+    loop {
+        match daemon.docker().list_images(Some(options.clone())).await {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message,
+            }) if tries < LIST_TRIES && lost_one(status_code, &message) => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            answer => return answer.map_err(Error::from_docker),
+        }
+    }
+}
+
+/// How often a list that lost an image under it is asked for before its error is reported.
+const LIST_TRIES: u32 = 5;
 
 /// The sizes of the images with these full IDs, in their order; [`Error::ImageNotFound`] for
 /// one the daemon lacks. Only the containerd store needs the list for it; elsewhere inspect gives

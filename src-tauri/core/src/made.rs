@@ -151,11 +151,7 @@ async fn all_images(daemon: &Daemon) -> Result<Vec<bollard::models::ImageSummary
         all: true,
         ..Default::default()
     };
-    daemon
-        .docker()
-        .list_images(Some(options))
-        .await
-        .map_err(Error::from_docker)
+    crate::image_size::list_steadily(daemon, options).await
 }
 
 /// `full` (`sha256:…`, or bare hex from Podman) is the image `named` (full or a short prefix).

@@ -186,7 +186,7 @@ pub enum Naming {
 
 impl Naming {
     pub fn of(info: &DaemonInfo) -> Naming {
-        if info.product.contains("Podman") {
+        if info.is_podman() {
             Naming::Podman
         } else {
             Naming::Docker

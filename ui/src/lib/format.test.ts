@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import byteSizes from "./byte-sizes.json";
 import {
   countLabel,
   formatBytes,
@@ -24,20 +25,10 @@ describe("formatSeconds", () => {
 });
 
 describe("formatBytes", () => {
-  it("uses decimal units with three significant digits, like docker", () => {
-    expect(formatBytes(0)).toBe("0 B");
-    expect(formatBytes(999)).toBe("999 B");
-    expect(formatBytes(1000)).toBe("1.00 kB");
-    expect(formatBytes(13_300)).toBe("13.3 kB");
-    expect(formatBytes(12_300_000)).toBe("12.3 MB");
-    expect(formatBytes(123_400_000)).toBe("123 MB");
-    expect(formatBytes(2_150_000_000)).toBe("2.15 GB");
-    expect(formatBytes(4_000_000_000_000)).toBe("4.00 TB");
-  });
-
-  it("moves up a unit rather than print 1000", () => {
-    expect(formatBytes(999_950)).toBe("1.00 MB");
-    expect(formatBytes(999_400)).toBe("999 kB");
+  it("reads as the CLI's does: decimal units, three significant digits, never 1000", () => {
+    for (const [bytes, text] of byteSizes.cases as [number, string][]) {
+      expect(formatBytes(bytes), `${bytes}`).toBe(text);
+    }
   });
 
   it("says nothing sensible about nonsense", () => {

@@ -13,6 +13,21 @@ use tar::EntryType;
 
 use super::members::HeaderBudget;
 
+/// What kind of entry a layer put at a path, as the merge and the snapshot tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Dir,
+    File,
+    Symlink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+}
+
+/// An index into a layer stack's metadata when the layers were read without it, and of
+/// directories no entry described (made to hold a deeper entry).
+pub(super) const NO_METADATA: u32 = u32::MAX;
+
 /// The marker the image spec puts in a directory to hide everything lower layers had in it.
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 /// Names that start like this are aufs bookkeeping (`.wh..wh.plnk`, `.wh..wh.aufs`), not

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use super::layer::{LayerSummary, Metadata, What};
+use super::layer::{Kind, LayerSummary, Metadata, What, NO_METADATA};
 use super::path_tree::{NodeId, PathTree, ROOT};
 use super::{snapshot, tree};
 use super::{AuditReport, FsSnapshot, LayerAudit, SpecialFiles, TreeNode, WastedFile};
@@ -38,9 +38,6 @@ const TOP_WASTED: usize = 100;
 
 /// `Version::inode` of anything that is not a regular file.
 const NO_INODE: u32 = u32::MAX;
-/// `Version::metadata` when the layers were read without it, and of directories no entry
-/// described (made to hold a deeper entry).
-pub(super) const NO_METADATA: u32 = u32::MAX;
 
 /// How many steps of the merge (entries applied, nodes visited) pass between two calls to
 /// the caller, who may cancel.
@@ -55,16 +52,6 @@ pub(super) struct LayerInput {
     /// The layer's diff ID, from the config's `rootfs.diff_ids`.
     pub digest: Option<String>,
     pub created_by: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    Dir,
-    File,
-    Symlink,
-    CharDevice,
-    BlockDevice,
-    Fifo,
 }
 
 /// What one layer put at a path.

@@ -28,8 +28,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 
 pub use super::layer::Mtime;
+use super::layer::{Kind, NO_METADATA};
 use super::layer::{Metadata, ACL_RECORD_PREFIX, XATTR_RECORD_PREFIX};
-use super::merge::{Kind, NO_METADATA};
 
 /// The mode and owner Docker gives a directory it makes to hold a deeper entry when the
 /// layer has no entry for the directory itself (its time is the unpacking's: see

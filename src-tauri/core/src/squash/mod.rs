@@ -16,6 +16,7 @@
 mod direct;
 pub mod dockerfile;
 mod method;
+mod multi_stage;
 pub mod plan;
 mod run;
 mod verify;

@@ -1,4 +1,6 @@
-//! The squash job: build the planned Dockerfile, check the result, and only then give it its tag.
+//! The squash job: pick the method, have it make the squashed image (`multi_stage` builds the
+//! planned Dockerfile, `direct` writes and loads the layer), check the result, and only then give
+//! it its tag.
 //!
 //! ```no_run
 //! # async fn demo(daemon: &squashbox_core::daemon::Daemon, plan: &squashbox_core::squash::SquashPlan) -> squashbox_core::Result<()> {
@@ -16,24 +18,22 @@
 //! source is never touched: the copy names it by ID (or, for BuildKit, by one of its own tags).
 //! While the result verifies, a [`Hold`] keeps prunes run elsewhere from removing it.
 
-use bollard::query_parameters::{PruneBuildOptions, TagImageOptions};
+use bollard::query_parameters::TagImageOptions;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use ts_rs::TS;
 
 use super::direct::load_squashed;
-use super::dockerfile::{known_differences, render_copying, KnownDifference};
+use super::dockerfile::{known_differences, KnownDifference};
 use super::method::{choose_method, Method, MethodChoice, MethodPick};
+use super::multi_stage;
 use super::plan::SquashPlan;
 use super::verify::{check, Verification};
 use crate::audit::{read_saved, snapshot_image, snapshots_around, FsSnapshot, SpecialFiles};
-use crate::build::{build_dockerfile, Builder};
-use crate::daemon::Daemon;
-use crate::disk::{host_disk, raw_usage};
+use crate::daemon::{Daemon, DaemonInfo};
+use crate::disk::host_disk;
 use crate::error::{Error, Result};
 use crate::hold::Hold;
 use crate::image_size::of_images;
@@ -132,7 +132,7 @@ pub async fn preflight(
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
     let source_tag = own_tag(&source, &plan.source_name, Naming::of(daemon.info()));
-    let method = pick_method(choice, &scan, source_tag.as_deref());
+    let method = pick_method(choice, &scan, source_tag.as_deref(), daemon.info());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -153,9 +153,7 @@ pub async fn preflight(
         .and_then(host_disk)
         .map(|d| d.available);
     let mut warnings = Vec::new();
-    if method.method != Method::Direct {
-        warnings.extend(multi_stage_refusal(daemon, &plan.source_id).await?);
-    }
+    warnings.extend(multi_stage::refusal(daemon, method.method, &plan.source_id).await?);
     if method.method == Method::BuildKit && source_tag.is_none() {
         warnings.push(
             "BuildKit needs the image to have a tag (it reads an image ID as a registry name): choose Auto or the classic builder".into(),
@@ -212,23 +210,21 @@ pub async fn squash(
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let naming = Naming::of(daemon.info());
     let source_tag = own_tag(&source, &plan.source_name, naming);
-    let method = pick_method(options.method, &scan, source_tag.as_deref()).method;
+    let method = pick_method(options.method, &scan, source_tag.as_deref(), daemon.info()).method;
     if options.keep_layers > 0 && method != Method::Direct {
         return Err(Error::InvalidInput(
             "only the direct method keeps layers: a multi-stage copy makes one layer of everything"
                 .into(),
         ));
     }
-    if method != Method::Direct {
-        if let Some(why) = multi_stage_refusal(daemon, &source_id).await? {
-            return Err(Error::InvalidInput(why));
-        }
+    if let Some(why) = multi_stage::refusal(daemon, method, &source_id).await? {
+        return Err(Error::InvalidInput(why));
     }
     // Refused before anything is made: a Dockerfile the plan cannot be written as.
     let dockerfile = match method.builder() {
         Some(builder) => Some((
             builder,
-            dockerfile_for(plan, builder, &source_id, &source_tag)?,
+            multi_stage::dockerfile(plan, builder, &source_id, &source_tag)?,
         )),
         None => None,
     };
@@ -274,19 +270,22 @@ pub async fn squash(
     let made = MadeImages::before_job(daemon, &[&source_id]).await?;
     let started = Instant::now();
     let made_image = match dockerfile {
-        Some((builder, dockerfile)) => {
-            build_multi_stage(
-                daemon,
-                &dockerfile,
-                builder,
-                &made,
-                &source_id,
-                scan.files,
-                sink,
-                cancel,
-            )
-            .await
-        }
+        Some((builder, dockerfile)) => multi_stage::build(
+            daemon,
+            &dockerfile,
+            builder,
+            &made,
+            &source_id,
+            scan.files,
+            sink,
+            cancel,
+        )
+        .await
+        .map(|built| MadeImage {
+            result_id: built.result_id,
+            source_files: built.source_files,
+            result_files: None,
+        }),
         None => {
             let keep = options.keep_layers;
             load_direct(
@@ -398,78 +397,38 @@ pub async fn squash(
 
 /// The method for `choice`, as [`choose_method`] picks it, except that Auto leaves the direct
 /// method for the multi-stage one when the audit's reading shows names the direct one cannot
-/// write back as they are.
-fn pick_method(choice: MethodChoice, scan: &SourceScan, source_tag: Option<&str>) -> MethodPick {
+/// write back as they are, and that a multi-stage squash on Podman is its Buildah's build
+/// (sent as the classic builder's: Podman has no BuildKit).
+fn pick_method(
+    choice: MethodChoice,
+    scan: &SourceScan,
+    source_tag: Option<&str>,
+    engine: &DaemonInfo,
+) -> MethodPick {
+    let multi_stage = || {
+        match engine.is_podman() {
+        true => MethodPick {
+            method: Method::Classic,
+            reason: "Podman's builder, Buildah, which keeps device nodes and FIFOs (Podman has no BuildKit)".into(),
+        },
+        false => choose_method(MethodChoice::MultiStage, scan.special_files, source_tag),
+    }
+    };
     let uncopyable = scan
         .files
         .as_deref()
         .and_then(|files| super::direct::copyable(files).err());
     match (choice, uncopyable) {
         (MethodChoice::Auto, Some(why)) => {
-            let multi_stage =
-                choose_method(MethodChoice::MultiStage, scan.special_files, source_tag);
+            let multi_stage = multi_stage();
             MethodPick {
                 reason: format!("{why}; so {}", multi_stage.reason),
                 ..multi_stage
             }
         }
+        (MethodChoice::MultiStage, _) => multi_stage(),
         _ => choose_method(choice, scan.special_files, source_tag),
     }
-}
-
-/// Why the multi-stage method cannot copy the source exactly on this daemon, if it cannot: on
-/// the containerd image store the copy of an image whose `RUN` steps the classic builder ran
-/// brings the runtime's files along (`/.dockerenv`, `/dev`, `/etc/hosts`, `/proc`, … are in the
-/// image's unpacked snapshot, not its layers; seen on Engine 28.5 and 26.1 with either builder),
-/// and verification would only throw the result away.
-async fn multi_stage_refusal(daemon: &Daemon, source_id: &str) -> Result<Option<String>> {
-    if !daemon.info().containerd_store {
-        return Ok(None);
-    }
-    let history = daemon
-        .docker()
-        .image_history(source_id)
-        .await
-        .map_err(Error::from_docker)?;
-    Ok(history
-        .iter()
-        .find(|step| ran_by_the_classic_builder(&step.created_by))
-        .map(|step| {
-            format!(
-                "on Docker's containerd image store a multi-stage copy of this image would bring the files Docker adds to a running container (/.dockerenv, /etc/hosts, …): the classic builder ran its step {:?}. Use the direct method, which copies the layers only",
-                step.created_by.chars().take(60).collect::<String>()
-            )
-        }))
-}
-
-/// A history step the classic builder made by running a container: not a metadata or `COPY`
-/// step (`#(nop)`), not BuildKit's (`… # buildkit`), not an import or a squash of ours.
-fn ran_by_the_classic_builder(created_by: &str) -> bool {
-    let step = created_by.trim();
-    !(step.is_empty()
-        || step.contains("#(nop)")
-        || step.ends_with("# buildkit")
-        || step.starts_with("Imported from")
-        || step.starts_with("squashbox:"))
-}
-
-/// The multi-stage Dockerfile for `builder`: the classic builder copies from the source's ID,
-/// BuildKit from a tag (it reads an ID as a registry name).
-fn dockerfile_for(
-    plan: &SquashPlan,
-    builder: Builder,
-    source_id: &str,
-    source_tag: &Option<String>,
-) -> Result<String> {
-    let copy_from = match builder {
-        Builder::Classic => source_id.to_owned(),
-        Builder::BuildKit => source_tag.clone().ok_or_else(|| {
-            Error::InvalidInput(
-                "BuildKit needs the source to have a tag (it reads an image ID as a registry name): use the classic builder".into(),
-            )
-        })?,
-    };
-    render_copying(plan, &copy_from)
 }
 
 /// The image a method made, untagged, and what the verification compares.
@@ -479,51 +438,6 @@ struct MadeImage {
     /// The result's filesystem when the method already knows it (the direct one, which read
     /// it from the bytes it sent); `None` when it must be read from the daemon.
     result_files: Option<FsSnapshot>,
-}
-
-/// Builds the multi-stage Dockerfile. The source's files come from the scan, or from a read
-/// beside the build; BuildKit's cache records of the copy are pruned after.
-#[allow(clippy::too_many_arguments)]
-async fn build_multi_stage(
-    daemon: &Daemon,
-    dockerfile: &str,
-    builder: Builder,
-    made: &MadeImages,
-    source_id: &str,
-    known_files: Option<Arc<FsSnapshot>>,
-    sink: &dyn ProgressSink,
-    cancel: &CancelToken,
-) -> Result<MadeImage> {
-    let cache_before = match builder {
-        Builder::BuildKit => build_cache_ids(daemon).await?,
-        Builder::Classic => HashSet::new(),
-    };
-    let (built, source_files) = match known_files {
-        Some(files) => (
-            build_dockerfile(daemon, dockerfile, builder, made, sink, cancel).await,
-            Ok(files),
-        ),
-        None => {
-            let (built, read) = build_beside_source_read(
-                daemon, dockerfile, builder, made, source_id, sink, cancel,
-            )
-            .await;
-            (built, read.map(Arc::new))
-        }
-    };
-    let freed = match builder {
-        // The snapshot BuildKit keeps is as large as the image: give it back, ours only.
-        Builder::BuildKit => free_new_build_cache(daemon, &cache_before).await,
-        Builder::Classic => Ok(()),
-    };
-    // A failed build says more than a failed clean-up after it.
-    let result_id = built?;
-    freed?;
-    Ok(MadeImage {
-        result_id,
-        source_files,
-        result_files: None,
-    })
 }
 
 /// Writes and loads the squashed image with the direct method, keeping the first `keep`
@@ -607,75 +521,6 @@ async fn publish(
     Ok(tag_to_move)
 }
 
-/// Builds the Dockerfile and reads the source's filesystem for the verification at the same
-/// time: the read needs nothing from the build, so it overlaps it instead of following it. Its
-/// progress waits for the build to end, so the user sees one stage at a time, and a failed build
-/// stops it.
-async fn build_beside_source_read(
-    daemon: &Daemon,
-    dockerfile: &str,
-    builder: Builder,
-    made: &MadeImages,
-    source_id: &str,
-    sink: &dyn ProgressSink,
-    cancel: &CancelToken,
-) -> (Result<String>, Result<FsSnapshot>) {
-    let held = HeldBack::new(sink);
-    let build_failed = CancelToken::new();
-    let building = async {
-        let built = build_dockerfile(daemon, dockerfile, builder, made, sink, cancel).await;
-        if built.is_err() {
-            build_failed.cancel();
-        }
-        held.release();
-        built
-    };
-    let reading = async {
-        tokio::select! {
-            read = snapshot_image(daemon, source_id, "verifying source", &held, cancel) => read,
-            _ = build_failed.cancelled() => Err(Error::Cancelled),
-        }
-    };
-    tokio::join!(building, reading)
-}
-
-/// Forwards progress only once released, then the latest report held meanwhile first.
-struct HeldBack<'a> {
-    sink: &'a dyn ProgressSink,
-    latest: Mutex<Option<Progress>>,
-    released: AtomicBool,
-}
-
-impl<'a> HeldBack<'a> {
-    fn new(sink: &'a dyn ProgressSink) -> Self {
-        HeldBack {
-            sink,
-            latest: Mutex::new(None),
-            released: AtomicBool::new(false),
-        }
-    }
-
-    fn release(&self) {
-        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        self.released.store(true, Ordering::SeqCst);
-        if let Some(progress) = latest.take() {
-            self.sink.report(progress);
-        }
-    }
-}
-
-impl ProgressSink for HeldBack<'_> {
-    fn report(&self, progress: Progress) {
-        let mut latest = self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        if self.released.load(Ordering::SeqCst) {
-            drop(latest);
-            self.sink.report(progress);
-        } else {
-            *latest = Some(progress);
-        }
-    }
-}
-
 /// A tag of the source that names exactly it, in the engine's spelling: the one the plan's name
 /// reads as if there is one, else its first tag.
 fn own_tag(source: &bollard::models::ImageInspect, name: &str, naming: Naming) -> Option<String> {
@@ -717,68 +562,4 @@ async fn now_dangling(daemon: &Daemon, id: &str) -> Result<Vec<String>> {
     } else {
         Vec::new()
     })
-}
-
-async fn build_cache_ids(daemon: &Daemon) -> Result<HashSet<String>> {
-    let usage = raw_usage(daemon, "type=build-cache").await?;
-    Ok(usage
-        .build_cache
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| c.id)
-        .collect())
-}
-
-/// Prunes the build-cache records that appeared since `before`, and no others (the daemon takes
-/// one ID per prune filter). A record another one rests on goes only once that one has, so
-/// this goes round again while new records remain and each round frees some.
-async fn free_new_build_cache(daemon: &Daemon, before: &HashSet<String>) -> Result<()> {
-    let mut left = usize::MAX;
-    loop {
-        let new: Vec<String> = build_cache_ids(daemon)
-            .await?
-            .difference(before)
-            .cloned()
-            .collect();
-        if new.is_empty() || new.len() >= left {
-            return Ok(());
-        }
-        left = new.len();
-        for id in new {
-            let options = PruneBuildOptions {
-                filters: Some(HashMap::from([("id".to_string(), vec![id])])),
-                // Without `all` the daemon keeps records it counts as shared, the copy among them.
-                all: Some(true),
-                ..Default::default()
-            };
-            daemon
-                .docker()
-                .prune_build(Some(options))
-                .await
-                .map_err(Error::from_docker)?;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_the_classic_builder_ran_are_told_from_the_others() {
-        // As `docker history` shows them on Engine 28.5.
-        assert!(ran_by_the_classic_builder("/bin/busybox mkdir /x"));
-        assert!(ran_by_the_classic_builder("/bin/sh -c apt-get update"));
-        for other in [
-            "/bin/sh -c #(nop) COPY file:73e2b2d4 in /bin/busybox ",
-            "/bin/sh -c #(nop)  ENV A=1",
-            "RUN /bin/sh -c make # buildkit",
-            "COPY busybox /bin/busybox # buildkit",
-            "Imported from -",
-            "squashbox: 3 layers of app:1 squashed into one",
-            "",
-        ] {
-            assert!(!ran_by_the_classic_builder(other), "{other}");
-        }
-    }
 }
