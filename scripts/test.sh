@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up, then runs every check and test: formatting, lints, the UI's type check and
-# unit tests, and the Rust unit, integration (real daemon) and end-to-end (real window) tests.
+# unit tests, the Rust unit, integration (real daemon) and end-to-end (real window) tests, and
+# the Linux installer, built, installed, opened and removed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root_dir"
@@ -12,6 +13,9 @@ trap 'rm -rf "$SQUASHBOX_DATA_DIR"' EXIT
 
 say "cargo fmt --check"
 cargo fmt --all --check
+
+say "actionlint (the GitHub workflows)"
+actionlint
 
 # The end-to-end tests run the real app with its web assets embedded.
 say "Building the UI"
@@ -41,3 +45,9 @@ fi
 # store (and Engine 29's API floor) and on Podman 4: where most of our users are.
 say "The engine matrix: Engine 28.5 (containerd store) and Podman 4"
 bash scripts/test-engines.sh
+
+# ---------------------------------------------------------------------------------------------
+# The Linux installer: a release build (minutes on two cores), then the .deb installed with
+# dpkg, the installed app opened under Xvfb, and the package removed again.
+say "The Linux installer (scripts/test-package.sh)"
+bash scripts/test-package.sh

@@ -7,6 +7,7 @@ const COMMANDS: &[&str] = &[
     "list_images",
     "disk_usage",
     "diagnose",
+    "start_help",
     "get_settings",
     "set_docker_host",
     "audit_image",

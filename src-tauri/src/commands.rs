@@ -7,6 +7,7 @@ use squashbox_core::disk::{self, DiskUsage};
 use squashbox_core::endpoint::Attempt;
 use squashbox_core::images::{self, ImageSummary};
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::platform::{self, Os, StartHelp};
 use squashbox_core::prune::{self, CachePreview, CachePruneResult, PrunePreview, PruneResult};
 use squashbox_core::settings::Settings;
 use squashbox_core::squash::{
@@ -44,6 +45,12 @@ pub async fn disk_usage(state: State<'_, AppState>) -> CommandResult<u64> {
 #[tauri::command]
 pub async fn diagnose(state: State<'_, AppState>) -> CommandResult<Vec<Attempt>> {
     Ok(Daemon::diagnose(&state.environment()?).await)
+}
+
+/// How to start a Docker engine on this system, for the no-daemon screen.
+#[tauri::command]
+pub fn start_help() -> StartHelp {
+    platform::start_help(Os::current())
 }
 
 #[tauri::command]

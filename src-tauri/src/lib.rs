@@ -21,6 +21,7 @@ pub fn run() {
             commands::list_images,
             commands::disk_usage,
             commands::diagnose,
+            commands::start_help,
             commands::get_settings,
             commands::set_docker_host,
             commands::audit_image,

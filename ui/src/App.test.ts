@@ -8,6 +8,7 @@ import {
   FAKE_ATTEMPTS,
   fakeImages,
   fakeInfo,
+  fakeStartHelp,
   mockCommands,
   unavailable,
   CHOSEN_ATTEMPTS,
@@ -35,6 +36,7 @@ function backend(overrides: Handlers = {}): Handlers {
     list_images: () => IMAGES,
     disk_usage: () => 1_234_000_000,
     diagnose: () => FAKE_ATTEMPTS,
+    start_help: () => fakeStartHelp("linux"),
     ...overrides,
   };
 }
@@ -271,6 +273,56 @@ describe("no daemon", () => {
     // Connected: no more retries.
     await settle(10_000);
     expect(connect).toHaveBeenCalledTimes(3);
+  });
+
+  it("tells a Mac user how to start Docker Desktop, Colima or Podman, and opens the list once one answers", async () => {
+    vi.useFakeTimers();
+    let up = false;
+    mockCommands(
+      backend({
+        connect: () => {
+          if (!up) throw unavailable();
+          return fakeInfo();
+        },
+        start_help: () => fakeStartHelp("macos"),
+      }),
+    );
+    render(App);
+    await settle();
+
+    const text = screen.getByTestId("no-daemon").textContent ?? "";
+    expect(text).toContain("Start Docker on your Mac");
+    const engines = screen.getAllByTestId("start-engine").map((e) => e.textContent?.replace(/\s+/g, " ").trim());
+    expect(engines).toEqual([
+      "Docker Desktop — Open Docker Desktop from your Applications folder. In a terminal: open -a Docker",
+      "Colima — Start Colima's virtual machine. In a terminal: colima start",
+      "Podman — Start the Podman machine. In a terminal: podman machine start",
+    ]);
+    expect(text).not.toContain("systemctl");
+
+    up = true;
+    await settle(3000);
+    await settle();
+    expect(screen.queryByTestId("no-daemon")).toBeNull();
+    expect(screen.getAllByTestId("image-row")).toHaveLength(4);
+  });
+
+  it("gives general advice when the app cannot say how to start Docker here", async () => {
+    vi.useFakeTimers();
+    mockCommands(
+      backend({
+        connect: () => {
+          throw unavailable();
+        },
+        start_help: () => {
+          throw "Command start_help not found";
+        },
+      }),
+    );
+    render(App);
+    await settle();
+    expect(screen.queryByTestId("start-help")).toBeNull();
+    expect(screen.getByTestId("no-daemon").textContent).toContain("sudo systemctl start docker");
   });
 
   it("retries at once on Retry now", async () => {

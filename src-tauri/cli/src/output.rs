@@ -14,6 +14,7 @@ use serde::Serialize;
 use squashbox_core::endpoint::{Attempt, Outcome};
 use squashbox_core::images::ImageSummary;
 use squashbox_core::job::{CancelToken, Progress};
+use squashbox_core::platform::{start_help, Os, StartHelp};
 pub use squashbox_core::units::human_bytes;
 use squashbox_core::units::percent;
 use squashbox_core::Error;
@@ -72,12 +73,28 @@ pub fn explain(err: &Error) -> String {
                     a.outcome,
                     a.endpoint.source.describe()
                 ),
-                None => "Docker is not running: start Docker Desktop (or `sudo systemctl start docker`), or set DOCKER_HOST; `squashbox-cli doctor` shows every place tried.".into(),
+                None => format!(
+                    "Docker is not running: start it ({}), or set DOCKER_HOST; `squashbox-cli doctor` shows every place tried.",
+                    how_to_start(&start_help(Os::current()))
+                ),
             }
         }
         other => other.to_string(),
     };
     terminal_safe(&text).into_owned()
+}
+
+/// Each engine with its command, or its action in words where it has none: "Docker Desktop:
+/// `open -a Docker`; Colima: `colima start`; …".
+fn how_to_start(help: &StartHelp) -> String {
+    help.engines
+        .iter()
+        .map(|e| match &e.command {
+            Some(command) => format!("{}: `{command}`", e.engine),
+            None => format!("{}: {}", e.engine, e.action.trim_end_matches('.')),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn display_host(attempt: &Attempt) -> &str {
@@ -226,6 +243,16 @@ impl ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn start_advice_gives_commands_and_words_where_there_is_no_command() {
+        assert_eq!(
+            how_to_start(&start_help(Os::Macos)),
+            "Docker Desktop: `open -a Docker`; Colima: `colima start`; Podman: `podman machine start`"
+        );
+        assert!(how_to_start(&start_help(Os::Windows))
+            .starts_with("Docker Desktop: Open Docker Desktop from the Start menu"));
+    }
 
     #[test]
     fn plain_text_is_passed_through_unchanged() {

@@ -20,12 +20,14 @@
 use bollard::{BollardRequest, Docker};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use ts_rs::TS;
 
 use crate::endpoint::{candidates, Attempt, Candidate, Endpoint, Environment, Outcome, Source};
 use crate::error::{Error, Result};
+use crate::platform::Os;
 
 /// How long a daemon gets to answer `/version` before we call it unreachable.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -190,12 +192,28 @@ impl Daemon {
         &self.disk_usage_turn
     }
 
-    /// The daemon runs on this machine (a unix socket or named pipe), so its data folder is on
-    /// one of our disks.
-    pub fn is_local(&self) -> bool {
-        let host = &self.info.endpoint.host;
-        host.starts_with("unix://") || host.starts_with("npipe://")
+    /// The daemon's data folder, when it is a folder of this machine's own disks; None for a
+    /// remote daemon and for the Linux VM behind Docker Desktop, Colima, OrbStack or a Podman
+    /// machine, whose `/var/lib/docker` lives on the VM's disk, not on the Mac's or the PC's.
+    pub fn data_dir_here(&self) -> Option<&Path> {
+        let info = &self.info;
+        let dir = Path::new(&info.root_dir);
+        (shares_our_kernel(&info.endpoint.host, &info.os_type, Os::current()) && dir.is_dir())
+            .then_some(dir)
     }
+}
+
+/// Whether a daemon at `host` reporting `os_type` ("linux", "windows") runs on our own kernel:
+/// reached through a socket or pipe of this machine, and of this system's kind. (A Linux
+/// daemon on Linux may still be in a VM, Docker Desktop's: the caller also checks its folder.)
+fn shares_our_kernel(host: &str, os_type: &str, os: Os) -> bool {
+    let local = host.starts_with("unix://") || host.starts_with("npipe://");
+    let same_kind = match os {
+        Os::Linux => os_type == "linux",
+        Os::Windows => os_type == "windows",
+        Os::Macos => false,
+    };
+    local && same_kind
 }
 
 fn broken_context(name: String, reason: String) -> Attempt {
@@ -303,7 +321,7 @@ fn client_for(host: &str) -> Result<Docker, String> {
     let version = bollard::API_DEFAULT_VERSION;
     let timeout = REQUEST_TIMEOUT_SECS;
     let result = if let Some(path) = host.strip_prefix("unix://") {
-        Docker::connect_with_unix(path, timeout, version)
+        connect_unix(path, timeout, version)
     } else if host.starts_with("npipe://") {
         connect_named_pipe(host, timeout, version)
     } else if let Some(addr) = host.strip_prefix("tcp://") {
@@ -316,6 +334,28 @@ fn client_for(host: &str) -> Result<Docker, String> {
         ));
     };
     result.map_err(|e| e.to_string())
+}
+
+// bollard has each transport only where the system has it: unix sockets on Unix, named pipes
+// on Windows. The other system's address fails like an unknown scheme.
+#[cfg(unix)]
+fn connect_unix(
+    path: &str,
+    timeout: u64,
+    version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    Docker::connect_with_unix(path, timeout, version)
+}
+
+#[cfg(not(unix))]
+fn connect_unix(
+    path: &str,
+    _timeout: u64,
+    _version: &bollard::ClientVersion,
+) -> Result<Docker, bollard::errors::Error> {
+    Err(bollard::errors::Error::UnsupportedURISchemeError {
+        uri: format!("unix://{path}"),
+    })
 }
 
 #[cfg(windows)]
@@ -389,6 +429,30 @@ mod tests {
     fn negotiation_refuses_engines_we_do_not_share_a_version_with() {
         assert!(negotiate(ApiVersion(1, 40), None).is_err());
         assert!(negotiate(ApiVersion(1, 99), Some(ApiVersion(1, 98))).is_err());
+    }
+
+    #[test]
+    fn only_a_daemon_on_our_own_kernel_has_its_data_on_our_disks() {
+        let sock = "unix:///var/run/docker.sock";
+        assert!(shares_our_kernel(sock, "linux", Os::Linux));
+        // Docker Desktop, Colima, OrbStack, the Podman machine: a Linux VM behind a local socket.
+        assert!(!shares_our_kernel(sock, "linux", Os::Macos));
+        assert!(!shares_our_kernel(
+            "npipe:////./pipe/dockerDesktopLinuxEngine",
+            "linux",
+            Os::Windows
+        ));
+        // Docker Desktop's Windows containers run on the PC itself.
+        assert!(shares_our_kernel(
+            "npipe:////./pipe/docker_engine",
+            "windows",
+            Os::Windows
+        ));
+        assert!(!shares_our_kernel(
+            "tcp://10.0.0.5:2375",
+            "linux",
+            Os::Linux
+        ));
     }
 
     #[test]

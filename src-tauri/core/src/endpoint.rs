@@ -17,6 +17,8 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
+use crate::platform::Os;
+
 /// Why an endpoint is on the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind")]
@@ -134,7 +136,9 @@ pub struct Environment {
     pub docker_config: Option<PathBuf>,
     pub home: Option<PathBuf>,
     pub xdg_runtime_dir: Option<PathBuf>,
-    pub windows: bool,
+    /// `TMPDIR`: on macOS a per-user folder, where Podman 5's machine puts its API socket.
+    pub tmp_dir: Option<PathBuf>,
+    pub os: Os,
 }
 
 impl Environment {
@@ -149,7 +153,8 @@ impl Environment {
                 .or_else(|| var("USERPROFILE"))
                 .map(PathBuf::from),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
-            windows: cfg!(windows),
+            tmp_dir: var("TMPDIR").map(PathBuf::from),
+            os: Os::current(),
         }
     }
 
@@ -183,12 +188,17 @@ pub fn candidates(env: &Environment) -> Vec<Candidate> {
 }
 
 fn well_known_sockets(env: &Environment) -> Vec<(&'static str, String)> {
-    if env.windows {
+    if env.os == Os::Windows {
+        // docker_engine is Docker Desktop's (and Rancher Desktop's, on its moby engine).
         return vec![
             ("Docker Engine", "npipe:////./pipe/docker_engine".into()),
             (
                 "Docker Desktop (WSL 2)",
                 "npipe:////./pipe/dockerDesktopLinuxEngine".into(),
+            ),
+            (
+                "Podman machine",
+                "npipe:////./pipe/podman-machine-default".into(),
             ),
         ];
     }
@@ -211,6 +221,22 @@ fn well_known_sockets(env: &Environment) -> Vec<(&'static str, String)> {
         list.push(("Colima", unix(home.join(".colima/default/docker.sock"))));
         list.push(("OrbStack", unix(home.join(".orbstack/run/docker.sock"))));
         list.push(("Rancher Desktop", unix(home.join(".rd/docker.sock"))));
+    }
+    if env.os == Os::Macos {
+        // The default machine's API socket: Podman 5 puts it in TMPDIR, Podman 4 under the
+        // data folder. (With podman-mac-helper installed, /var/run/docker.sock leads there too.)
+        if let Some(tmp) = &env.tmp_dir {
+            list.push((
+                "Podman machine",
+                unix(tmp.join("podman/podman-machine-default-api.sock")),
+            ));
+        }
+        if let Some(home) = &env.home {
+            list.push((
+                "Podman machine (Podman 4)",
+                unix(home.join(".local/share/containers/podman/machine/podman.sock")),
+            ));
+        }
     }
     if let Some(run) = &env.xdg_runtime_dir {
         list.push(("Podman (rootless)", unix(run.join("podman/podman.sock"))));
@@ -311,6 +337,9 @@ mod tests {
         fs::write(home.join(".docker/config.json"), config.to_string()).unwrap();
     }
 
+    // The socket list of Unix systems, whose paths are joined with '/': on Windows the same
+    // joins put '\' in them, and Windows has a list of its own (windows_uses_named_pipes).
+    #[cfg(unix)]
     #[test]
     fn well_known_sockets_follow_the_documented_order() {
         let home = tempfile::tempdir().unwrap();
@@ -431,15 +460,45 @@ mod tests {
     #[test]
     fn windows_uses_named_pipes() {
         let env = Environment {
-            windows: true,
+            os: Os::Windows,
+            home: Some(r"C:\Users\me".into()),
             ..Environment::default()
         };
         assert_eq!(
             hosts(&env),
             vec![
                 "npipe:////./pipe/docker_engine",
-                "npipe:////./pipe/dockerDesktopLinuxEngine"
+                "npipe:////./pipe/dockerDesktopLinuxEngine",
+                "npipe:////./pipe/podman-machine-default",
             ]
+        );
+    }
+
+    // The socket list of Unix systems, whose paths are joined with '/': on Windows the same
+    // joins put '\' in them, and Windows has a list of its own (windows_uses_named_pipes).
+    #[cfg(unix)]
+    #[test]
+    fn macos_also_looks_for_the_podman_machine() {
+        let env = Environment {
+            os: Os::Macos,
+            home: Some("/Users/me".into()),
+            tmp_dir: Some("/var/folders/xy/T".into()),
+            ..Environment::default()
+        };
+        let list = hosts(&env);
+        let podman_5 = "unix:///var/folders/xy/T/podman/podman-machine-default-api.sock";
+        let podman_4 = "unix:///Users/me/.local/share/containers/podman/machine/podman.sock";
+        assert!(list.iter().any(|h| h == podman_5), "{list:?}");
+        assert!(list.iter().any(|h| h == podman_4), "{list:?}");
+        assert!(list.contains(&"unix:///Users/me/.docker/run/docker.sock".to_string()));
+        // Not on Linux, where TMPDIR is shared and no machine runs.
+        let linux = hosts(&Environment {
+            os: Os::Linux,
+            ..env
+        });
+        assert!(
+            !linux.iter().any(|h| h.contains("podman-machine")),
+            "{linux:?}"
         );
     }
 }

@@ -27,6 +27,7 @@ pub mod images;
 pub mod job;
 pub mod ledger;
 pub mod made;
+pub mod platform;
 pub mod prune;
 mod raw;
 pub mod reference;

@@ -132,6 +132,8 @@ async fn open(daemon: &Daemon, path: &str) -> Result<(Box<dyn Connection>, Strin
     let host = info.endpoint.host.as_str();
     let conn: Box<dyn Connection> = if let Some(socket) = host.strip_prefix("unix://") {
         Box::new(connect_unix(socket).await?)
+    } else if let Some(pipe) = pipe_name(host) {
+        Box::new(connect_pipe(&pipe).await?)
     } else if let Some(addr) = host
         .strip_prefix("tcp://")
         .or_else(|| host.strip_prefix("http://"))
@@ -164,6 +166,40 @@ async fn connect_unix(socket: &str) -> Result<tokio::net::UnixStream> {
 async fn connect_unix(socket: &str) -> Result<tokio::net::TcpStream> {
     Err(Error::Stream(format!(
         "unix sockets are not available here: {socket}"
+    )))
+}
+
+/// The Windows name of an `npipe://` address: `npipe:////./pipe/docker_engine` is
+/// `\\.\pipe\docker_engine` (the Docker CLI writes the slashes forward).
+fn pipe_name(host: &str) -> Option<String> {
+    host.strip_prefix("npipe://")
+        .map(|path| path.replace('/', "\\"))
+}
+
+/// A pipe whose every instance is taken answers "busy" (ERROR_PIPE_BUSY) rather than queueing
+/// us; the daemon opens another instance at once, so we try again shortly.
+#[cfg(windows)]
+async fn connect_pipe(name: &str) -> Result<tokio::net::windows::named_pipe::NamedPipeClient> {
+    use tokio::net::windows::named_pipe::ClientOptions;
+    const ERROR_PIPE_BUSY: i32 = 231;
+    const TRIES: u32 = 20;
+    let mut tries = 0;
+    loop {
+        match ClientOptions::new().open(name) {
+            Ok(client) => return Ok(client),
+            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) && tries < TRIES => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(Error::Stream(format!("{name}: {e}"))),
+        }
+    }
+}
+
+#[cfg(not(windows))]
+async fn connect_pipe(name: &str) -> Result<tokio::net::TcpStream> {
+    Err(Error::Stream(format!(
+        "named pipes are only on Windows: {name}"
     )))
 }
 
@@ -246,6 +282,15 @@ mod tests {
         let consumed = feed_values(buffer, true, &mut |_| ControlFlow::Break(())).unwrap();
         assert!(consumed.stopped);
         assert_eq!(&buffer[..consumed.bytes], b"{\"a\":1}");
+    }
+
+    #[test]
+    fn pipe_addresses_become_windows_pipe_names() {
+        assert_eq!(
+            pipe_name("npipe:////./pipe/docker_engine").as_deref(),
+            Some(r"\\.\pipe\docker_engine")
+        );
+        assert_eq!(pipe_name("unix:///var/run/docker.sock"), None);
     }
 
     #[test]

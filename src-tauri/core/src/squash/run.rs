@@ -149,9 +149,8 @@ pub async fn preflight(
         Method::BuildKit | Method::Direct => copy.saturating_mul(2),
     };
     let bytes_available = daemon
-        .is_local()
-        .then(|| host_disk(std::path::Path::new(&daemon.info().root_dir)))
-        .flatten()
+        .data_dir_here()
+        .and_then(host_disk)
         .map(|d| d.available);
     let mut warnings = Vec::new();
     warnings.extend(multi_stage::refusal(daemon, method.method, &plan.source_id).await?);

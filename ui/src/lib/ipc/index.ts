@@ -30,6 +30,7 @@ import type { Progress } from "./bindings/Progress";
 import type { PrunePreview } from "./bindings/PrunePreview";
 import type { PruneResult } from "./bindings/PruneResult";
 import type { Settings } from "./bindings/Settings";
+import type { StartHelp } from "./bindings/StartHelp";
 import type { SquashOptions } from "./bindings/SquashOptions";
 import type { SquashOutcome } from "./bindings/SquashOutcome";
 import type { SquashPlan } from "./bindings/SquashPlan";
@@ -53,6 +54,7 @@ export type {
   PrunePreview,
   PruneResult,
   Settings,
+  StartHelp,
   SquashOptions,
   SquashOutcome,
   SquashPlan,
@@ -67,6 +69,8 @@ export type { KeyValue } from "./bindings/KeyValue";
 export type { KnownDifference } from "./bindings/KnownDifference";
 export type { Verification } from "./bindings/Verification";
 export type { Endpoint } from "./bindings/Endpoint";
+export type { EngineStart } from "./bindings/EngineStart";
+export type { Os } from "./bindings/Os";
 export type { HostDisk } from "./bindings/HostDisk";
 export type { KindUsage } from "./bindings/KindUsage";
 export type { LayerAudit } from "./bindings/LayerAudit";
@@ -159,6 +163,11 @@ export function diskUsage(): Promise<number> {
 /** Tries every endpoint and says what each answered. */
 export function diagnose(): Promise<Attempt[]> {
   return call("diagnose");
+}
+
+/** How to start Docker Desktop, Colima, Podman… on the system the app runs on. */
+export function startHelp(): Promise<StartHelp> {
+  return call("start_help");
 }
 
 export function getSettings(): Promise<Settings> {

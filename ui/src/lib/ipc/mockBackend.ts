@@ -29,6 +29,7 @@ import type {
   SquashOptions,
   SquashOutcome,
   SquashPlan,
+  StartHelp,
   TreeNode,
 } from "./index";
 
@@ -37,6 +38,7 @@ export type Command =
   | "list_images"
   | "disk_usage"
   | "diagnose"
+  | "start_help"
   | "get_settings"
   | "set_docker_host"
   | "audit_image"
@@ -112,6 +114,26 @@ export const CHOSEN_ATTEMPTS: Attempt[] = [
     outcome: { kind: "skipped" },
   },
 ];
+
+/** What the Rust side's `start_help` answers; a sample, the real text is the core's. */
+export function fakeStartHelp(os: StartHelp["os"] = "linux"): StartHelp {
+  const engines: Record<StartHelp["os"], StartHelp["engines"]> = {
+    linux: [
+      { engine: "Docker Engine", action: "Start the Docker service.", command: "sudo systemctl start docker" },
+      { engine: "Podman", action: "Start Podman's Docker-compatible socket for your user.", command: "systemctl --user start podman.socket" },
+    ],
+    macos: [
+      { engine: "Docker Desktop", action: "Open Docker Desktop from your Applications folder.", command: "open -a Docker" },
+      { engine: "Colima", action: "Start Colima's virtual machine.", command: "colima start" },
+      { engine: "Podman", action: "Start the Podman machine.", command: "podman machine start" },
+    ],
+    windows: [
+      { engine: "Docker Desktop", action: "Open Docker Desktop from the Start menu.", command: null },
+      { engine: "Podman", action: "Start the Podman machine.", command: "podman machine start" },
+    ],
+  };
+  return { os, engines: engines[os] };
+}
 
 export function fakeInfo(overrides: Partial<DaemonInfo> = {}): DaemonInfo {
   return {
@@ -560,6 +582,7 @@ export function installMockBackend(scenario: string): void {
     list_images: () => delay(150, () => images),
     disk_usage: () => delay(900, () => images.reduce((sum, i) => sum + i.size, 0) * 0.6),
     diagnose: () => delay(200, () => FAKE_ATTEMPTS),
+    start_help: () => fakeStartHelp(),
     get_settings: () => ({ dockerHost }),
     set_docker_host: (args) => {
       const host = (args.host as string | null) ?? null;

@@ -8,7 +8,7 @@
  * looked for whichever screen is showing, and tests drive it with fake timers.
  */
 import * as ipc from "../ipc";
-import type { Attempt, DaemonInfo, IpcError, Settings } from "../ipc";
+import type { Attempt, DaemonInfo, IpcError, Settings, StartHelp } from "../ipc";
 
 export type Phase = "connecting" | "connected" | "unavailable";
 
@@ -27,6 +27,8 @@ export class Connection {
   /** Fresh from `diagnose`, for when the failure carried no attempts of its own. */
   diagnosed = $state.raw<Attempt[] | null>(null);
   settings = $state.raw<Settings>({ dockerHost: null });
+  /** How to start an engine on this system; null until known, or if asking failed. */
+  startHelp = $state.raw<StartHelp | null>(null);
   /** A connect is in flight. */
   busy = $state(false);
   /** Seconds until the next automatic retry; 0 while none is scheduled. */
@@ -47,6 +49,7 @@ export class Connection {
 
   start(): void {
     void this.loadSettings();
+    void this.loadStartHelp();
     void this.connect();
   }
 
@@ -60,6 +63,14 @@ export class Connection {
       this.settings = await ipc.getSettings();
     } catch {
       // Without settings the "Clear" button just stays hidden; connecting still works.
+    }
+  }
+
+  async loadStartHelp(): Promise<void> {
+    try {
+      this.startHelp = await ipc.startHelp();
+    } catch {
+      // The no-daemon screen then gives its general advice instead.
     }
   }
 
