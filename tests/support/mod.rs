@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 /// Runs the docker CLI (on DOCKER_HOST's daemon when it is set) and returns its output; panics
 /// with stderr when it fails.
@@ -32,23 +33,35 @@ pub fn docker_output(args: &[&str]) -> Output {
 /// Every image ID on the daemon, intermediate ones included. Podman's list fails whole when
 /// another test removes an image meanwhile ("… image not known"): it is asked again then.
 pub fn all_image_ids() -> std::collections::HashSet<String> {
-    let args = ["images", "-a", "-q", "--no-trunc"];
-    for _ in 1..5 {
-        let output = docker_output(&args);
+    docker_despite(
+        &["images", "-a", "-q", "--no-trunc"],
+        &["image not known"],
+        5,
+    )
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// [`docker`], run again (up to `tries` times in all) while it fails saying one of `hiccups`:
+/// an engine's store losing something under it while other tests remove images.
+fn docker_despite(args: &[&str], hiccups: &[&str], tries: u32) -> String {
+    let mut attempt = 1;
+    loop {
+        let output = docker_output(args);
         if output.status.success() {
-            return String::from_utf8_lossy(&output.stdout)
-                .lines()
-                .map(str::to_owned)
-                .collect();
+            return String::from_utf8_lossy(&output.stdout).trim().to_owned();
         }
+        let said =
+            String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
         assert!(
-            String::from_utf8_lossy(&output.stderr).contains("image not known"),
-            "docker images failed: {}",
-            String::from_utf8_lossy(&output.stderr)
+            attempt < tries && hiccups.iter().any(|h| said.contains(h)),
+            "docker {} failed: {said}",
+            args.join(" ")
         );
+        attempt += 1;
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    docker(&args).lines().map(str::to_owned).collect()
 }
 
 /// `docker import` of the layer tar at `path`, under a name of its own; returns the new
@@ -221,19 +234,11 @@ fn classic_build(dir: &Path, tag: &str) {
     // images ("failed to export layer: … lease does not exist"), and Podman's cache lookup a
     // layer ("getting top layer info: layer not known"): the engine's hiccup, not the
     // fixture's, so such a build is run again.
-    for attempt in 1..=3 {
-        let output = docker_output(&["build", "-q", "-t", tag, dir]);
-        if output.status.success() {
-            return;
-        }
-        let said =
-            String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
-        assert!(
-            attempt < 3
-                && (said.contains("lease does not exist") || said.contains("layer not known")),
-            "docker build -t {tag} failed: {said}"
-        );
-    }
+    docker_despite(
+        &["build", "-q", "-t", tag, dir],
+        &["lease does not exist", "layer not known"],
+        3,
+    );
 }
 
 /// Through the Engine API's `/build?version=2`, as the core's BuildKit squash does: the CLI here
@@ -275,25 +280,32 @@ fn buildkit_build(dir: &Path, tag: &str) {
     );
 }
 
-/// Whether the daemon under test is Podman, by the component `/version` names.
+/// Whether the daemon under test is Podman, by the component `/version` names (once).
 pub fn podman() -> bool {
-    daemon_get("/version")["Components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["Name"].as_str().is_some_and(|n| n.contains("Podman")))
+    static PODMAN: OnceLock<bool> = OnceLock::new();
+    *PODMAN.get_or_init(|| {
+        daemon_get("/version")["Components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["Name"].as_str().is_some_and(|n| n.contains("Podman")))
+    })
 }
 
 /// Whether the daemon under test keeps its images in the containerd image store, read from
-/// `/info` as the core reads it.
+/// `/info` as the core reads it (once: a test run has one daemon).
 pub fn containerd_store() -> bool {
-    daemon_get("/info")["DriverStatus"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|pair| {
-            pair[0] == "driver-type" && pair[1].as_str().is_some_and(|v| v.contains("containerd"))
-        })
+    static STORE: OnceLock<bool> = OnceLock::new();
+    *STORE.get_or_init(|| {
+        daemon_get("/info")["DriverStatus"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|pair| {
+                pair[0] == "driver-type"
+                    && pair[1].as_str().is_some_and(|v| v.contains("containerd"))
+            })
+    })
 }
 
 fn busybox() -> PathBuf {

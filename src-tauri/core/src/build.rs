@@ -60,18 +60,12 @@ pub async fn build_dockerfile(
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<String> {
-    let mut tries = 1;
-    loop {
-        let built = build_once(daemon, dockerfile, builder, made, sink, cancel).await;
-        match built {
-            Err(Error::BuildFailed(why))
-                if tries < BUILD_TRIES && lost_under_podman(daemon, &why) =>
-            {
-                tries += 1;
-            }
-            built => return built,
-        }
-    }
+    let lost_one =
+        |err: &Error| matches!(err, Error::BuildFailed(why) if lost_under_podman(daemon, why));
+    crate::retry::while_passing(BUILD_TRIES, Duration::ZERO, lost_one, || {
+        build_once(daemon, dockerfile, builder, made, sink, cancel)
+    })
+    .await
 }
 
 /// How often a build Podman failed on a vanished image or layer is tried.

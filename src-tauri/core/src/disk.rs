@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 use ts_rs::TS;
 
 use crate::daemon::Daemon;
@@ -73,16 +74,11 @@ pub async fn usage(daemon: &Daemon) -> Result<DiskUsage> {
 pub(crate) async fn raw_usage(daemon: &Daemon, query: &str) -> Result<RawUsage> {
     let _turn = daemon.disk_usage_turn().lock().await;
     let path = format!("/system/df?{query}");
-    let mut tries = 1;
-    loop {
-        match crate::raw::get_json(daemon, &path).await {
-            Err(Error::Daemon { status: 404, .. }) if tries < USAGE_TRIES => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-            answer => return answer,
-        }
-    }
+    let lost_one = |err: &Error| matches!(err, Error::Daemon { status: 404, .. });
+    crate::retry::while_passing(USAGE_TRIES, Duration::from_millis(200), lost_one, || {
+        crate::raw::get_json(daemon, &path)
+    })
+    .await
 }
 
 /// How often a count that lost an image under it is asked for before its 404 is reported.

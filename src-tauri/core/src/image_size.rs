@@ -84,22 +84,18 @@ pub(crate) async fn list_steadily(
     daemon: &Daemon,
     options: ListImagesOptions,
 ) -> Result<Vec<bollard::models::ImageSummary>> {
-    let lost_one = |status: u16, message: &str| {
-        status == 404 || (status == 500 && message.contains("image not known"))
-    };
-    let mut tries = 1;
-    loop {
-        match daemon.docker().list_images(Some(options.clone())).await {
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code,
-                message,
-            }) if tries < LIST_TRIES && lost_one(status_code, &message) => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            }
-            answer => return answer.map_err(Error::from_docker),
+    let lost_one = |err: &Error| match err {
+        Error::Daemon { status, message } => {
+            *status == 404 || (*status == 500 && message.contains("image not known"))
         }
-    }
+        _ => false,
+    };
+    let pause = std::time::Duration::from_millis(200);
+    crate::retry::while_passing(LIST_TRIES, pause, lost_one, || async {
+        let listed = daemon.docker().list_images(Some(options.clone())).await;
+        listed.map_err(Error::from_docker)
+    })
+    .await
 }
 
 /// How often a list that lost an image under it is asked for before its error is reported.

@@ -31,6 +31,7 @@ pub mod platform;
 pub mod prune;
 mod raw;
 pub mod reference;
+mod retry;
 pub mod settings;
 pub mod squash;
 pub mod units;
