@@ -163,6 +163,22 @@ impl App {
         }
     }
 
+    /// Filters the list down to the one row whose tag is `tag` and returns that row's selector,
+    /// as a person looking for one image would. WebDriver clicks at the element's coordinates:
+    /// in the full list, another test's build landing meanwhile inserts a row above (newest
+    /// first) and the click lands on a neighbour (seen in CI: the squash opened on `<none>`).
+    pub async fn only_row_of(&self, tag: &str, id: &str) -> String {
+        let filter = self
+            .client
+            .find(Locator::Css("[data-testid=filter]"))
+            .await
+            .unwrap();
+        filter.send_keys(tag).await.unwrap();
+        self.wait_until_rows(|rows| rows.len() == 1 && rows[0].contains(tag))
+            .await;
+        format!("[data-testid=image-row][data-image-id=\"{id}\"]")
+    }
+
     /// The text of every image row, once one of them contains `needle`.
     pub async fn wait_for_rows_containing(&self, needle: &str) -> Vec<String> {
         self.wait_until_rows(|rows| rows.iter().any(|r| r.contains(needle)))

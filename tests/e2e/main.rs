@@ -73,7 +73,7 @@ async fn an_audit_opens_from_the_list_shows_the_waste_and_exports_html() {
     let app = App::launch(&[]).await;
     app.wait_for_rows_containing(&fixture.tag).await;
 
-    let row = format!("[data-testid=image-row][data-image-id=\"{}\"]", fixture.id);
+    let row = app.only_row_of(&fixture.tag, &fixture.id).await;
     // WebKitWebDriver will not click a table row itself, only what is in its cells.
     app.click(&format!("{row} [data-testid=image-tag]")).await;
     app.click(&format!("{row} [data-testid=audit-open]")).await;

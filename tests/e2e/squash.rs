@@ -49,7 +49,7 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
     let app = App::launch(&[("SQUASHBOX_DATA_DIR", data.path().to_str().unwrap())]).await;
     app.wait_for_rows_containing(&fixture.tag).await;
 
-    let row = format!("[data-testid=image-row][data-image-id=\"{}\"]", fixture.id);
+    let row = app.only_row_of(&fixture.tag, &fixture.id).await;
     app.click(&format!("{row} [data-testid=image-tag]")).await;
     app.click(&format!("{row} [data-testid=squash-open]")).await;
     let title = app.wait_for_text("#squash-title").await;
