@@ -98,3 +98,46 @@ async fn images_come_newest_first() {
     let list = list().await;
     assert!(list.windows(2).all(|w| w[0].created >= w[1].created));
 }
+
+/// The list's "could save": a hint from the history until an audit runs, then the audit's own
+/// figure, remembered for the next list (and the next run: it is kept in the data folder).
+#[tokio::test]
+async fn the_saving_is_hinted_by_the_history_then_measured_by_an_audit() {
+    use squashbox_core::audit::audit_image;
+    use squashbox_core::job::CancelToken;
+    use squashbox_core::savings::Saving;
+
+    crate::support::isolated_data_dir();
+    let wasted = vec![b'w'; 300_000];
+    let fixture = Fixture::build(&crate::support::FixtureSpec {
+        name: "saving-hint",
+        files: &[("wasted.bin", &wasted)],
+        steps: &[
+            "COPY wasted.bin /tmp/wasted.bin",
+            "RUN [\"/bin/busybox\", \"rm\", \"/tmp/wasted.bin\"]",
+        ],
+    });
+    let Saving::Likely(hint) = find(&list().await, &fixture.id).saving.clone() else {
+        panic!("no hint for an image whose last step deletes a file");
+    };
+    assert_eq!(hint.step, hint.steps, "the last step deletes: {hint:?}");
+    assert!(hint.command.contains("rm"), "{hint:?}");
+
+    let daemon = Daemon::connect(&Environment::from_process(None))
+        .await
+        .unwrap();
+    let audited = audit_image(&daemon, &fixture.id, &|_| {}, &CancelToken::new())
+        .await
+        .unwrap();
+    assert_eq!(audited.report.reclaimable_bytes, 300_000);
+    assert_eq!(
+        find(&list().await, &fixture.id).saving,
+        Saving::Measured {
+            bytes: 300_000,
+            layer_bytes: audited.report.layer_bytes
+        }
+    );
+
+    let plain = Fixture::small("saving-none");
+    assert_eq!(find(&list().await, &plain.id).saving, Saving::Unknown);
+}

@@ -415,9 +415,9 @@ fn daemon_socket() -> PathBuf {
     }
 }
 
-/// The ledger of what squashes left behind, in a folder of the test run's own unless the
-/// caller (scripts/test.sh) chose one: tests never write to the user's data folder.
-pub fn isolated_ledger() -> squashbox_core::ledger::Ledger {
+/// A data folder of the test run's own (the ledger, the audits' savings) unless the caller
+/// (scripts/test.sh) chose one: tests never write to the user's data folder.
+pub fn isolated_data_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| match std::env::var_os("SQUASHBOX_DATA_DIR") {
         Some(dir) => PathBuf::from(dir),
@@ -426,6 +426,12 @@ pub fn isolated_ledger() -> squashbox_core::ledger::Ledger {
             std::env::set_var("SQUASHBOX_DATA_DIR", &dir);
             dir
         }
-    });
+    })
+    .clone()
+}
+
+/// The ledger of what squashes left behind, in the [isolated data folder](isolated_data_dir).
+pub fn isolated_ledger() -> squashbox_core::ledger::Ledger {
+    isolated_data_dir();
     squashbox_core::ledger::Ledger::default_location().expect("a data folder")
 }

@@ -113,13 +113,14 @@ pub fn negotiate(
 pub struct Daemon {
     docker: Docker,
     info: DaemonInfo,
-    layer_counts: LayerCountCache,
+    image_facts: ImageFactsCache,
     /// The daemon answers 500 to a second `/system/df` while one runs: ours take turns.
     disk_usage_turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Layer counts by image ID, kept for as long as the connection (see `images::list`).
-pub(crate) type LayerCountCache = Arc<Mutex<HashMap<String, u32>>>;
+/// What the list reads of each image once, by image ID, kept for as long as the connection
+/// (see `images::list`): an ID names the content, so none of it goes stale.
+pub(crate) type ImageFactsCache = Arc<Mutex<HashMap<String, crate::images::ImageFacts>>>;
 
 impl Daemon {
     /// Connects to the first endpoint that answers. An endpoint the user chose is the only one
@@ -184,8 +185,8 @@ impl Daemon {
         &self.docker
     }
 
-    pub(crate) fn layer_count_cache(&self) -> &LayerCountCache {
-        &self.layer_counts
+    pub(crate) fn image_facts_cache(&self) -> &ImageFactsCache {
+        &self.image_facts
     }
 
     pub(crate) fn disk_usage_turn(&self) -> &tokio::sync::Mutex<()> {
@@ -297,7 +298,7 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
     Ok(Daemon {
         docker,
         info,
-        layer_counts: LayerCountCache::default(),
+        image_facts: ImageFactsCache::default(),
         disk_usage_turn: Arc::default(),
     })
 }

@@ -23,6 +23,7 @@ use crate::disk::raw_usage;
 use crate::error::{Error, Result};
 use crate::image_size::{list_images, ImageSize};
 use crate::reference::{is_placeholder, Naming, ShortNames};
+use crate::savings::{hint_from_history, Hint, Saving, Savings, Step};
 
 /// How many image inspections run at once. The daemon answers them quickly; more in flight
 /// only queues on its side.
@@ -54,6 +55,8 @@ pub struct ImageSummary {
     #[ts(type = "number")]
     pub engine_size: u64,
     pub layers: u32,
+    /// What a squash would save: measured by an audit, or hinted at by the history.
+    pub saving: Saving,
 }
 
 /// Every image on the daemon, newest first.
@@ -71,7 +74,10 @@ pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
     })?;
     let used: HashSet<String> = containers.into_iter().filter_map(|c| c.image_id).collect();
     let ids: Vec<String> = images.iter().map(|i| i.id.clone()).collect();
-    let layers = layer_counts(daemon, &ids).await?;
+    let facts = image_facts(daemon, &ids).await?;
+    let measured = Savings::default_location()
+        .map(|savings| savings.measured())
+        .unwrap_or_default();
     let names = ShortNames::new(
         Naming::of(daemon.info()),
         images.iter().flat_map(|i| &i.repo_tags),
@@ -81,6 +87,12 @@ pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
         .into_iter()
         .map(|image| {
             let size = ImageSize::of_listed(&image);
+            let facts = facts.get(&image.id);
+            let saving = match (measured.get(&image.id), facts.and_then(|f| f.hint.clone())) {
+                (Some(measured), _) => measured.clone(),
+                (None, Some(hint)) => Saving::Likely(hint),
+                (None, None) => Saving::Unknown,
+            };
             let mut tags: Vec<String> = real_tags(image.repo_tags)
                 .iter()
                 .map(|tag| names.show(tag))
@@ -90,7 +102,8 @@ pub async fn list(daemon: &Daemon) -> Result<Vec<ImageSummary>> {
                 short_id: short_id(&image.id),
                 dangling: tags.is_empty(),
                 in_use: used.contains(&image.id),
-                layers: layers.get(&image.id).copied().unwrap_or(0),
+                layers: facts.map_or(0, |f| f.layers),
+                saving,
                 created: image.created,
                 size: size.files,
                 engine_size: size.engine,
@@ -125,10 +138,17 @@ pub async fn disk_usage(daemon: &Daemon) -> Result<u64> {
     usage.images_bytes()
 }
 
-/// Layer counts by image ID. An ID names its content, so a count never changes: the daemon
-/// remembers them and a refresh only inspects images it has not seen.
-async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String, u32>> {
-    let cache = daemon.layer_count_cache();
+/// What the list reads of an image once: an ID names its content, so none of it changes.
+#[derive(Debug, Clone)]
+pub(crate) struct ImageFacts {
+    layers: u32,
+    hint: Option<Hint>,
+}
+
+/// The facts of each image by ID. The daemon remembers them, so a refresh only reads images it
+/// has not seen.
+async fn image_facts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String, ImageFacts>> {
+    let cache = daemon.image_facts_cache();
     // Owned IDs: futures borrowing from the caller would not be `Send` for every lifetime,
     // which Tauri's async commands need.
     let missing: Vec<String> = {
@@ -140,15 +160,30 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
             .cloned()
             .collect()
     };
-    let fetched: Vec<(String, u32)> = stream::iter(missing)
+    let fetched: Vec<(String, ImageFacts)> = stream::iter(missing)
         .map(|id| async move {
-            match daemon.docker().inspect_image(&id).await {
+            let docker = daemon.docker();
+            let (inspected, history) =
+                tokio::join!(docker.inspect_image(&id), docker.image_history(&id));
+            match inspected {
                 Ok(inspect) => {
-                    let count = inspect
+                    let layers = inspect
                         .root_fs
                         .and_then(|r| r.layers)
-                        .map_or(0, |l| l.len());
-                    Ok(Some((id, count as u32)))
+                        .map_or(0, |l| l.len()) as u32;
+                    // A history the engine cannot give costs the hint, not the list.
+                    let hint = history.ok().and_then(|newest_first| {
+                        let steps: Vec<Step> = newest_first
+                            .into_iter()
+                            .rev()
+                            .map(|item| Step {
+                                created_by: item.created_by,
+                                size: item.size.max(0) as u64,
+                            })
+                            .collect();
+                        hint_from_history(&steps)
+                    });
+                    Ok(Some((id, ImageFacts { layers, hint })))
                 }
                 // Removed between the list and the inspection: not an error, just gone.
                 Err(bollard::errors::Error::DockerResponseServerError {
@@ -167,7 +202,7 @@ async fn layer_counts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String,
     known.extend(fetched);
     Ok(ids
         .iter()
-        .filter_map(|id| known.get(id).map(|n| (id.clone(), *n)))
+        .filter_map(|id| known.get(id).map(|facts| (id.clone(), facts.clone())))
         .collect())
 }
 

@@ -15,14 +15,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::atomic_file;
 use crate::error::{Error, Result};
-
-/// The app's identifier (tauri.conf.json): the data folder Tauri gives the app has this name, and
-/// the CLI must find the same file.
-const APP_IDENTIFIER: &str = "app.squashbox.desktop";
+use crate::platform::data_dir;
 
 /// Old entries go first; a user squashing daily needs years to reach this.
 const MAX_ENTRIES: usize = 1000;
@@ -44,15 +41,9 @@ impl Ledger {
         Ledger { path }
     }
 
-    /// `left-behind.json` in `$SQUASHBOX_DATA_DIR` when set (tests), else in the app's data
-    /// folder: `~/.local/share/app.squashbox.desktop` (or `$XDG_DATA_HOME`), `~/Library/Application
-    /// Support/…` on macOS, `%APPDATA%\…` on Windows. None when no home folder is known.
+    /// `left-behind.json` in the app's [data folder](crate::platform::data_dir).
     pub fn default_location() -> Option<Ledger> {
-        let dir = match std::env::var_os("SQUASHBOX_DATA_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => platform_data_dir()?.join(APP_IDENTIFIER),
-        };
-        Some(Ledger::at(dir.join("left-behind.json")))
+        Some(Ledger::at(data_dir()?.join("left-behind.json")))
     }
 
     /// Notes that a squash of `left_by` left the images `ids` dangling. Two squashes finishing
@@ -88,19 +79,6 @@ fn parse(bytes: Option<&[u8]>) -> Vec<Entry> {
     bytes
         .and_then(|bytes| serde_json::from_slice(bytes).ok())
         .unwrap_or_default()
-}
-
-fn platform_data_dir() -> Option<PathBuf> {
-    let from = |var: &str| std::env::var_os(var).map(PathBuf::from);
-    if cfg!(windows) {
-        from("APPDATA")
-    } else if cfg!(target_os = "macos") {
-        from("HOME").map(|home| home.join("Library/Application Support"))
-    } else {
-        from("XDG_DATA_HOME")
-            .filter(|dir| Path::new(dir).is_absolute())
-            .or_else(|| from("HOME").map(|home| home.join(".local/share")))
-    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod prune;
 mod raw;
 pub mod reference;
 mod retry;
+pub mod savings;
 pub mod settings;
 pub mod squash;
 pub mod units;

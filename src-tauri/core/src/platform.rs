@@ -10,6 +10,7 @@
 //! ```
 
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
@@ -34,6 +35,31 @@ impl Os {
             Os::Linux
         }
     }
+}
+
+/// The app's identifier (tauri.conf.json): the data folder Tauri gives the app has this name, and
+/// the CLI must find the same files.
+const APP_IDENTIFIER: &str = "app.squashbox.desktop";
+
+/// Where the app and the CLI keep what they remember between runs: `$SQUASHBOX_DATA_DIR` when
+/// set (tests), else `~/.local/share/app.squashbox.desktop` (or under `$XDG_DATA_HOME`),
+/// `~/Library/Application Support/…` on macOS, `%APPDATA%\…` on Windows. None when no home
+/// folder is known.
+pub fn data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("SQUASHBOX_DATA_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let from = |var: &str| std::env::var_os(var).map(PathBuf::from);
+    let base = if cfg!(windows) {
+        from("APPDATA")
+    } else if cfg!(target_os = "macos") {
+        from("HOME").map(|home| home.join("Library/Application Support"))
+    } else {
+        from("XDG_DATA_HOME")
+            .filter(|dir| Path::new(dir).is_absolute())
+            .or_else(|| from("HOME").map(|home| home.join(".local/share")))
+    };
+    Some(base?.join(APP_IDENTIFIER))
 }
 
 /// One way to get a Docker-compatible engine running.

@@ -343,6 +343,7 @@ mod tests {
             size,
             engine_size: size,
             layers: 1,
+            saving: crate::savings::Saving::Unknown,
         }
     }
 

@@ -62,6 +62,7 @@ pub async fn audit_image(
     cancel: &CancelToken,
 ) -> Result<AuditedImage> {
     let (id, report) = read_saved(daemon, image, "reading", sink, cancel, audit_archive).await?;
+    crate::savings::remember(&id, &report);
     Ok(AuditedImage { id, report })
 }
 
@@ -75,6 +76,7 @@ pub async fn survey_image(
 ) -> Result<SurveyedImage> {
     let (id, (report, files)) =
         read_saved(daemon, image, "reading", sink, cancel, survey_archive).await?;
+    crate::savings::remember(&id, &report);
     Ok(SurveyedImage { id, report, files })
 }
 
