@@ -101,7 +101,7 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
     let verified = app
         .wait_for_text_containing(
             "[data-testid=squash-result]",
-            "Verified: same files, same settings",
+            "Verified: same files; settings as you set them (1 change: GREETING)",
             SQUASH_WAIT,
         )
         .await;

@@ -19,7 +19,7 @@ const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], size: number, created = NOW - 3600): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created, size, engineSize: size, layers: 3 };
+  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created, size, engineSize: size, layers: 3, saving: { kind: "unknown" } };
 }
 
 const IMAGES = [

@@ -15,7 +15,7 @@ const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], size: number, created: number): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: false, inUse: false, created, size, engineSize: size, layers: 4 };
+  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: false, inUse: false, created, size, engineSize: size, layers: 4, saving: { kind: "unknown" } };
 }
 
 // Newest first in the list: alpine, then node.

@@ -32,6 +32,7 @@ function image(id: string, tags: string[], overrides: Partial<ImageSummary> = {}
     size: 8_000_000,
     engineSize: 8_000_000,
     layers: 3,
+    saving: { kind: "unknown" },
     ...overrides,
   };
 }

@@ -20,7 +20,7 @@ const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], size: number): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created: NOW - 60, size, engineSize: size, layers: 4 };
+  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created: NOW - 60, size, engineSize: size, layers: 4, saving: { kind: "unknown" } };
 }
 
 const WEB = image("5a", ["web:1.2"], 2_100_000_000);

@@ -131,6 +131,12 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     for warning in &preflight.warnings {
         eprintln!("warning: {}", terminal_safe(warning));
     }
+    if preflight.tag_taken_by.as_deref() == Some(plan.source_id.as_str()) {
+        eprintln!(
+            "note: {} names the source itself: the tag moves to the squashed image",
+            terminal_safe(&plan.tag)
+        );
+    }
     let options = SquashOptions {
         method: choice,
         overwrite_tag: args.overwrite,

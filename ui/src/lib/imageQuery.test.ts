@@ -13,6 +13,7 @@ function image(id: string, tags: string[], created: number, size: number): Image
     size,
     engineSize: size,
     layers: 1,
+    saving: { kind: "unknown" },
   };
 }
 

@@ -4,14 +4,15 @@
  */
 import type { ImageSummary } from "./ipc";
 
-export type SortKey = "created" | "size" | "name";
+export type SortKey = "created" | "size" | "name" | "saving";
 export type SortDir = "asc" | "desc";
 
-/** The direction a column starts in when first chosen: newest, largest, A→Z. */
+/** The direction a column starts in when first chosen: newest, largest, A→Z, most saved. */
 export const DEFAULT_DIR: Record<SortKey, SortDir> = {
   created: "desc",
   size: "desc",
   name: "asc",
+  saving: "desc",
 };
 
 /** What a dangling image is called on screen, so the filter can find those too. */
@@ -46,7 +47,30 @@ function compareBy(key: SortKey, a: ImageSummary, b: ImageSummary): number {
       return a.size - b.size;
     case "name":
       return collator.compare(a.tags[0] ?? "", b.tags[0] ?? "");
+    case "saving":
+      return savingRank(a) - savingRank(b);
   }
+}
+
+/** Measured savings by their bytes, above any hint, above nothing known. */
+function savingRank(image: ImageSummary): number {
+  switch (image.saving.kind) {
+    case "measured":
+      return image.saving.bytes;
+    case "likely":
+      return -1;
+    case "unknown":
+      return -2;
+  }
+}
+
+/** How many of an image's tags its row names before "N more". */
+export const TAGS_SHOWN = 3;
+
+/** The tags a row shows, in natural order (`1, 2, 10`, not `1, 10, 2`), and how many it leaves out. */
+export function tagsShown(tags: readonly string[], max = TAGS_SHOWN): { shown: string[]; more: number } {
+  const sorted = [...tags].sort(collator.compare);
+  return { shown: sorted.slice(0, max), more: Math.max(0, sorted.length - max) };
 }
 
 /**

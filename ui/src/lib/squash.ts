@@ -62,6 +62,51 @@ export function editedFields(original: SquashPlan, plan: SquashPlan): Set<Settin
   return new Set(SETTINGS.filter((field) => !same(original[field], plan[field])));
 }
 
+const SETTING_NAMES: Record<Setting, string> = {
+  env: "environment",
+  user: "user",
+  workingDir: "working folder",
+  cmd: "command",
+  entrypoint: "entrypoint",
+  exposedPorts: "ports",
+  labels: "labels",
+  volumes: "volumes",
+  stopSignal: "stop signal",
+  healthcheck: "health check",
+  shell: "shell",
+  onBuild: "ONBUILD steps",
+};
+
+/** The keys whose value differs between two lists, added and removed ones included, A→Z. */
+function changedKeys(before: readonly KeyValue[], after: readonly KeyValue[]): string[] {
+  const value = (rows: readonly KeyValue[]) => new Map(rows.map((kv) => [kv.key, kv.value]));
+  const [a, b] = [value(before), value(after)];
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  return [...keys].filter((key) => a.get(key) !== b.get(key)).sort();
+}
+
+/**
+ * What the person changed, in words, for the result's "settings as you set them":
+ * environment variables and labels by name (`APP_HOME`), the rest by what they are (`user`).
+ */
+export function changeNames(original: SquashPlan, plan: SquashPlan): string[] {
+  return [...editedFields(original, plan)].flatMap((field) => {
+    if (field === "env") return changedKeys(original.env, plan.env);
+    if (field === "labels") return changedKeys(original.labels, plan.labels).map((key) => `label ${key}`);
+    return [SETTING_NAMES[field]];
+  });
+}
+
+/**
+ * The verified result in words: `"same files, same settings"`, or with the person's edits
+ * named: `"same files; settings as you set them (1 change: APP_HOME)"`.
+ */
+export function verifiedText(changes: readonly string[]): string {
+  if (changes.length === 0) return "same files, same settings";
+  const shown = changes.slice(0, 4).join(", ") + (changes.length > 4 ? ", …" : "");
+  return `same files; settings as you set them (${plural(changes.length, "change", "changes")}: ${shown})`;
+}
+
 /** `plan` with every setting back to the image's own; the target tag stays as chosen. */
 export function withImageSettings(plan: SquashPlan, original: SquashPlan): SquashPlan {
   const copy = structuredClone(original);
@@ -268,5 +313,7 @@ export function resultImage(outcome: SquashOutcome, list: readonly ImageSummary[
     size: outcome.sizeAfter,
     engineSize: outcome.engineSizeAfter,
     layers: outcome.layersAfter,
+    // Not measured yet: the list's own row says once a refresh brings it.
+    saving: { kind: "unknown" },
   };
 }

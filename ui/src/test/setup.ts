@@ -6,4 +6,6 @@ afterEach(() => {
   cleanup();
   resetMockBackend();
   vi.useRealTimers();
+  // What the window remembers between runs (the list's order) must not leak between tests.
+  localStorage.clear();
 });

@@ -166,12 +166,6 @@ pub async fn preflight(
             crate::units::human_bytes(available)
         ));
     }
-    if tag_taken_by.as_deref() == Some(plan.source_id.as_str()) {
-        warnings.push(format!(
-            "{} names the source itself: the tag moves to the squashed image",
-            plan.tag
-        ));
-    }
     Ok(Preflight {
         method,
         tag_taken_by,

@@ -68,6 +68,8 @@ export type { Healthcheck } from "./bindings/Healthcheck";
 export type { KeyValue } from "./bindings/KeyValue";
 export type { KnownDifference } from "./bindings/KnownDifference";
 export type { Verification } from "./bindings/Verification";
+export type { Saving } from "./bindings/Saving";
+export type { Hint } from "./bindings/Hint";
 export type { Endpoint } from "./bindings/Endpoint";
 export type { EngineStart } from "./bindings/EngineStart";
 export type { Os } from "./bindings/Os";

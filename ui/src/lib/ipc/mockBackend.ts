@@ -17,6 +17,7 @@ import type {
   DaemonInfo,
   DiskUsage,
   ImageSummary,
+  Saving,
   IpcError,
   KnownDifference,
   MethodChoice,
@@ -182,9 +183,17 @@ export function fakeImages(n: number, nowSeconds = Math.floor(Date.now() / 1000)
       size,
       engineSize: size,
       layers: 1 + (i % 12),
+      saving: fakeSaving(i, size),
     });
   }
   return images;
+}
+
+/** Every kind the list shows: measured (some nothing), hinted, unknown. */
+function fakeSaving(i: number, size: number): Saving {
+  if (i % 3 === 0) return { kind: "measured", bytes: i % 9 === 0 ? 0 : Math.floor(size / 3), layerBytes: size };
+  if (i % 3 === 1) return { kind: "likely", step: 4, steps: 6, command: "RUN /bin/sh -c rm -rf /tmp/build" };
+  return { kind: "unknown" };
 }
 
 function file(name: string, bytes: number): TreeNode {

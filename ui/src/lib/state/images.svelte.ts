@@ -47,6 +47,11 @@ export class Images {
 
   constructor(hooks: ImagesHooks = {}) {
     this.#hooks = hooks;
+    const sort = loadSort();
+    if (sort !== null) {
+      this.sortKey = sort.key;
+      this.sortDir = sort.dir;
+    }
   }
 
   /**
@@ -92,7 +97,7 @@ export class Images {
     }
   }
 
-  /** Sorts by `key`; choosing the current key again flips the direction. */
+  /** Sorts by `key`; choosing the current key again flips the direction. Remembered for the next run. */
   sortBy(key: SortKey): void {
     if (this.sortKey === key) {
       this.sortDir = this.sortDir === "asc" ? "desc" : "asc";
@@ -100,6 +105,7 @@ export class Images {
       this.sortKey = key;
       this.sortDir = DEFAULT_DIR[key];
     }
+    saveSort({ key: this.sortKey, dir: this.sortDir });
   }
 
   /** Moves the selection `delta` rows through what is shown; returns the new ID. */
@@ -117,5 +123,29 @@ export class Images {
   selectLast(): string | null {
     this.selected = this.visible.at(-1)?.id ?? null;
     return this.selected;
+  }
+}
+
+/** Where the window keeps the list's order between runs: a view preference, not a setting. */
+const SORT_KEY = "squashbox.sort";
+
+function saveSort(sort: { key: SortKey; dir: SortDir }): void {
+  try {
+    localStorage.setItem(SORT_KEY, JSON.stringify(sort));
+  } catch {
+    // Storage full or refused: the order is simply not remembered.
+  }
+}
+
+/** The order saved last, or null when none was or what is there is not one. */
+export function loadSort(): { key: SortKey; dir: SortDir } | null {
+  try {
+    const saved: unknown = JSON.parse(localStorage.getItem(SORT_KEY) ?? "null");
+    if (typeof saved !== "object" || saved === null) return null;
+    const { key, dir } = saved as Record<string, unknown>;
+    if (typeof key !== "string" || !(key in DEFAULT_DIR) || (dir !== "asc" && dir !== "desc")) return null;
+    return { key: key as SortKey, dir };
+  } catch {
+    return null;
   }
 }

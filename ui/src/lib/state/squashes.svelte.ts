@@ -25,7 +25,7 @@ import type {
 import { keepHoldText } from "../keep";
 import { removedCount } from "../prune";
 import type { AuditRun, Audits } from "./audits.svelte";
-import { editedFields, RENDER_DEBOUNCE_MS, sourceName, STAGE_NAME, withImageSettings, type Setting } from "../squash";
+import { changeNames, editedFields, RENDER_DEBOUNCE_MS, sourceName, STAGE_NAME, withImageSettings, type Setting } from "../squash";
 
 export type SquashPhase = "loading" | "loadFailed" | "editing" | "running" | "done" | "failed" | "cancelled";
 
@@ -49,6 +49,11 @@ function lostDaemon(err: IpcError, hooks: Hooks): boolean {
 /** One squash of one image, from its plan to its outcome. */
 export class SquashJob {
   readonly image: ImageSummary;
+  /**
+   * "Make it smaller": the result takes the image's own name, which the person agreed to by
+   * choosing it, so only the preflight's warnings ask first; the settings stay the image's.
+   */
+  readonly guided: boolean;
   phase = $state<SquashPhase>("loading");
   loadError = $state.raw<IpcError | null>(null);
 
@@ -95,6 +100,8 @@ export class SquashJob {
 
   /** The settings that differ from the image's own, for the "edited" marks. */
   changed = $derived<Set<Setting>>(this.original !== null && this.plan !== null ? editedFields(this.original, this.plan) : new Set());
+  /** The same, named for the result: `APP_HOME`, `user`. */
+  changes = $derived<string[]>(this.original !== null && this.plan !== null ? changeNames(this.original, this.plan) : []);
   canStart = $derived(
     this.phase === "editing" &&
       this.startStep === "idle" &&
@@ -123,8 +130,9 @@ export class SquashJob {
   survey = $state.raw<AuditRun | null>(null);
   #audits: Audits | null;
 
-  constructor(image: ImageSummary, hooks: Hooks, audits: Audits | null = null) {
+  constructor(image: ImageSummary, hooks: Hooks, audits: Audits | null = null, guided = false) {
     this.image = image;
+    this.guided = guided && image.tags.length > 0;
     this.#hooks = hooks;
     this.#audits = audits;
   }
@@ -137,6 +145,7 @@ export class SquashJob {
       const plan = await ipc.planSquash(this.image.id, sourceName(this.image));
       this.original = plan;
       this.plan = structuredClone(plan);
+      if (this.guided) this.plan.tag = sourceName(this.image);
       this.phase = "editing";
       this.edited();
       this.#startSurvey();
@@ -279,11 +288,12 @@ export class SquashJob {
       this.startStep = "idle";
       return;
     }
-    if (preflight.tagTakenBy !== null || preflight.warnings.length > 0) {
+    const ownName = this.guided && preflight.tagTakenBy === this.image.id;
+    if ((preflight.tagTakenBy !== null && !ownName) || preflight.warnings.length > 0) {
       this.startStep = "confirm";
       return;
     }
-    await this.#run(plan, false);
+    await this.#run(plan, ownName);
   }
 
   /** "Yes" at the confirm: the tag moves off the image it names, if it names one. */
@@ -444,12 +454,16 @@ export class Squashes {
     };
   }
 
-  /** Shows the image's squash: the job there is, unless it ended and was seen; else a new one. */
-  open(image: ImageSummary): void {
+  /**
+   * Shows the image's squash, guided ("Make it smaller") or not: the job there is when it is
+   * of that kind or still running, unless it ended and was seen; else a new one.
+   */
+  open(image: ImageSummary, guided = false): void {
     this.image = image;
     const job = this.#jobs.get(image.id);
-    if (job !== undefined && job.phase !== "loadFailed" && !(job.finished && job.seen)) return;
-    const fresh = new SquashJob(image, this.#hooks, this.#audits);
+    const fits = job !== undefined && (job.guided === guided || job.phase === "running");
+    if (fits && job.phase !== "loadFailed" && !(job.finished && job.seen)) return;
+    const fresh = new SquashJob(image, this.#hooks, this.#audits, guided);
     this.#jobs.set(image.id, fresh);
     void fresh.load();
   }
