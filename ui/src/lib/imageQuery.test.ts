@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filterImages, sortImages, stepIndex } from "./imageQuery";
+import { filterImages, sortImages, stepIndex, tagsShown } from "./imageQuery";
 import type { ImageSummary } from "./ipc";
 
 function image(id: string, tags: string[], created: number, size: number): ImageSummary {
@@ -82,5 +82,26 @@ describe("stepIndex", () => {
     expect(stepIndex(0, -1, 5)).toBe(0);
     expect(stepIndex(1, 10, 5)).toBe(4);
     expect(stepIndex(0, 1, 0)).toBe(-1);
+  });
+});
+
+describe("tagsShown", () => {
+  it("shows the first three in natural order and counts the rest", () => {
+    const tags = Array.from({ length: 300 }, (_, i) => `app:${300 - i}`);
+    expect(tagsShown(tags)).toEqual({ shown: ["app:1", "app:2", "app:3"], more: 297 });
+    expect(tagsShown(["b:10", "b:9"])).toEqual({ shown: ["b:9", "b:10"], more: 0 });
+    expect(tagsShown([])).toEqual({ shown: [], more: 0 });
+  });
+});
+
+describe("sorting by what a squash could save", () => {
+  it("puts measured savings by size above hints, and hints above nothing known", () => {
+    const saving = (id: string, s: ImageSummary["saving"]) => ({ ...image(id.repeat(32), ["x:" + id], 1, 1), saving: s });
+    const big = saving("a1", { kind: "measured", bytes: 900, layerBytes: 1000 });
+    const none = saving("b2", { kind: "measured", bytes: 0, layerBytes: 1000 });
+    const hint = saving("c3", { kind: "likely", step: 2, steps: 3, command: "RUN rm x" });
+    const unknown = saving("d4", { kind: "unknown" });
+    expect(sortImages([unknown, none, hint, big], "saving", "desc")).toEqual([big, none, hint, unknown]);
+    expect(sortImages([unknown, none, hint, big], "saving", "asc")).toEqual([unknown, hint, none, big]);
   });
 });

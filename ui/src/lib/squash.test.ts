@@ -21,6 +21,8 @@ import {
   stageText,
   tagTakenText,
   withImageSettings,
+  changeNames,
+  verifiedText,
 } from "./squash";
 
 describe("sourceName", () => {
@@ -194,5 +196,24 @@ describe("the outcome", () => {
     expect(made).toMatchObject({ id: outcome.resultId, shortId: "7e7e7e7e7e7e", tags: ["web:1.2-squashed", "web:1.2"], size: 1_070_000_000, layers: 1 });
     const listed = { ...made, tags: ["from-the-list:1"] };
     expect(resultImage(outcome, [listed], 0)).toBe(listed);
+  });
+});
+
+describe("changeNames and verifiedText", () => {
+  it("names environment variables and labels by key, other settings by what they are", () => {
+    const original = fakePlan();
+    const plan = structuredClone(original);
+    plan.env = [...plan.env.filter((kv) => kv.key !== plan.env[0].key), { key: "APP_HOME", value: "/srv" }];
+    plan.user = "nobody";
+    plan.labels = [...plan.labels, { key: "team", value: "web" }];
+    const removed = original.env[0].key;
+    expect(changeNames(original, plan)).toEqual([...[removed, "APP_HOME"].sort(), "user", "label team"]);
+    expect(changeNames(original, original)).toEqual([]);
+  });
+
+  it("says same settings only when nothing was changed", () => {
+    expect(verifiedText([])).toBe("same files, same settings");
+    expect(verifiedText(["APP_HOME"])).toBe("same files; settings as you set them (1 change: APP_HOME)");
+    expect(verifiedText(["A", "B", "C", "D", "E"])).toBe("same files; settings as you set them (5 changes: A, B, C, D, …)");
   });
 });
