@@ -11,6 +11,10 @@ use tauri::Manager;
 
 pub fn run() {
     tauri::Builder::default()
+        // The window's size, position and maximised state, saved on close beside settings.json and
+        // put back before the window shows: the plugin also moves a window whose monitor is gone
+        // back onto one that is there, which our own setting would have to do again.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
             let settings_path = app.path().app_config_dir()?.join("settings.json");
             app.manage(state::AppState::new(app.handle().clone(), settings_path));

@@ -107,6 +107,19 @@ describe("disk & prune view", () => {
     expect(text("prune-kept")).toBe("1 dangling image stays because a container uses it.");
     expect(text("prune-images")).toBe("Remove 3 dangling images…");
     expect(text("prune-cache-summary")).toBe("57 entries · 2.40 GB reclaimable");
+    expect(within(rows[0]).getByTestId("prune-candidate-origin").textContent).toBe("origin unknown");
+  });
+
+  it("leads with what clean-up frees, with Docker's larger figure beside it, explained", async () => {
+    await openCleanup(backend());
+
+    const sections = [...screen.getByTestId("prune-view").querySelectorAll("section")].map((s) => s.dataset.testid);
+    expect(sections[0]).toBe("free-headline");
+    await screen.findByTestId("free-docker");
+    expect(text("free-bytes")).toBe("About 2.41 GB");
+    expect(text("free-parts")).toBe("9.00 MB from 3 dangling images · 2.40 GB of build cache no image uses, each removed only after you confirm below.");
+    expect(text("free-docker")).toContain("1.30 GB Docker calls reclaimable in images");
+    expect(text("free-docker")).toContain("Squashbox never removes a tagged image");
   });
 
   it("says which squash left an image dangling", async () => {

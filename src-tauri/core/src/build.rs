@@ -166,7 +166,12 @@ fn context_with(dockerfile: &str) -> Result<Vec<u8>> {
 struct BuildAnswer {
     image_id: Option<String>,
     error: Option<String>,
-    messages: u64,
+    /// The classic builder's step under way, `(2, 5)` from "Step 2/5 : …". It holds until the
+    /// next step line: the lines between (` ---> …`, a RUN's output) are still that step, and
+    /// reporting them as "no total" turned the window's bar into an empty sweep mid-build.
+    step: Option<(u64, u64)>,
+    /// What the sink heard last, so the many lines of one step are told once.
+    reported: Option<Progress>,
     /// The classic builder may be in a step whose image the stream has not named yet: from the
     /// start (its first step, `FROM scratch`, names none and the copy follows at once), and
     /// from each `Step n/m` line to the next step image.
@@ -178,7 +183,8 @@ impl BuildAnswer {
         BuildAnswer {
             image_id: None,
             error: None,
-            messages: 0,
+            step: None,
+            reported: None,
             step_running: builder == Builder::Classic,
         }
     }
@@ -204,20 +210,24 @@ impl BuildAnswer {
             made.note(id);
             self.image_id = Some(id.to_owned());
         }
-        self.messages += 1;
         let stream = value.get("stream").and_then(|v| v.as_str());
         if let Some(id) = stream.and_then(step_image) {
             made.note(id);
             self.step_running = false;
         }
-        let step = stream.and_then(step_of);
-        if step.is_some() {
+        if let Some(step) = stream.and_then(step_of) {
+            self.step = Some(step);
             self.step_running = true;
         }
-        let progress = step
-            .map(|(step, steps)| Progress::new("building", step, Some(steps)))
-            .unwrap_or_else(|| Progress::new("building", self.messages, None));
-        sink.report(progress);
+        // BuildKit's trace is a protobuf this does not decode: it says no more than "building".
+        let progress = match self.step {
+            Some((step, steps)) => Progress::new("building", step, Some(steps)),
+            None => Progress::new("building", 0, None),
+        };
+        if self.reported.as_ref() != Some(&progress) {
+            sink.report(progress.clone());
+            self.reported = Some(progress);
+        }
         ControlFlow::Continue(())
     }
 
@@ -287,7 +297,42 @@ mod tests {
             r#"{"stream":"Successfully built final\n"}"#,
         ]);
         assert_eq!(result.unwrap(), "sha256:final");
-        assert_eq!(progress[1], Progress::new("building", 2, Some(2)));
+        assert_eq!(
+            progress,
+            [
+                Progress::new("building", 1, Some(2)),
+                Progress::new("building", 2, Some(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn the_lines_between_step_lines_keep_the_step_they_belong_to() {
+        // A step's image line and a RUN's output came through as "no total": the window's bar
+        // swept empty for most of a build while the text had just said "step 2 of 3".
+        let (_, progress) = read_all(&[
+            r#"{"stream":"Step 1/3 : FROM scratch\n"}"#,
+            r#"{"stream":" ---\u003e \n"}"#,
+            r#"{"stream":"Step 2/3 : COPY --from=sha256:ab / /\n"}"#,
+            r#"{"stream":" ---\u003e 31bec908df99\n"}"#,
+            r#"{"stream":"some output of the step\n"}"#,
+            r#"{"stream":"Step 3/3 : ENV A=1\n"}"#,
+            r#"{"aux":{"ID":"sha256:final"}}"#,
+        ]);
+        assert_eq!(
+            progress,
+            [1, 2, 3].map(|step| Progress::new("building", step, Some(3)))
+        );
+    }
+
+    #[test]
+    fn buildkit_says_only_that_it_is_building_once() {
+        let (_, progress) = read_all(&[
+            r#"{"id":"moby.buildkit.trace","aux":"CmQKR3NoYTI1Ng=="}"#,
+            r#"{"id":"moby.buildkit.trace","aux":"CmQKR3NoYTI1Ng=="}"#,
+            r#"{"id":"moby.image.id","aux":{"ID":"sha256:kit"}}"#,
+        ]);
+        assert_eq!(progress, [Progress::new("building", 0, None)]);
     }
 
     #[test]

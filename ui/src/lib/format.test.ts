@@ -3,6 +3,7 @@ import byteSizes from "./byte-sizes.json";
 import {
   countLabel,
   formatBytes,
+  formatDate,
   formatSeconds,
   formatShare,
   outcomeText,
@@ -57,6 +58,14 @@ describe("relativeTime", () => {
 
   it("treats a time in the future as now", () => {
     expect(relativeTime(at(-30), now)).toBe("just now");
+  });
+
+  it("says unknown for an image with no creation time: 0, or Go's zero time (year 1)", () => {
+    for (const none of [0, -62135596800]) {
+      expect(relativeTime(none, now)).toBe("unknown");
+      expect(formatDate(none)).toBe("No creation date was recorded for this image");
+    }
+    expect(formatDate(at(60))).not.toMatch(/recorded/);
   });
 });
 

@@ -45,10 +45,20 @@ function ago(n: number, unit: string): string {
 }
 
 /**
- * `"3 minutes ago"`, `"2 days ago"`. Thresholds follow Docker's HumanDuration so the app
- * and the CLI agree about the same image. A time in the future (clock skew) is "just now".
+ * Whether a creation time was recorded. Images made without one (a `docker import` of some tools,
+ * reproducible builds) carry `0` or Go's zero time, year 1 (`-62135596800`): neither is a date.
+ */
+function isKnownTime(unixSeconds: number): boolean {
+  return Number.isFinite(unixSeconds) && unixSeconds > 0;
+}
+
+/**
+ * `"3 minutes ago"`, `"2 days ago"`, `"unknown"` when no time was recorded. Thresholds follow
+ * Docker's HumanDuration so the app and the CLI agree about the same image. A time in the future
+ * (clock skew) is "just now".
  */
 export function relativeTime(unixSeconds: number, nowMs: number): string {
+  if (!isKnownTime(unixSeconds)) return "unknown";
   const seconds = Math.floor(nowMs / 1000 - unixSeconds);
   if (seconds < 1) return "just now";
   if (seconds < 60) return ago(seconds, "second");
@@ -68,6 +78,7 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", tim
 
 /** The full local date and time, for tooltips. */
 export function formatDate(unixSeconds: number): string {
+  if (!isKnownTime(unixSeconds)) return "No creation date was recorded for this image";
   return dateFormat.format(new Date(unixSeconds * 1000));
 }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { fakeDiskUsage } from "./ipc/mockBackend";
+import { fakeCachePreview, fakeDiskUsage, fakePrunePreview } from "./ipc/mockBackend";
 import {
   cacheResultText,
   dockerBytes,
+  freeSummary,
   hostDiskText,
   hostDiskUsed,
   pruneResultText,
@@ -68,5 +69,27 @@ describe("removing", () => {
     expect(cacheResultText(1, 2_000)).toBe("Freed 1 entry · 2.00 kB reclaimed");
     expect(cacheResultText(0, 0)).toBe("Freed nothing: no build cache was unused");
     expect(shortId("sha256:" + "ab".repeat(32))).toBe("abababababab");
+  });
+});
+
+describe("freeSummary", () => {
+  it("leads with what the clean-up's own actions free, and keeps Docker's figure apart", () => {
+    // 1.5 + 3.0 + 4.5 MB from three dangling images, 2.4 GB of cache; Docker says 1.3 GB of images.
+    const summary = freeSummary(fakePrunePreview(3), fakeCachePreview(), fakeDiskUsage());
+    expect(summary).toEqual({
+      bytes: 9_000_000 + 2_400_000_000,
+      parts: ["9.00 MB from 3 dangling images", "2.40 GB of build cache no image uses"],
+      dockerImages: 1_300_000_000,
+    });
+  });
+
+  it("says nothing is freed when nothing is, and waits for both previews", () => {
+    expect(freeSummary(fakePrunePreview(0), fakeCachePreview({ entries: 0, reclaimable: 0 }), null)).toEqual({
+      bytes: 0,
+      parts: [],
+      dockerImages: null,
+    });
+    expect(freeSummary(null, fakeCachePreview(), fakeDiskUsage())).toBeNull();
+    expect(freeSummary(fakePrunePreview(1), null, fakeDiskUsage())).toBeNull();
   });
 });

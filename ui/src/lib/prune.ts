@@ -7,7 +7,7 @@
  *     removingText(progress, ids.length);   // "Removing 2 of 5…"
  */
 import { formatBytes } from "./format";
-import type { DiskUsage, HostDisk, KindUsage, Progress, PruneResult } from "./ipc";
+import type { CachePreview, DiskUsage, HostDisk, KindUsage, Progress, PrunePreview, PruneResult } from "./ipc";
 
 export function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -106,4 +106,26 @@ export function cacheResultText(entries: number, spaceReclaimed: number): string
 /** `"sha256:0123456789abcdef…"` → `"0123456789ab"`, as `docker images` shows an ID. */
 export function shortId(id: string): string {
   return id.replace(/^sha256:/, "").slice(0, 12);
+}
+
+/** The clean-up's headline: what Squashbox's own actions free, beside Docker's figure. */
+export interface FreeSummary {
+  /** The previews' figures added up: the dangling images' estimate and the unused build cache. */
+  bytes: number;
+  /** Where those bytes come from, in words: `["38.0 MB from 3 dangling images", …]`. */
+  parts: string[];
+  /** Docker's "reclaimable" for images, which counts far more than Squashbox removes. */
+  dockerImages: number | null;
+}
+
+/**
+ * What the clean-up below will free, from the previews it acts on (null until both answered),
+ * and Docker's own reclaimable figure for images, which is shown beside it and explained.
+ */
+export function freeSummary(preview: PrunePreview | null, cache: CachePreview | null, usage: DiskUsage | null): FreeSummary | null {
+  if (preview === null || cache === null) return null;
+  const parts: string[] = [];
+  if (preview.images.length > 0) parts.push(`${formatBytes(preview.estimatedBytes)} from ${plural(preview.images.length, "dangling image", "dangling images")}`);
+  if (cache.reclaimable > 0) parts.push(`${formatBytes(cache.reclaimable)} of build cache no image uses`);
+  return { bytes: preview.estimatedBytes + cache.reclaimable, parts, dockerImages: usage?.images.reclaimable ?? null };
 }

@@ -19,6 +19,7 @@ import {
   sizeText,
   sourceName,
   stageText,
+  progressLine,
   tagTakenText,
   withImageSettings,
   changeNames,
@@ -78,6 +79,15 @@ describe("editedRows and removedKeys", () => {
   it("counts the image's keys that went", () => {
     expect(removedKeys(original, [{ key: "B", value: "changed" }])).toBe(1);
     expect(removedKeys(original, original)).toBe(0);
+  });
+});
+
+describe("progressLine", () => {
+  it("adds the time so far to the stage, in whole seconds", () => {
+    const building = { stage: "building", done: 2, total: 5 };
+    expect(progressLine(building, 1_000, 15_900)).toBe("Building — step 2 of 5 · 14 s so far");
+    expect(progressLine(building, 1_000, 1_000 + 125_000)).toBe("Building — step 2 of 5 · 2 min 05 s so far");
+    expect(progressLine(null, null, 5_000)).toBe("Starting…");
   });
 });
 

@@ -159,6 +159,16 @@ export function stageText(progress: Progress | null): string {
   }
 }
 
+/**
+ * The stage and the time the squash has taken so far: `"Building — step 2 of 3 · 14 s so far"`.
+ * A build step (a large copy) can run for minutes with nothing else to tell; the time shows it
+ * has not stalled.
+ */
+export function progressLine(progress: Progress | null, startedAt: number | null, now: number): string {
+  if (startedAt === null) return stageText(progress);
+  return `${stageText(progress)} · ${formatSeconds(Math.max(0, Math.floor((now - startedAt) / 1000)))} so far`;
+}
+
 const METHOD_NAMES: Record<Method, string> = {
   direct: "the direct method",
   classic: "the classic builder",

@@ -89,6 +89,8 @@ export class SquashJob {
   startError = $state.raw<IpcError | null>(null);
 
   progress = $state.raw<Progress | null>(null);
+  /** When the running squash began (ms since the epoch), for the time it has taken so far. */
+  startedAt = $state<number | null>(null);
   cancelling = $state(false);
   outcome = $state.raw<SquashOutcome | null>(null);
   error = $state.raw<IpcError | null>(null);
@@ -310,6 +312,7 @@ export class SquashJob {
     this.phase = "running";
     this.startStep = "idle";
     this.progress = null;
+    this.startedAt = Date.now();
     this.error = null;
     this.outcome = null;
     this.seen = false;
