@@ -112,7 +112,7 @@ describe("Make it smaller", () => {
         tagged: false,
         verified: { passed: false, filesystem: [{ path: "/etc/passwd", what: "content", source: "root:x:0", result: "root:y:0" }], config: [], allowed: [] },
       });
-    const run = vi.fn(differs);
+    const run = vi.fn((_args: Record<string, unknown>) => differs());
     await openSmaller(backend({ preflight_squash: warned, run_squash: run }));
     await fireEvent.click(screen.getByTestId("smaller-start"));
     expect((await screen.findByTestId("smaller-confirm")).textContent).toContain("disk has 1.00 GB free");
