@@ -223,6 +223,27 @@ impl App {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Sizes the window as a person would drag it, and waits until the page has that size.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("the window can be resized");
+        let started = Instant::now();
+        loop {
+            let inner = self
+                .client
+                .execute("return [window.innerWidth, window.innerHeight];", vec![])
+                .await
+                .unwrap();
+            if inner == serde_json::json!([width, height]) {
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "the page stayed {inner}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Ends the session politely; dropping the App then stops the driver and the display.
     pub async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
@@ -260,7 +281,8 @@ fn ensure_display() -> (Option<Process>, String) {
                 "1",
                 "-screen",
                 "0",
-                "1280x800x24",
+                // Room for the largest window a test asks for (1400×900).
+                "1600x1000x24",
                 "-nolisten",
                 "tcp",
             ])

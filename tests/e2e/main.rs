@@ -8,6 +8,7 @@
 mod support;
 
 mod harness;
+mod smaller;
 mod squash;
 
 use fantoccini::Locator;
