@@ -4,6 +4,7 @@
 use serde::Serialize;
 use squashbox_core::endpoint::Attempt;
 use squashbox_core::error::ErrorCode;
+use squashbox_core::squash::PlanField;
 use squashbox_core::Error;
 use ts_rs::TS;
 
@@ -14,20 +15,35 @@ pub struct IpcError {
     pub code: ErrorCode,
     pub message: String,
     pub attempts: Option<Vec<Attempt>>,
+    /// Which setting of a squash plan is wrong, for an error the window shows at the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub setting: Option<SettingAt>,
+}
+
+/// A setting of the plan, and which row of it when it is a list.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SettingAt {
+    pub setting: PlanField,
+    pub row: Option<u32>,
 }
 
 impl From<Error> for IpcError {
     fn from(err: Error) -> Self {
         let message = err.to_string();
         let code = err.code();
-        let attempts = match err {
-            Error::DaemonUnavailable { attempts } => Some(attempts),
-            _ => None,
+        let (attempts, setting) = match err {
+            Error::DaemonUnavailable { attempts } => (Some(attempts), None),
+            Error::InvalidSetting { setting, row, .. } => (None, Some(SettingAt { setting, row })),
+            _ => (None, None),
         };
         IpcError {
             code,
             message,
             attempts,
+            setting,
         }
     }
 }
@@ -61,6 +77,21 @@ mod tests {
                     "outcome": { "kind": "failed", "reason": "no socket at /nonexistent.sock" }
                 }]
             })
+        );
+    }
+
+    #[test]
+    fn a_wrong_setting_says_which_and_where() {
+        let err = Error::InvalidSetting {
+            setting: PlanField::Env,
+            row: Some(2),
+            message: "env \"A B\": a variable name cannot contain spaces".into(),
+        };
+        let json = serde_json::to_value(IpcError::from(err)).unwrap();
+        assert_eq!(json["code"], "invalidInput");
+        assert_eq!(
+            json["setting"],
+            serde_json::json!({ "setting": "env", "row": 2 })
         );
     }
 

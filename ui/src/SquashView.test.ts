@@ -41,8 +41,13 @@ function deferred<T>() {
 /** A stand-in for Rust's renderer: the env as it would read, and a refusal for a line break. */
 function renderEnv(args: Record<string, unknown>): string {
   const plan = args.plan as SquashPlan;
-  const broken = plan.env.find((kv) => kv.value.includes("\n"));
-  if (broken) throw { code: "invalidInput", message: `env ${broken.key}: a line break cannot be written on a Dockerfile line`, attempts: null };
+  const broken = plan.env.findIndex((kv) => kv.value.includes("\n"));
+  if (broken >= 0) {
+    const message = `env ${plan.env[broken].key}: a line break cannot be written on a Dockerfile line`;
+    throw { code: "invalidInput", message, attempts: null, setting: { setting: "env", row: broken } };
+  }
+  const nameless = plan.env.findIndex((kv) => kv.key === "");
+  if (nameless >= 0) throw { code: "invalidInput", message: "env: a name is empty", attempts: null, setting: { setting: "env", row: nameless } };
   const head = args.stage ? `FROM scratch AS ${String(args.stage)}` : "FROM scratch";
   return [head, ...plan.env.map((kv) => `ENV ${kv.key}=${JSON.stringify(kv.value)}`), `USER ${plan.user}`].join("\n") + "\n";
 }
@@ -184,6 +189,36 @@ describe("squash view", () => {
     await waitFor(() => expect(preview()).toContain('ENV GREETING="two lines"'));
     expect(runButton().disabled).toBe(false);
     expect(screen.getByTestId("squash-env-value").tagName).toBe("INPUT");
+  });
+
+  it("says a refusal at its field once the field is left, and names the field at the Squash button", async () => {
+    await openSquash(backend());
+    await fireEvent.click(screen.getByTestId("squash-env-add"));
+    const key = screen.getAllByTestId("squash-env-key")[2];
+    await waitFor(() => expect(text("squash-start-status")).toBe("Fix the environment first: it is marked above."));
+    // Still in the field, with nothing typed yet: not an error yet.
+    expect(screen.queryByTestId("field-error")).toBeNull();
+
+    await fireEvent.focusOut(key, { relatedTarget: screen.getByTestId("squash-tag") });
+    expect(text("field-error")).toBe("env: a name is empty");
+    await fireEvent.focusIn(key);
+    expect(screen.queryByTestId("field-error")).toBeNull();
+    await typeInto(key, "MODE");
+    await waitFor(() => expect(runButton().disabled).toBe(false));
+    await fireEvent.focusOut(key, { relatedTarget: null });
+    expect(screen.queryByTestId("field-error")).toBeNull();
+  });
+
+  it("keeps the Squash button at the window's bottom edge when the window is narrow", async () => {
+    const wide = window.innerWidth;
+    window.innerWidth = 720;
+    try {
+      await openSquash(backend());
+      expect(within(screen.getByTestId("squash-action-bar")).getByTestId("squash-run")).toBeTruthy();
+      expect(screen.getAllByTestId("squash-run")).toHaveLength(1);
+    } finally {
+      window.innerWidth = wide;
+    }
   });
 
   it("keeps not-set apart from set-to-nothing for the command", async () => {

@@ -28,6 +28,15 @@ pub enum Error {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// A squash plan's setting that cannot be written or that Docker would refuse: which one,
+    /// and which row of a list, so a window can say it at the field.
+    #[error("{message}")]
+    InvalidSetting {
+        setting: crate::squash::PlanField,
+        row: Option<u32>,
+        message: String,
+    },
+
     /// An image archive (the stream `docker save` writes) that cannot be read: truncated,
     /// not a tar, or missing the manifest, config or a layer.
     #[error("the image archive is malformed: {0}")]
@@ -80,7 +89,7 @@ impl Error {
             Error::ImageNotFound(_) => ErrorCode::ImageNotFound,
             Error::Daemon { .. } => ErrorCode::Daemon,
             Error::Stream(_) => ErrorCode::Stream,
-            Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::InvalidInput(_) | Error::InvalidSetting { .. } => ErrorCode::InvalidInput,
             Error::MalformedArchive(_) => ErrorCode::MalformedArchive,
             Error::BuildFailed(_) => ErrorCode::BuildFailed,
             Error::Cancelled => ErrorCode::Cancelled,

@@ -17,6 +17,7 @@ import type {
   KeyValue,
   Method,
   MethodChoice,
+  PlanField,
   Progress,
   PruneCandidate,
   SquashOutcome,
@@ -76,6 +77,11 @@ const SETTING_NAMES: Record<Setting, string> = {
   shell: "shell",
   onBuild: "ONBUILD steps",
 };
+
+/** A setting as the person knows it: `"working folder"`, `"tag"`. */
+export function settingName(setting: PlanField): string {
+  return setting === "tag" ? "tag" : SETTING_NAMES[setting];
+}
 
 /** The keys whose value differs between two lists, added and removed ones included, A→Z. */
 function changedKeys(before: readonly KeyValue[], after: readonly KeyValue[]): string[] {

@@ -602,7 +602,7 @@ mod tests {
 
     fn invalid_input(result: Result<String>) -> String {
         match result {
-            Err(Error::InvalidInput(message)) => message,
+            Err(Error::InvalidInput(message) | Error::InvalidSetting { message, .. }) => message,
             other => panic!("expected InvalidInput, got {other:?}"),
         }
     }
@@ -948,7 +948,7 @@ mod tests {
         fn rendered_files_read_back_as_the_plan(plan in arbitrary_plan()) {
             match render(&plan) {
                 Ok(text) => assert_reads_back(&text, &plan),
-                Err(Error::InvalidInput(_)) => {}
+                Err(Error::InvalidInput(_) | Error::InvalidSetting { .. }) => {}
                 Err(other) => panic!("{other:?}"),
             }
         }

@@ -171,7 +171,8 @@ impl SquashPlan {
     }
 
     /// Refuses, naming the field, what Docker would refuse or a Dockerfile cannot express.
-    /// [`crate::squash::render`] checks this too.
+    /// [`crate::squash::render`] checks this too. The error is [`Error::InvalidSetting`], which
+    /// says which setting (and which row of a list) is wrong, so the window can say it there.
     pub fn validate(&self) -> Result<()> {
         if !is_image_id(&self.source_id) {
             return invalid(format!(
@@ -179,56 +180,105 @@ impl SquashPlan {
                 self.source_id
             ));
         }
-        validate_tag(&self.tag)?;
-        validate_pairs("env", &self.env)?;
-        validate_pairs("label", &self.labels)?;
+        validate_tag(&self.tag).map_err(at(PlanField::Tag, None))?;
+        validate_pairs("env", &self.env).map_err(in_row(PlanField::Env))?;
+        validate_pairs("label", &self.labels).map_err(in_row(PlanField::Labels))?;
         if !self.user.is_empty() {
-            validate_user(&self.user)?;
+            validate_user(&self.user).map_err(at(PlanField::User, None))?;
         }
         if !self.working_dir.is_empty() {
-            one_line("working directory", &self.working_dir)?;
-            if !self.working_dir.starts_with('/') {
-                return invalid(format!(
-                    "working directory {:?} must be absolute (start with /)",
-                    self.working_dir
-                ));
-            }
+            validate_working_dir(&self.working_dir).map_err(at(PlanField::WorkingDir, None))?;
         }
-        for (field, list) in [
-            ("cmd", &self.cmd),
-            ("entrypoint", &self.entrypoint),
-            ("shell", &self.shell),
+        for (setting, field, list) in [
+            (PlanField::Cmd, "cmd", &self.cmd),
+            (PlanField::Entrypoint, "entrypoint", &self.entrypoint),
+            (PlanField::Shell, "shell", &self.shell),
         ] {
-            for arg in list.iter().flatten() {
-                no_nul(field, arg)?;
+            for (row, arg) in list.iter().flatten().enumerate() {
+                no_nul(field, arg).map_err(at(setting, Some(row)))?;
             }
         }
         if self.shell.as_ref().is_some_and(Vec::is_empty) {
-            return invalid("shell: a Dockerfile cannot declare an empty shell; leave it unset");
+            return invalid("shell: a Dockerfile cannot declare an empty shell; leave it unset")
+                .map_err(at(PlanField::Shell, None));
         }
-        for port in &self.exposed_ports {
-            validate_port(port)?;
+        for (row, port) in self.exposed_ports.iter().enumerate() {
+            validate_port(port).map_err(at(PlanField::ExposedPorts, Some(row)))?;
         }
-        for volume in &self.volumes {
-            one_line("volume", volume)?;
-            if !volume.starts_with('/') {
-                return invalid(format!("volume {volume:?} must be absolute (start with /)"));
-            }
+        for (row, volume) in self.volumes.iter().enumerate() {
+            validate_volume(volume).map_err(at(PlanField::Volumes, Some(row)))?;
         }
         if !self.stop_signal.is_empty() && !is_signal(&self.stop_signal) {
             return invalid(format!(
                 "stop signal {:?} is neither a signal name like SIGTERM nor a number",
                 self.stop_signal
-            ));
+            ))
+            .map_err(at(PlanField::StopSignal, None));
         }
         if let Some(check) = &self.healthcheck {
-            check.validate()?;
+            check.validate().map_err(at(PlanField::Healthcheck, None))?;
         }
-        for trigger in &self.on_build {
-            validate_trigger(trigger)?;
+        for (row, trigger) in self.on_build.iter().enumerate() {
+            validate_trigger(trigger).map_err(at(PlanField::OnBuild, Some(row)))?;
         }
         Ok(())
     }
+}
+
+/// A setting of the plan, named as the plan's own field is (`workingDir`), for an error that
+/// says where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum PlanField {
+    Tag,
+    Env,
+    Labels,
+    User,
+    WorkingDir,
+    Cmd,
+    Entrypoint,
+    Shell,
+    ExposedPorts,
+    Volumes,
+    StopSignal,
+    Healthcheck,
+    OnBuild,
+}
+
+/// Turns a check's refusal into one that names where it is: `setting`, and `row` of a list.
+fn at(setting: PlanField, row: Option<usize>) -> impl FnOnce(Error) -> Error {
+    move |err| match err {
+        Error::InvalidInput(message) => Error::InvalidSetting {
+            setting,
+            row: row.map(|r| r as u32),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// The same for a list checked as a whole, whose refusal already says which row.
+fn in_row(setting: PlanField) -> impl FnOnce((usize, Error)) -> Error {
+    move |(row, err)| at(setting, Some(row))(err)
+}
+
+fn validate_working_dir(dir: &str) -> Result<()> {
+    one_line("working directory", dir)?;
+    if !dir.starts_with('/') {
+        return invalid(format!(
+            "working directory {dir:?} must be absolute (start with /)"
+        ));
+    }
+    Ok(())
+}
+
+fn validate_volume(volume: &str) -> Result<()> {
+    one_line("volume", volume)?;
+    if !volume.starts_with('/') {
+        return invalid(format!("volume {volume:?} must be absolute (start with /)"));
+    }
+    Ok(())
 }
 
 impl Healthcheck {
@@ -340,28 +390,32 @@ pub(crate) fn names_the_id(name: &str, id: &str) -> bool {
     bare.is_empty() || hex.starts_with(bare)
 }
 
-fn validate_pairs(field: &str, pairs: &[KeyValue]) -> Result<()> {
+/// The row a refusal is about comes with it: the first one that is wrong.
+fn validate_pairs(field: &str, pairs: &[KeyValue]) -> Result<(), (usize, Error)> {
     let mut seen = HashSet::new();
-    for KeyValue { key, value } in pairs {
-        if key.is_empty() {
-            return invalid(format!("{field}: a name is empty"));
-        }
-        one_line(field, key)?;
-        // The parser splits `name=value` at the first '=', before any quote is read.
-        if key.contains('=') {
-            return invalid(format!("{field} {key:?}: a name cannot contain '='"));
-        }
-        if field == "env" && key.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return invalid(format!(
-                "env {key:?}: a variable name cannot contain spaces or control characters"
-            ));
-        }
-        if !seen.insert(key) {
-            return invalid(format!(
-                "{field} {key:?} appears twice; a Dockerfile keeps only the last"
-            ));
-        }
-        one_line(&format!("{field} {key:?}"), value)?;
+    for (row, KeyValue { key, value }) in pairs.iter().enumerate() {
+        let checked = (|| {
+            if key.is_empty() {
+                return invalid(format!("{field}: a name is empty"));
+            }
+            one_line(field, key)?;
+            // The parser splits `name=value` at the first '=', before any quote is read.
+            if key.contains('=') {
+                return invalid(format!("{field} {key:?}: a name cannot contain '='"));
+            }
+            if field == "env" && key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return invalid(format!(
+                    "env {key:?}: a variable name cannot contain spaces or control characters"
+                ));
+            }
+            if !seen.insert(key) {
+                return invalid(format!(
+                    "{field} {key:?} appears twice; a Dockerfile keeps only the last"
+                ));
+            }
+            one_line(&format!("{field} {key:?}"), value)
+        })();
+        checked.map_err(|err| (row, err))?;
     }
     Ok(())
 }
@@ -531,10 +585,10 @@ mod tests {
 
     fn refused(plan: &SquashPlan, needle: &str) {
         match plan.validate() {
-            Err(Error::InvalidInput(message)) => {
+            Err(Error::InvalidSetting { message, .. } | Error::InvalidInput(message)) => {
                 assert!(message.contains(needle), "{message:?} lacks {needle:?}")
             }
-            other => panic!("expected InvalidInput mentioning {needle:?}, got {other:?}"),
+            other => panic!("expected a refusal mentioning {needle:?}, got {other:?}"),
         }
     }
 
@@ -551,6 +605,59 @@ mod tests {
             config: Some(config),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_refusal_names_the_setting_and_the_row_it_is_about() {
+        let mut plan = valid();
+        plan.env = vec![
+            KeyValue {
+                key: "A".into(),
+                value: "1".into(),
+            },
+            KeyValue {
+                key: "APP HOME".into(),
+                value: "/srv".into(),
+            },
+        ];
+        assert!(matches!(
+            plan.validate(),
+            Err(Error::InvalidSetting {
+                setting: PlanField::Env,
+                row: Some(1),
+                ..
+            })
+        ));
+        plan.env.clear();
+        plan.working_dir = "srv".into();
+        assert!(matches!(
+            plan.validate(),
+            Err(Error::InvalidSetting {
+                setting: PlanField::WorkingDir,
+                row: None,
+                ..
+            })
+        ));
+        plan.working_dir.clear();
+        plan.tag = "Not A Tag".into();
+        assert!(matches!(
+            plan.validate(),
+            Err(Error::InvalidSetting {
+                setting: PlanField::Tag,
+                row: None,
+                ..
+            })
+        ));
+        plan.tag = "web:1-squashed".into();
+        plan.exposed_ports = vec!["80/tcp".into(), "99999".into()];
+        assert!(matches!(
+            plan.validate(),
+            Err(Error::InvalidSetting {
+                setting: PlanField::ExposedPorts,
+                row: Some(1),
+                ..
+            })
+        ));
     }
 
     #[test]

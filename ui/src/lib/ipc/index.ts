@@ -69,6 +69,8 @@ export type { KeyValue } from "./bindings/KeyValue";
 export type { KnownDifference } from "./bindings/KnownDifference";
 export type { Verification } from "./bindings/Verification";
 export type { Saving } from "./bindings/Saving";
+export type { PlanField } from "./bindings/PlanField";
+export type { SettingAt } from "./bindings/SettingAt";
 export type { Hint } from "./bindings/Hint";
 export type { Endpoint } from "./bindings/Endpoint";
 export type { EngineStart } from "./bindings/EngineStart";
@@ -119,7 +121,9 @@ export function isIpcError(value: unknown): value is IpcError {
  */
 export function toIpcError(value: unknown): IpcError {
   if (isIpcError(value)) {
-    return { code: value.code, message: value.message, attempts: value.attempts ?? null };
+    const error: IpcError = { code: value.code, message: value.message, attempts: value.attempts ?? null };
+    if (value.setting !== undefined) error.setting = value.setting;
+    return error;
   }
   let message: string;
   if (typeof value === "string") message = value;

@@ -9,6 +9,11 @@ describe("toIpcError", () => {
     expect(ipc.toIpcError(err)).toEqual(err);
   });
 
+  it("keeps the setting a refusal is about", () => {
+    const err = { code: "invalidInput", message: "env: a name is empty", attempts: null, setting: { setting: "env", row: 2 } };
+    expect(ipc.toIpcError(err)).toEqual(err);
+  });
+
   it("fills in missing attempts", () => {
     expect(ipc.toIpcError({ code: "io", message: "disk full" })).toEqual({
       code: "io",

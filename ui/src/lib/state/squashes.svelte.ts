@@ -19,6 +19,7 @@ import type {
   Progress,
   PruneCandidate,
   PruneResult,
+  SettingAt,
   SquashOutcome,
   SquashPlan,
 } from "../ipc";
@@ -76,6 +77,8 @@ export class SquashJob {
   dockerfile = $state<string | null>(null);
   /** Why Rust refused the plan, naming the field. */
   renderError = $state<string | null>(null);
+  /** Which setting (and row) that refusal is about, for saying it at the field. */
+  renderSetting = $state.raw<SettingAt | null>(null);
   /** An edit is waiting for its render. */
   rendering = $state(false);
 
@@ -185,11 +188,14 @@ export class SquashJob {
       if (generation !== this.#renderGeneration) return;
       this.dockerfile = dockerfile;
       this.renderError = null;
+      this.renderSetting = null;
       void this.#checkAhead(plan);
     } catch (e) {
       if (generation !== this.#renderGeneration) return;
       this.dockerfile = null;
-      this.renderError = ipc.toIpcError(e).message;
+      const err = ipc.toIpcError(e);
+      this.renderError = err.message;
+      this.renderSetting = err.setting ?? null;
     } finally {
       if (generation === this.#renderGeneration) this.rendering = false;
     }
