@@ -140,14 +140,17 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
   address = "$containerd_socket.ttrpc"
 EOF
   say "Starting sid's containerd (log: $run_dir/containerd.log)"
+  # A socket left by an earlier run would pass for this one before it listens: dockerd then
+  # gives up on it (seen on a busy machine: "error initializing buildkit … connection refused").
+  rm -f "$containerd_socket" "$containerd_socket.ttrpc"
   PATH=$(sid_path) setsid nohup "$sid_root/usr/bin/containerd" --config "$run_dir/containerd.toml" \
     >"$run_dir/containerd.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  for _ in $(seq 1 60); do
-    [ -S "$containerd_socket" ] && return 0
+  for _ in $(seq 1 120); do
+    [ -S "$containerd_socket" ] && grep -q "containerd successfully booted" "$run_dir/containerd.log" && return 0
     sleep 0.5
   done
-  echo "containerd made no socket within 30 s; its log ends:" >&2
+  echo "containerd was not serving within 60 s; its log ends:" >&2
   tail -n 20 "$run_dir/containerd.log" >&2
   return 1
 }
