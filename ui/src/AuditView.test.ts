@@ -79,7 +79,7 @@ describe("audit view", () => {
 
     answer.resolve(fakeReport());
     expect(await screen.findByTestId("audit-headline")).toBeTruthy();
-    expect(text("audit-headline")).toBe("Layers 2.10 GB · Filesystem 1.07 GB · A squash would save 1.03 GB (49%)");
+    expect(text("audit-headline")).toBe("A squash would save 1.03 GB (49%): the layers hold 2.10 GB, the files a container sees take 1.07 GB");
     expect(text("audit-efficiency")).toBe("51.6% (dive's score)");
     expect(text("audit-wasted")).toContain("1.03 GB");
     expect(text("audit-special")).toContain("1 file with capabilities");
@@ -141,7 +141,7 @@ describe("audit view", () => {
       "/etc/ld.so.cache",
     ]);
     expect(screen.getAllByTestId("wasted-row")[0].textContent).toContain("520 MB");
-    expect(screen.getAllByTestId("wasted-row")[0].textContent).toContain("1 → 3");
+    expect(screen.getAllByTestId("wasted-row")[0].textContent).toContain("2 → 4");
 
     await fireEvent.click(screen.getByTestId("wasted-sort-path"));
     expect(paths()).toEqual([

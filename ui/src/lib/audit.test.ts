@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  adviceText,
   cleanCommand,
   formatEfficiency,
   headline,
@@ -10,6 +11,7 @@ import {
   sortWasted,
   specialFilesText,
   visibleTreeRows,
+  wasteAdvice,
 } from "./audit";
 import { fakeImages, fakeReport } from "./ipc/mockBackend";
 
@@ -38,12 +40,12 @@ describe("cleanCommand", () => {
 
 describe("headline", () => {
   it("says what the layers hold, what survives and what a squash saves", () => {
-    expect(headline(fakeReport())).toBe("Layers 2.10 GB · Filesystem 1.07 GB · A squash would save 1.03 GB (49%)");
+    expect(headline(fakeReport())).toBe("A squash would save 1.03 GB (49%): the layers hold 2.10 GB, the files a container sees take 1.07 GB");
   });
 
   it("says a squash saves nothing when nothing is lost", () => {
     const report = fakeReport({ layerBytes: 80_000_000, filesystemBytes: 80_000_000, reclaimableBytes: 0 });
-    expect(headline(report)).toBe("Layers 80.0 MB · Filesystem 80.0 MB · A squash would save nothing");
+    expect(headline(report)).toBe("A squash would save nothing: the layers hold 80.0 MB, the files a container sees take 80.0 MB");
   });
 });
 
@@ -91,8 +93,8 @@ describe("wasted files", () => {
   });
 
   it("writes the layers that touched a file as a path", () => {
-    expect(layerPath([1, 2])).toBe("1 → 2");
-    expect(layerPath([0])).toBe("0");
+    expect(layerPath([1, 2])).toBe("2 → 3");
+    expect(layerPath([0])).toBe("1");
   });
 });
 
@@ -145,5 +147,27 @@ describe("efficiency", () => {
     expect(formatEfficiency(0.516)).toBe("51.6%");
     expect(formatEfficiency(1)).toBe("100.0%");
     expect(formatEfficiency(0.99996)).toBe("100.0%");
+  });
+});
+
+describe("wasteAdvice and adviceText", () => {
+  it("groups the waste by the steps that wrote and removed it, largest first, in words", () => {
+    const advice = wasteAdvice(fakeReport());
+    expect(advice.map((a) => [a.writtenIn, a.removedIn, a.files])).toEqual([
+      [1, 3, 2],
+      [2, 3, 1],
+      [0, 1, 1],
+    ]);
+    expect(adviceText(advice[0])).toBe(
+      "1.00 GB in 2 files (/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus, /usr/lib/gcc/x86_64-linux-gnu/12/cc1) were written in step 2 and deleted or overwritten in step 4.",
+    );
+    expect(adviceText(advice[1])).toBe("28.0 MB in /app/.cache/build.bin was written in step 3 and deleted or overwritten in step 4.");
+    expect(wasteAdvice(fakeReport(), 1)).toHaveLength(1);
+  });
+
+  it("says a file written twice in one step, and has nothing to say without waste", () => {
+    const report = fakeReport({ wastedFiles: [{ path: "/a", wastedBytes: 5_000, layers: [2, 2] }] });
+    expect(adviceText(wasteAdvice(report)[0])).toBe("5.00 kB in /a was written more than once in step 3.");
+    expect(wasteAdvice(fakeReport({ wastedFiles: [] }))).toEqual([]);
   });
 });

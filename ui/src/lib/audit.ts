@@ -3,7 +3,7 @@
  * the wasted files and which rows of the filesystem tree are open. Pure functions, tested
  * directly, so the audit components only lay things out.
  *
- *     headline(report);                        // "Layers 2.10 GB · Filesystem 1.07 GB · …"
+ *     headline(report);                        // "A squash would save 1.03 GB (49%): …"
  *     visibleTreeRows(report.tree, expanded);  // the tree as the rows to draw
  */
 import { formatBytes, formatShare } from "./format";
@@ -14,15 +14,12 @@ export function formatEfficiency(score: number): string {
   return `${(Math.min(1, Math.max(0, score)) * 100).toFixed(1)}%`;
 }
 
-/** The report in one line: what the layers hold, what a container sees, what squashing saves. */
+/** The report in one sentence, the answer first: what squashing saves, then why. */
 export function headline(report: AuditReport): string {
-  const layers = `Layers ${formatBytes(report.layerBytes)}`;
-  const fs = `Filesystem ${formatBytes(report.filesystemBytes)}`;
-  const save =
-    report.reclaimableBytes > 0
-      ? `A squash would save ${formatBytes(report.reclaimableBytes)} (${formatShare(report.reclaimableBytes, report.layerBytes)})`
-      : "A squash would save nothing";
-  return `${layers} · ${fs} · ${save}`;
+  const sizes = `the layers hold ${formatBytes(report.layerBytes)}, the files a container sees take ${formatBytes(report.filesystemBytes)}`;
+  if (report.reclaimableBytes === 0) return `A squash would save nothing: ${sizes}`;
+  const share = formatShare(report.reclaimableBytes, report.layerBytes);
+  return `A squash would save ${formatBytes(report.reclaimableBytes)} (${share}): ${sizes}`;
 }
 
 function plural(n: number, one: string, many: string): string {
@@ -53,9 +50,9 @@ export function cleanCommand(createdBy: string | null): string {
   return command.replace(/^RUN \/bin\/sh -c /, "RUN ").trim();
 }
 
-/** The layers that touched a wasted file, in order: `"1 → 3"`. */
+/** The steps (layers counted from 1) that touched a wasted file, in order: `"2 → 4"`. */
 export function layerPath(layers: number[]): string {
-  return layers.join(" → ");
+  return layers.map((layer) => layer + 1).join(" → ");
 }
 
 /** How far the read has got, 0–1; null while the total is unknown. */
@@ -130,4 +127,53 @@ export function visibleTreeRows(root: TreeNode, expanded: ReadonlySet<string>): 
   };
   visit(root, TREE_ROOT, 0, root.bytes);
   return rows;
+}
+
+/** Wasted files that one pair of steps made: written by the first, deleted or overwritten by the last. */
+export interface WasteAdvice {
+  /** Layer indexes, 0-based, as the report counts them. */
+  writtenIn: number;
+  removedIn: number;
+  bytes: number;
+  files: number;
+  /** The largest of them, at most three. */
+  paths: string[];
+}
+
+/**
+ * The wasted files grouped by the step that wrote them and the step that made them go, largest
+ * first, at most `max` groups: what a person can fix in their Dockerfile, one pair of steps at
+ * a time.
+ */
+export function wasteAdvice(report: AuditReport, max = 3): WasteAdvice[] {
+  const groups = new Map<string, WasteAdvice>();
+  for (const file of report.wastedFiles) {
+    if (file.layers.length < 2) continue;
+    const writtenIn = file.layers[0];
+    const removedIn = file.layers[file.layers.length - 1];
+    const key = `${writtenIn}→${removedIn}`;
+    const group = groups.get(key) ?? { writtenIn, removedIn, bytes: 0, files: 0, paths: [] };
+    group.bytes += file.wastedBytes;
+    group.files += 1;
+    // The report lists its files largest first, so the first three seen are the largest.
+    if (group.paths.length < 3) group.paths.push(file.path);
+    groups.set(key, group);
+  }
+  return [...groups.values()].sort((a, b) => b.bytes - a.bytes || a.writtenIn - b.writtenIn).slice(0, max);
+}
+
+/**
+ * One group in words: `"20.0 MB in /tmp/big.zip was written in step 3 and deleted or
+ * overwritten in step 4."` Steps are counted from 1 over the image's layers.
+ */
+export function adviceText(advice: WasteAdvice): string {
+  const what =
+    advice.files === 1
+      ? advice.paths[0]
+      : `${plural(advice.files, "file", "files")} (${advice.paths.join(", ")}${advice.files > advice.paths.length ? ", …" : ""})`;
+  const where =
+    advice.writtenIn === advice.removedIn
+      ? `was written more than once in step ${advice.writtenIn + 1}`
+      : `${advice.files === 1 ? "was" : "were"} written in step ${advice.writtenIn + 1} and deleted or overwritten in step ${advice.removedIn + 1}`;
+  return `${formatBytes(advice.bytes)} in ${what} ${where}.`;
 }
