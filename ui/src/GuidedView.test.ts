@@ -82,6 +82,10 @@ describe("Make it smaller", () => {
     expect(text("smaller-saved")).toBe("1.03 GB less (49%).");
     expect(text("smaller-verified")).toBe("✓ Checked: same files, same settings. web:1.2 now names the smaller image.");
     await waitFor(() => expect(text("smaller-free-text")).toContain("Removing it frees 2.00 GB"));
+    // What went, where a person looks: by folder (the audit's read of the image) and by file.
+    const usr = screen.getAllByTestId("squash-folder-row").find((r) => r.textContent?.includes("/usr"))!;
+    expect([...usr.querySelectorAll("td")].map((td) => td.textContent)).toEqual(["/usr", "1.42 GB", "420 MB"]);
+    expect(screen.getAllByTestId("squash-dropped-file")[0].textContent).toContain("/usr/lib/gcc/x86_64-linux-gnu/12/cc1plus");
 
     await fireEvent.click(screen.getByTestId("smaller-free"));
     expect(text("smaller-free-confirm")).toContain("freeing 2.00 GB; layers it shares with other images stay");

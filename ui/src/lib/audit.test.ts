@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   adviceText,
   cleanCommand,
+  folderSizes,
   formatEfficiency,
   headline,
   imageName,
@@ -169,5 +170,24 @@ describe("wasteAdvice and adviceText", () => {
     const report = fakeReport({ wastedFiles: [{ path: "/a", wastedBytes: 5_000, layers: [2, 2] }] });
     expect(adviceText(wasteAdvice(report)[0])).toBe("5.00 kB in /a was written more than once in step 3.");
     expect(wasteAdvice(fakeReport({ wastedFiles: [] }))).toEqual([]);
+  });
+});
+
+describe("folderSizes", () => {
+  it("gives each top-level folder's layer bytes and final bytes, with every wasted byte somewhere", () => {
+    const report = fakeReport();
+    const rows = folderSizes(report);
+    const usr = rows.find((r) => r.folder === "/usr")!;
+    const usrFinal = report.tree.children.find((c) => c.name === "usr")!.bytes;
+    expect(usr).toEqual({ folder: "/usr", before: usrFinal + 1_000_000_000, after: usrFinal });
+    expect(rows[0].folder).toBe("/usr");
+    expect(rows.reduce((sum, r) => sum + r.before - r.after, 0)).toBe(report.wastedBytes);
+    expect(rows.reduce((sum, r) => sum + r.after, 0)).toBe(report.tree.bytes);
+  });
+
+  it("folds the smaller folders into other", () => {
+    const rows = folderSizes(fakeReport(), 2);
+    expect(rows.map((r) => r.folder)).toEqual(["/usr", "/app", "other"]);
+    expect(rows.reduce((sum, r) => sum + r.after, 0)).toBe(fakeReport().tree.bytes);
   });
 });

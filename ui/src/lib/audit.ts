@@ -177,3 +177,38 @@ export function adviceText(advice: WasteAdvice): string {
       : `${advice.files === 1 ? "was" : "were"} written in step ${advice.writtenIn + 1} and deleted or overwritten in step ${advice.removedIn + 1}`;
   return `${formatBytes(advice.bytes)} in ${what} ${where}.`;
 }
+
+/** One top-level folder of the image, before a squash (what its layers hold) and after. */
+export interface FolderSize {
+  /** `/usr`, or `other` for the rest of the top level. */
+  folder: string;
+  before: number;
+  after: number;
+}
+
+/**
+ * The image by top-level folder: what the layers hold there and what a container sees, which a
+ * squash leaves. The layers' figure adds the wasted files under the folder to what survives; the
+ * report lists the largest 100 wasted files, and the bytes beyond them land in `other`, so the
+ * totals always match the report's. Largest first, at most `max` rows besides `other`.
+ */
+export function folderSizes(report: AuditReport, max = 6): FolderSize[] {
+  const top = (path: string) => "/" + (path.split("/").find((part) => part !== "") ?? "");
+  const rows = new Map<string, FolderSize>();
+  for (const child of report.tree.children) rows.set(`/${child.name}`, { folder: `/${child.name}`, before: child.bytes, after: child.bytes });
+  const other: FolderSize = { folder: "other", before: report.tree.other?.bytes ?? 0, after: report.tree.other?.bytes ?? 0 };
+  let listed = 0;
+  for (const file of report.wastedFiles) {
+    const row = rows.get(top(file.path)) ?? other;
+    row.before += file.wastedBytes;
+    listed += file.wastedBytes;
+  }
+  other.before += Math.max(0, report.wastedBytes - listed);
+  const sorted = [...rows.values()].sort((a, b) => b.before - a.before || a.folder.localeCompare(b.folder));
+  for (const rest of sorted.slice(max)) {
+    other.before += rest.before;
+    other.after += rest.after;
+  }
+  const shown = sorted.slice(0, max);
+  return other.before > 0 ? [...shown, other] : shown;
+}
