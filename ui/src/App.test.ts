@@ -19,7 +19,18 @@ const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], size: number, created = NOW - 3600): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created, size, engineSize: size, layers: 3, saving: { kind: "unknown" } };
+  return {
+    id: `sha256:${hex}`,
+    shortId: hex.slice(0, 12),
+    tags,
+    dangling: tags.length === 0,
+    inUse: false,
+    created,
+    size,
+    engineSize: size,
+    layers: 3,
+    saving: { kind: "unknown" },
+  };
 }
 
 const IMAGES = [
@@ -42,7 +53,13 @@ function backend(overrides: Handlers = {}): Handlers {
 }
 
 const rows = () => screen.getAllByTestId("image-row");
-const rowTags = () => rows().map((r) => within(r).queryAllByTestId("image-tag").map((t) => t.textContent).join(","));
+const rowTags = () =>
+  rows().map((r) =>
+    within(r)
+      .queryAllByTestId("image-tag")
+      .map((t) => t.textContent)
+      .join(","),
+  );
 
 async function renderList(handlers: Handlers = backend()) {
   mockCommands(handlers);
@@ -221,7 +238,13 @@ describe("no daemon", () => {
 
   it("names the address the user chose when only that one was tried", async () => {
     vi.useFakeTimers();
-    mockCommands(backend({ connect: () => { throw unavailable(CHOSEN_ATTEMPTS); } }));
+    mockCommands(
+      backend({
+        connect: () => {
+          throw unavailable(CHOSEN_ATTEMPTS);
+        },
+      }),
+    );
     render(App);
     await settle();
 

@@ -2,20 +2,24 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { describe, expect, it, vi } from "vitest";
 import App from "./App.svelte";
 import type { AuditReport, ImageSummary, IpcError } from "./lib/ipc";
-import {
-  FAKE_ATTEMPTS,
-  fakeInfo,
-  fakeReport,
-  mockCommands,
-  progressSender,
-  type Handlers,
-} from "./lib/ipc/mockBackend";
+import { FAKE_ATTEMPTS, fakeInfo, fakeReport, mockCommands, progressSender, type Handlers } from "./lib/ipc/mockBackend";
 
 const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], size: number, created: number): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: false, inUse: false, created, size, engineSize: size, layers: 4, saving: { kind: "unknown" } };
+  return {
+    id: `sha256:${hex}`,
+    shortId: hex.slice(0, 12),
+    tags,
+    dangling: false,
+    inUse: false,
+    created,
+    size,
+    engineSize: size,
+    layers: 4,
+    saving: { kind: "unknown" },
+  };
 }
 
 // Newest first in the list: alpine, then node.
@@ -79,7 +83,9 @@ describe("audit view", () => {
 
     answer.resolve(fakeReport());
     expect(await screen.findByTestId("audit-headline")).toBeTruthy();
-    expect(text("audit-headline")).toBe("A squash would save 1.03 GB (49%): the layers hold 2.10 GB, the files a container sees take 1.07 GB");
+    expect(text("audit-headline")).toBe(
+      "A squash would save 1.03 GB (49%): the layers hold 2.10 GB, the files a container sees take 1.07 GB",
+    );
     expect(text("audit-efficiency")).toBe("51.6% (dive's score)");
     expect(text("audit-wasted")).toContain("1.03 GB");
     expect(text("audit-special")).toContain("1 file with capabilities");

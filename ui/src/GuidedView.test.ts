@@ -2,19 +2,47 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { describe, expect, it, vi } from "vitest";
 import App from "./App.svelte";
 import type { ImageSummary, PruneCandidate } from "./lib/ipc";
-import { FAKE_ATTEMPTS, fakeInfo, fakeOutcome, fakePlan, fakePreflight, fakeReport, mockCommands, type Handlers } from "./lib/ipc/mockBackend";
+import {
+  FAKE_ATTEMPTS,
+  fakeInfo,
+  fakeOutcome,
+  fakePlan,
+  fakePreflight,
+  fakeReport,
+  mockCommands,
+  type Handlers,
+} from "./lib/ipc/mockBackend";
 
 const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], layers: number, saving: ImageSummary["saving"]): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created: NOW - 60, size: 2_100_000_000, engineSize: 2_100_000_000, layers, saving };
+  return {
+    id: `sha256:${hex}`,
+    shortId: hex.slice(0, 12),
+    tags,
+    dangling: tags.length === 0,
+    inUse: false,
+    created: NOW - 60,
+    size: 2_100_000_000,
+    engineSize: 2_100_000_000,
+    layers,
+    saving,
+  };
 }
 
 const WEB = image("5a", ["web:1.2"], 4, { kind: "measured", bytes: 1_030_000_000, layerBytes: 2_100_000_000 });
 const FLAT = image("6b", ["flat:1"], 1, { kind: "unknown" });
 const LOOSE = image("c3", [], 3, { kind: "likely", step: 3, steps: 5, command: "RUN rm -rf /tmp/x" });
-const ORIGINAL: PruneCandidate = { id: WEB.id, shortId: WEB.shortId, created: NOW - 60, size: 2_100_000_000, engineSize: 2_100_000_000, uniqueSize: 2_000_000_000, leftBy: "web:1.2" };
+const ORIGINAL: PruneCandidate = {
+  id: WEB.id,
+  shortId: WEB.shortId,
+  created: NOW - 60,
+  size: 2_100_000_000,
+  engineSize: 2_100_000_000,
+  uniqueSize: 2_000_000_000,
+  leftBy: "web:1.2",
+};
 
 function backend(overrides: Handlers = {}): Handlers {
   return {
@@ -114,7 +142,12 @@ describe("Make it smaller", () => {
         sourceId: WEB.id,
         tag: "web:1.2",
         tagged: false,
-        verified: { passed: false, filesystem: [{ path: "/etc/passwd", what: "content", source: "root:x:0", result: "root:y:0" }], config: [], allowed: [] },
+        verified: {
+          passed: false,
+          filesystem: [{ path: "/etc/passwd", what: "content", source: "root:x:0", result: "root:y:0" }],
+          config: [],
+          allowed: [],
+        },
       });
     const run = vi.fn((_args: Record<string, unknown>) => differs());
     await openSmaller(backend({ preflight_squash: warned, run_squash: run }));

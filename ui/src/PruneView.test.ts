@@ -117,7 +117,9 @@ describe("disk & prune view", () => {
     expect(sections[0]).toBe("free-headline");
     await screen.findByTestId("free-docker");
     expect(text("free-bytes")).toBe("About 2.41 GB");
-    expect(text("free-parts")).toBe("9.00 MB from 3 dangling images · 2.40 GB of build cache no image uses, each removed only after you confirm below.");
+    expect(text("free-parts")).toBe(
+      "9.00 MB from 3 dangling images · 2.40 GB of build cache no image uses, each removed only after you confirm below.",
+    );
     expect(text("free-docker")).toContain("1.30 GB Docker calls reclaimable in images");
     expect(text("free-docker")).toContain("Squashbox never removes a tagged image");
   });
@@ -335,7 +337,10 @@ describe("disk & prune view", () => {
   it("goes to the no-daemon screen when the overview finds the daemon gone", async () => {
     mockCommands(
       backend({
-        connect: vi.fn().mockReturnValueOnce(fakeInfo()).mockRejectedValue({ code: "daemonUnavailable", message: "gone", attempts: FAKE_ATTEMPTS }),
+        connect: vi
+          .fn()
+          .mockReturnValueOnce(fakeInfo())
+          .mockRejectedValue({ code: "daemonUnavailable", message: "gone", attempts: FAKE_ATTEMPTS }),
         disk_overview: () => Promise.reject({ code: "daemonUnavailable", message: "gone", attempts: null }),
       }),
     );

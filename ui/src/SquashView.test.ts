@@ -20,7 +20,18 @@ const NOW = Math.floor(Date.now() / 1000);
 
 function image(id: string, tags: string[], size: number): ImageSummary {
   const hex = id.repeat(64 / id.length);
-  return { id: `sha256:${hex}`, shortId: hex.slice(0, 12), tags, dangling: tags.length === 0, inUse: false, created: NOW - 60, size, engineSize: size, layers: 4, saving: { kind: "unknown" } };
+  return {
+    id: `sha256:${hex}`,
+    shortId: hex.slice(0, 12),
+    tags,
+    dangling: tags.length === 0,
+    inUse: false,
+    created: NOW - 60,
+    size,
+    engineSize: size,
+    layers: 4,
+    saving: { kind: "unknown" },
+  };
 }
 
 const WEB = image("5a", ["web:1.2"], 2_100_000_000);
@@ -47,7 +58,8 @@ function renderEnv(args: Record<string, unknown>): string {
     throw { code: "invalidInput", message, attempts: null, setting: { setting: "env", row: broken } };
   }
   const nameless = plan.env.findIndex((kv) => kv.key === "");
-  if (nameless >= 0) throw { code: "invalidInput", message: "env: a name is empty", attempts: null, setting: { setting: "env", row: nameless } };
+  if (nameless >= 0)
+    throw { code: "invalidInput", message: "env: a name is empty", attempts: null, setting: { setting: "env", row: nameless } };
   const head = args.stage ? `FROM scratch AS ${String(args.stage)}` : "FROM scratch";
   return [head, ...plan.env.map((kv) => `ENV ${kv.key}=${JSON.stringify(kv.value)}`), `USER ${plan.user}`].join("\n") + "\n";
 }
@@ -244,8 +256,13 @@ describe("squash view", () => {
   });
 
   it("says what Auto picks and why, from the preflight, and what the multi-stage method picks", async () => {
-    const builtBy: MethodPick = { method: "buildKit", reason: "BuildKit: the image has no device nodes or FIFOs for it to lose, and a tag to copy from" };
-    const preflight = vi.fn((args: Record<string, unknown>) => fakePreflight({ method: args.method === "multiStage" ? builtBy : AUTO_PICK }));
+    const builtBy: MethodPick = {
+      method: "buildKit",
+      reason: "BuildKit: the image has no device nodes or FIFOs for it to lose, and a tag to copy from",
+    };
+    const preflight = vi.fn((args: Record<string, unknown>) =>
+      fakePreflight({ method: args.method === "multiStage" ? builtBy : AUTO_PICK }),
+    );
     await openSquash(backend({ preflight_squash: preflight }));
 
     const group = screen.getByRole("radiogroup", { name: "How to squash" });
@@ -256,7 +273,9 @@ describe("squash view", () => {
     expect(text("squash-dockerfile-unused")).toContain("The direct method does not build this Dockerfile");
 
     await fireEvent.click(screen.getByTestId("squash-method-multiStage"));
-    await waitFor(() => expect(text("squash-method-picked")).toContain("The Dockerfile will be built by BuildKit: BuildKit: the image has no device nodes"));
+    await waitFor(() =>
+      expect(text("squash-method-picked")).toContain("The Dockerfile will be built by BuildKit: BuildKit: the image has no device nodes"),
+    );
     expect(preflight).toHaveBeenLastCalledWith(expect.objectContaining({ method: "multiStage" }));
     expect(screen.queryByTestId("squash-dockerfile-unused")).toBeNull();
 
@@ -268,7 +287,9 @@ describe("squash view", () => {
   it("keeps the first layers when asked: the audit's saving per k, the suggestion, the hold for a multi-stage method", async () => {
     const base = fakeReport().layers;
     const layers = [{ ...base[0], bytesLostLater: 0 }, ...base.slice(1)];
-    const run = vi.fn((args: Record<string, unknown>) => fakeOutcome({ layersAfter: (args.options as { keepLayers: number }).keepLayers + 1 }));
+    const run = vi.fn((args: Record<string, unknown>) =>
+      fakeOutcome({ layersAfter: (args.options as { keepLayers: number }).keepLayers + 1 }),
+    );
     await openSquash(backend({ audit_image: () => fakeReport({ layers }), run_squash: run }));
 
     const card = screen.getByTestId("squash-keep");
@@ -304,7 +325,9 @@ describe("squash view", () => {
     await waitFor(() => expect(run).toHaveBeenCalledTimes(1));
     expect(run.mock.calls[0][0]).toMatchObject({ options: { method: "auto", keepLayers: 2 } });
     expect(await screen.findByTestId("squash-verified")).toBeTruthy();
-    expect(text("squash-layers")).toBe("4 layers → 3 layers (2 layers kept, 1 squashed on top) · made by the direct method in 3.1 s · verified in 0.4 s");
+    expect(text("squash-layers")).toBe(
+      "4 layers → 3 layers (2 layers kept, 1 squashed on top) · made by the direct method in 3.1 s · verified in 0.4 s",
+    );
   });
 
   it("says the saving shows once the image is read, while it is being read", async () => {
@@ -338,7 +361,11 @@ describe("squash view", () => {
     send({ stage: "reading source", done: 700_000_000, total: 2_100_000_000 });
     await waitFor(() => expect(stageOf(text("squash-progress-text"))).toBe("Reading the image 700 MB of about 2.10 GB"));
     send({ stage: "squashing", done: 1_050_000_000, total: 2_100_000_000 });
-    await waitFor(() => expect(stageOf(text("squash-progress-text"))).toBe("Writing the squashed layer and loading it into Docker — read 1.05 GB of about 2.10 GB"));
+    await waitFor(() =>
+      expect(stageOf(text("squash-progress-text"))).toBe(
+        "Writing the squashed layer and loading it into Docker — read 1.05 GB of about 2.10 GB",
+      ),
+    );
     expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("50");
     send({ stage: "tagging", done: 0, total: null });
     await waitFor(() => expect(stageOf(text("squash-progress-text"))).toBe("Verified — giving the squashed image its name"));
@@ -369,11 +396,19 @@ describe("squash view", () => {
     );
     await fireEvent.click(screen.getByTestId("squash-confirm-yes"));
     expect(run.mock.calls[0][0]).toMatchObject({ options: { method: "classic", overwriteTag: true, moveSourceTag: true } });
-    await waitFor(() => expect(stageOf(text("squash-progress-text"))).toBe("Verifying — reading the original image 1.20 GB of about 2.10 GB"));
+    await waitFor(() =>
+      expect(stageOf(text("squash-progress-text"))).toBe("Verifying — reading the original image 1.20 GB of about 2.10 GB"),
+    );
     expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("57");
 
     answer.resolve(
-      fakeOutcome({ movedTag: "web:1.2", method: "classic", knownDifferences: BUILDER_DIFFERENCES, buildSeconds: 12.5, verifySeconds: 8.1 }),
+      fakeOutcome({
+        movedTag: "web:1.2",
+        method: "classic",
+        knownDifferences: BUILDER_DIFFERENCES,
+        buildSeconds: 12.5,
+        verifySeconds: 8.1,
+      }),
     );
     expect(await screen.findByTestId("squash-verified")).toBeTruthy();
     expect(text("squash-verified")).toContain("Verified: same files, same settings");
@@ -388,7 +423,9 @@ describe("squash view", () => {
 
   it("runs nothing when the taken tag should stay", async () => {
     const run = vi.fn(() => fakeOutcome());
-    await openSquash(backend({ run_squash: run, preflight_squash: () => fakePreflight({ tagTakenBy: TAKEN, warnings: ["the disk has 1 GB free"] }) }));
+    await openSquash(
+      backend({ run_squash: run, preflight_squash: () => fakePreflight({ tagTakenBy: TAKEN, warnings: ["the disk has 1 GB free"] }) }),
+    );
     await fireEvent.click(runButton());
     expect(await screen.findByTestId("squash-warning")).toBeTruthy();
     expect(text("squash-warning")).toBe("Note: the disk has 1 GB free.");
@@ -467,7 +504,9 @@ describe("squash view", () => {
       }),
     );
     await fireEvent.click(runButton());
-    await waitFor(() => expect(text("squash-left-text")).toBe("This squash left 1 image without a name (d1d1d1d1d1d1, 12.3 MB). Remove it?"));
+    await waitFor(() =>
+      expect(text("squash-left-text")).toBe("This squash left 1 image without a name (d1d1d1d1d1d1, 12.3 MB). Remove it?"),
+    );
 
     await fireEvent.click(screen.getByTestId("squash-left-remove"));
     expect(prune).not.toHaveBeenCalled();

@@ -38,10 +38,11 @@ describe("cleanCommand", () => {
   });
 });
 
-
 describe("headline", () => {
   it("says what the layers hold, what survives and what a squash saves", () => {
-    expect(headline(fakeReport())).toBe("A squash would save 1.03 GB (49%): the layers hold 2.10 GB, the files a container sees take 1.07 GB");
+    expect(headline(fakeReport())).toBe(
+      "A squash would save 1.03 GB (49%): the layers hold 2.10 GB, the files a container sees take 1.07 GB",
+    );
   });
 
   it("says a squash saves nothing when nothing is lost", () => {
@@ -54,9 +55,7 @@ describe("specialFilesText", () => {
   it("lists what there is, in words", () => {
     expect(specialFilesText({ devices: 0, fifos: 0, capabilities: 0 })).toBeNull();
     expect(specialFilesText({ devices: 0, fifos: 0, capabilities: 1 })).toBe("1 file with capabilities");
-    expect(specialFilesText({ devices: 2, fifos: 1, capabilities: 3 })).toBe(
-      "2 device nodes, 1 FIFO and 3 files with capabilities",
-    );
+    expect(specialFilesText({ devices: 2, fifos: 1, capabilities: 3 })).toBe("2 device nodes, 1 FIFO and 3 files with capabilities");
     expect(specialFilesText({ devices: 1, fifos: 2, capabilities: 0 })).toBe("1 device node and 2 FIFOs");
   });
 });
@@ -65,9 +64,7 @@ describe("progress", () => {
   it("says how far the read is, and how much of about how much", () => {
     expect(progressText(null)).toBe("Reading image…");
     expect(progressText({ stage: "reading", done: 0, total: 27_000_000 })).toBe("Reading image…");
-    expect(progressText({ stage: "reading", done: 12_200_000, total: 27_000_000 })).toBe(
-      "Reading image… 45% (12.2 MB of about 27.0 MB)",
-    );
+    expect(progressText({ stage: "reading", done: 12_200_000, total: 27_000_000 })).toBe("Reading image… 45% (12.2 MB of about 27.0 MB)");
     expect(progressText({ stage: "reading", done: 12_200_000, total: null })).toBe("Reading image… 12.2 MB");
   });
 

@@ -195,7 +195,8 @@ export interface FolderSize {
 export function folderSizes(report: AuditReport, max = 6): FolderSize[] {
   const top = (path: string) => "/" + (path.split("/").find((part) => part !== "") ?? "");
   const rows = new Map<string, FolderSize>();
-  for (const child of report.tree.children) rows.set(`/${child.name}`, { folder: `/${child.name}`, before: child.bytes, after: child.bytes });
+  for (const child of report.tree.children)
+    rows.set(`/${child.name}`, { folder: `/${child.name}`, before: child.bytes, after: child.bytes });
   const other: FolderSize = { folder: "other", before: report.tree.other?.bytes ?? 0, after: report.tree.other?.bytes ?? 0 };
   let listed = 0;
   for (const file of report.wastedFiles) {

@@ -10,7 +10,9 @@ describe("expectedSaving", () => {
       "It should save 1.03 GB (49% of what its layers hold), as an audit measured.",
     );
     expect(expectedSaving({ ...image, saving: { kind: "measured", bytes: 0, layerBytes: 9 } })).toContain("An audit found nothing to save");
-    expect(expectedSaving({ ...image, saving: { kind: "likely", step: 3, steps: 4, command: "RUN rm x" } })).toContain("Step 3 of its build deletes files");
+    expect(expectedSaving({ ...image, saving: { kind: "likely", step: 3, steps: 4, command: "RUN rm x" } })).toContain(
+      "Step 3 of its build deletes files",
+    );
     expect(expectedSaving({ ...image, saving: { kind: "unknown" } })).toBe("How much it saves shows at the end.");
   });
 });

@@ -78,11 +78,7 @@ export function tagsShown(tags: readonly string[], max = TAGS_SHOWN): { shown: s
  * direction, because `<none>` is not a name; ties fall back to newest first, then the ID, so
  * the order never jumps between refreshes.
  */
-export function sortImages(
-  images: readonly ImageSummary[],
-  key: SortKey,
-  dir: SortDir,
-): ImageSummary[] {
+export function sortImages(images: readonly ImageSummary[], key: SortKey, dir: SortDir): ImageSummary[] {
   const sign = dir === "asc" ? 1 : -1;
   return [...images].sort((a, b) => {
     if (key === "name") {
@@ -90,11 +86,7 @@ export function sortImages(
       const bNone = b.tags.length === 0;
       if (aNone !== bNone) return aNone ? 1 : -1;
     }
-    return (
-      sign * compareBy(key, a, b) ||
-      b.created - a.created ||
-      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-    );
+    return sign * compareBy(key, a, b) || b.created - a.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   });
 }
 

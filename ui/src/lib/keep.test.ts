@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { LayerAudit } from "./ipc";
 import { fakeOutcome, fakeReport } from "./ipc/mockBackend";
-import { keepChoices, keepHoldText, keepSaving, keepSavingText, keptText, keepsLayers, sharedText, suggestedKeep, suggestedText } from "./keep";
+import {
+  keepChoices,
+  keepHoldText,
+  keepSaving,
+  keepSavingText,
+  keptText,
+  keepsLayers,
+  sharedText,
+  suggestedKeep,
+  suggestedText,
+} from "./keep";
 
 /** Layers losing these bytes to later ones, in order, base first. */
 function layers(...lost: number[]): LayerAudit[] {
@@ -41,7 +51,9 @@ describe("suggestedKeep", () => {
   });
 
   it("says why in plain words", () => {
-    expect(suggestedText(1)).toBe("Suggested: the first layer wastes nothing, so squashing it gains nothing. Most likely that is the base image.");
+    expect(suggestedText(1)).toBe(
+      "Suggested: the first layer wastes nothing, so squashing it gains nothing. Most likely that is the base image.",
+    );
     expect(suggestedText(2)).toContain("the first 2 layers waste nothing, so squashing them");
   });
 });

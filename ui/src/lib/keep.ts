@@ -60,7 +60,8 @@ export function suggestedKeep(layers: readonly LayerAudit[]): number {
 
 /** Why the suggestion is one: `"Suggested: the first 2 layers waste nothing, …"`. */
 export function suggestedText(keep: number): string {
-  const first = keep === 1 ? "the first layer wastes nothing, so squashing it" : `the first ${keep} layers waste nothing, so squashing them`;
+  const first =
+    keep === 1 ? "the first layer wastes nothing, so squashing it" : `the first ${keep} layers waste nothing, so squashing them`;
   return `Suggested: ${first} gains nothing. Most likely that is the base image.`;
 }
 

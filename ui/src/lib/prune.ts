@@ -125,7 +125,8 @@ export interface FreeSummary {
 export function freeSummary(preview: PrunePreview | null, cache: CachePreview | null, usage: DiskUsage | null): FreeSummary | null {
   if (preview === null || cache === null) return null;
   const parts: string[] = [];
-  if (preview.images.length > 0) parts.push(`${formatBytes(preview.estimatedBytes)} from ${plural(preview.images.length, "dangling image", "dangling images")}`);
+  if (preview.images.length > 0)
+    parts.push(`${formatBytes(preview.estimatedBytes)} from ${plural(preview.images.length, "dangling image", "dangling images")}`);
   if (cache.reclaimable > 0) parts.push(`${formatBytes(cache.reclaimable)} of build cache no image uses`);
   return { bytes: preview.estimatedBytes + cache.reclaimable, parts, dockerImages: usage?.images.reclaimable ?? null };
 }

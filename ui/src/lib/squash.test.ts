@@ -63,7 +63,7 @@ describe("withImageSettings", () => {
 describe("editedRows and removedKeys", () => {
   const original = [
     { key: "A", value: "1" },
-    { key: "B", value: "$HOME \"x\"" },
+    { key: "B", value: '$HOME "x"' },
   ];
 
   it("marks new and changed rows, and only those", () => {
@@ -106,11 +106,15 @@ describe("stageText", () => {
   });
 
   it("says the direct method's stages, with the bytes of the source read", () => {
-    expect(stageText({ stage: "reading source", done: 700_000_000, total: 2_100_000_000 })).toBe("Reading the image 700 MB of about 2.10 GB");
+    expect(stageText({ stage: "reading source", done: 700_000_000, total: 2_100_000_000 })).toBe(
+      "Reading the image 700 MB of about 2.10 GB",
+    );
     expect(stageText({ stage: "squashing", done: 1_200_000_000, total: 2_100_000_000 })).toBe(
       "Writing the squashed layer and loading it into Docker — read 1.20 GB of about 2.10 GB",
     );
-    expect(stageText({ stage: "squashing", done: 5_000, total: null })).toBe("Writing the squashed layer and loading it into Docker — read 5.00 kB");
+    expect(stageText({ stage: "squashing", done: 5_000, total: null })).toBe(
+      "Writing the squashed layer and loading it into Docker — read 5.00 kB",
+    );
   });
 });
 
@@ -203,7 +207,13 @@ describe("the outcome", () => {
   it("gives the squashed image the list's row, or one made from the outcome", () => {
     const outcome = fakeOutcome({ movedTag: "web:1.2" });
     const made = resultImage(outcome, [], 1_700_000_000);
-    expect(made).toMatchObject({ id: outcome.resultId, shortId: "7e7e7e7e7e7e", tags: ["web:1.2-squashed", "web:1.2"], size: 1_070_000_000, layers: 1 });
+    expect(made).toMatchObject({
+      id: outcome.resultId,
+      shortId: "7e7e7e7e7e7e",
+      tags: ["web:1.2-squashed", "web:1.2"],
+      size: 1_070_000_000,
+      layers: 1,
+    });
     const listed = { ...made, tags: ["from-the-list:1"] };
     expect(resultImage(outcome, [listed], 0)).toBe(listed);
   });

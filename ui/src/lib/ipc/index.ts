@@ -305,7 +305,10 @@ async function subscribe<T>(event: string, handler: (payload: T) => void): Promi
   try {
     const unlisten = await listen<T>(event, (e) => handler(e.payload));
     // Unlistening talks to the backend too; a window closing mid-way is no error to report.
-    return () => void Promise.resolve().then(unlisten).catch(() => {});
+    return () =>
+      void Promise.resolve()
+        .then(unlisten)
+        .catch(() => {});
   } catch {
     return () => {};
   }

@@ -60,11 +60,14 @@ export type Handlers = Partial<Record<Command, (args: Record<string, unknown>) =
 
 /** Routes each command to its handler; an unhandled one is refused the way Tauri refuses it. */
 export function mockCommands(handlers: Handlers): void {
-  mockIPC((cmd, args) => {
-    const handler = handlers[cmd as Command];
-    if (handler === undefined) throw `Command ${cmd} not found`;
-    return handler((args ?? {}) as Record<string, unknown>);
-  }, { shouldMockEvents: true });
+  mockIPC(
+    (cmd, args) => {
+      const handler = handlers[cmd as Command];
+      if (handler === undefined) throw `Command ${cmd} not found`;
+      return handler((args ?? {}) as Record<string, unknown>);
+    },
+    { shouldMockEvents: true },
+  );
 }
 
 /** Delivers an event to the app's listeners, as the Rust side's `app.emit` would. */
@@ -121,7 +124,11 @@ export function fakeStartHelp(os: StartHelp["os"] = "linux"): StartHelp {
   const engines: Record<StartHelp["os"], StartHelp["engines"]> = {
     linux: [
       { engine: "Docker Engine", action: "Start the Docker service.", command: "sudo systemctl start docker" },
-      { engine: "Podman", action: "Start Podman's Docker-compatible socket for your user.", command: "systemctl --user start podman.socket" },
+      {
+        engine: "Podman",
+        action: "Start Podman's Docker-compatible socket for your user.",
+        command: "systemctl --user start podman.socket",
+      },
     ],
     macos: [
       { engine: "Docker Desktop", action: "Open Docker Desktop from your Applications folder.", command: "open -a Docker" },
@@ -212,20 +219,24 @@ function dir(name: string, children: TreeNode[], other: TreeNode["other"] = null
  * filesystem 1.07 GB, 1.03 GB (49%) to save by squashing.
  */
 export function fakeReport(overrides: Partial<AuditReport> = {}): AuditReport {
-  const tree = dir("/", [
-    dir("app", [dir("node_modules", [], { entries: 412, bytes: 571_000_000, files: 9800 }), file("server.js", 1_000_000)]),
-    dir("usr", [
-      dir("lib", [dir("x86_64-linux-gnu", [], { entries: 640, bytes: 280_000_000, files: 700 })], {
-        entries: 38,
-        bytes: 20_000_000,
-        files: 300,
-      }),
-      dir("bin", [file("node", 95_000_000)], { entries: 120, bytes: 5_000_000, files: 120 }),
-      dir("share", [], { entries: 90, bytes: 20_000_000, files: 1500 }),
-    ]),
-    dir("var", [], { entries: 6, bytes: 50_000_000, files: 400 }),
-    dir("etc", [file("ld.so.cache", 30_000), file("passwd", 1_000)], { entries: 150, bytes: 7_969_000, files: 180 }),
-  ], { entries: 15, bytes: 20_000_000, files: 120 });
+  const tree = dir(
+    "/",
+    [
+      dir("app", [dir("node_modules", [], { entries: 412, bytes: 571_000_000, files: 9800 }), file("server.js", 1_000_000)]),
+      dir("usr", [
+        dir("lib", [dir("x86_64-linux-gnu", [], { entries: 640, bytes: 280_000_000, files: 700 })], {
+          entries: 38,
+          bytes: 20_000_000,
+          files: 300,
+        }),
+        dir("bin", [file("node", 95_000_000)], { entries: 120, bytes: 5_000_000, files: 120 }),
+        dir("share", [], { entries: 90, bytes: 20_000_000, files: 1500 }),
+      ]),
+      dir("var", [], { entries: 6, bytes: 50_000_000, files: 400 }),
+      dir("etc", [file("ld.so.cache", 30_000), file("passwd", 1_000)], { entries: 150, bytes: 7_969_000, files: 180 }),
+    ],
+    { entries: 15, bytes: 20_000_000, files: 120 },
+  );
   return {
     layerBytes: 2_100_000_000,
     filesystemBytes: 1_070_000_000,
@@ -346,7 +357,14 @@ export function fakePlan(overrides: Partial<SquashPlan> = {}): SquashPlan {
     labels: [{ key: "org.opencontainers.image.title", value: "web" }],
     volumes: ["/data"],
     stopSignal: "SIGTERM",
-    healthcheck: { test: ["CMD-SHELL", "wget -q -O- localhost:8080/health"], interval: 30_000_000_000, timeout: 0, startPeriod: 0, startInterval: 0, retries: 3 },
+    healthcheck: {
+      test: ["CMD-SHELL", "wget -q -O- localhost:8080/health"],
+      interval: 30_000_000_000,
+      timeout: 0,
+      startPeriod: 0,
+      startInterval: 0,
+      retries: 3,
+    },
     shell: null,
     onBuild: [],
     ...overrides,
@@ -418,11 +436,19 @@ export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutco
 function mockRender(plan: SquashPlan, stage: string | null): string {
   const broken = [...plan.env, ...plan.labels].find((kv) => /[\r\n]/.test(kv.value));
   if (broken !== undefined) {
-    throw { code: "invalidInput", message: `env ${JSON.stringify(broken.value)}: a line break cannot be written on a Dockerfile line`, attempts: null } satisfies IpcError;
+    throw {
+      code: "invalidInput",
+      message: `env ${JSON.stringify(broken.value)}: a line break cannot be written on a Dockerfile line`,
+      attempts: null,
+    } satisfies IpcError;
   }
-  const lines = stage === null ? ["# escape=\\", "FROM scratch", `COPY --from=${plan.sourceId} / /`] : [`FROM scratch AS ${stage}`, `COPY --from=${plan.sourceName} / /`];
+  const lines =
+    stage === null
+      ? ["# escape=\\", "FROM scratch", `COPY --from=${plan.sourceId} / /`]
+      : [`FROM scratch AS ${stage}`, `COPY --from=${plan.sourceName} / /`];
   if (plan.env.length > 0) lines.push(`ENV ${plan.env.map((kv) => `${kv.key}=${JSON.stringify(kv.value)}`).join(" \\\n    ")}`);
-  if (plan.labels.length > 0) lines.push(`LABEL ${plan.labels.map((kv) => `${JSON.stringify(kv.key)}=${JSON.stringify(kv.value)}`).join(" ")}`);
+  if (plan.labels.length > 0)
+    lines.push(`LABEL ${plan.labels.map((kv) => `${JSON.stringify(kv.key)}=${JSON.stringify(kv.value)}`).join(" ")}`);
   if (plan.workingDir) lines.push(`WORKDIR ${plan.workingDir}`);
   if (plan.exposedPorts.length > 0) lines.push(`EXPOSE ${plan.exposedPorts.join(" ")}`);
   if (plan.volumes.length > 0) lines.push(`VOLUME ${JSON.stringify(plan.volumes)}`);
@@ -640,7 +666,10 @@ export function installMockBackend(scenario: string): void {
       const tagTakenBy = images.find((i) => i.tags.includes(plan.tag))?.id ?? null;
       return delay(150, () => fakePreflight({ method, tagTakenBy }));
     },
-    run_squash: (args) => (stopSquash !== null ? Promise.reject({ code: "invalidInput", message: "another squash is running: wait for it to end", attempts: null }) : runSquash(args)),
+    run_squash: (args) =>
+      stopSquash !== null
+        ? Promise.reject({ code: "invalidInput", message: "another squash is running: wait for it to end", attempts: null })
+        : runSquash(args),
     cancel_squash: () => {
       stopSquash?.();
       return null;

@@ -28,6 +28,9 @@ import { removedCount } from "../prune";
 import type { AuditRun, Audits } from "./audits.svelte";
 import { changeNames, editedFields, RENDER_DEBOUNCE_MS, sourceName, STAGE_NAME, withImageSettings, type Setting } from "../squash";
 
+/** No setting edited: one frozen empty set rather than a new one per derivation. */
+const NO_SETTINGS: ReadonlySet<Setting> = Object.freeze(new Set<Setting>());
+
 export type SquashPhase = "loading" | "loadFailed" | "editing" | "running" | "done" | "failed" | "cancelled";
 
 /**
@@ -104,7 +107,9 @@ export class SquashJob {
   seen = $state(false);
 
   /** The settings that differ from the image's own, for the "edited" marks. */
-  changed = $derived<Set<Setting>>(this.original !== null && this.plan !== null ? editedFields(this.original, this.plan) : new Set());
+  changed = $derived<ReadonlySet<Setting>>(
+    this.original !== null && this.plan !== null ? editedFields(this.original, this.plan) : NO_SETTINGS,
+  );
   /** The same, named for the result: `APP_HOME`, `user`. */
   changes = $derived<string[]>(this.original !== null && this.plan !== null ? changeNames(this.original, this.plan) : []);
   canStart = $derived(
@@ -322,7 +327,12 @@ export class SquashJob {
     this.error = null;
     this.outcome = null;
     this.seen = false;
-    const options = { method: this.method, overwriteTag, moveSourceTag: this.moveSourceTag && this.image.tags.length > 0, keepLayers: this.keepLayers };
+    const options = {
+      method: this.method,
+      overwriteTag,
+      moveSourceTag: this.moveSourceTag && this.image.tags.length > 0,
+      keepLayers: this.keepLayers,
+    };
     try {
       const outcome = await ipc.runSquash(plan, options, (progress) => {
         if (this.phase === "running") this.progress = progress;

@@ -92,7 +92,11 @@ describe("SquashJob", () => {
     const render = vi.fn((args: Record<string, unknown>) => {
       const plan = args.plan as SquashPlan;
       if (plan.workingDir === "srv") {
-        throw { code: "invalidInput", message: 'working directory "srv" must be absolute (start with /)', attempts: null } satisfies IpcError;
+        throw {
+          code: "invalidInput",
+          message: 'working directory "srv" must be absolute (start with /)',
+          attempts: null,
+        } satisfies IpcError;
       }
       return "FROM scratch\n";
     });
@@ -199,7 +203,9 @@ describe("SquashJob", () => {
     expect(job.keepHold).toBeNull();
     expect(job.canStart).toBe(true);
     await job.start();
-    expect(run).toHaveBeenCalledWith(expect.objectContaining({ options: expect.objectContaining({ method: "multiStage", keepLayers: 0 }) }));
+    expect(run).toHaveBeenCalledWith(
+      expect.objectContaining({ options: expect.objectContaining({ method: "multiStage", keepLayers: 0 }) }),
+    );
   });
 
   it("asks before moving a taken tag, runs with overwriteTag after a yes, and not at all after a no", async () => {
@@ -261,7 +267,17 @@ describe("SquashJob", () => {
       backend({
         run_squash: () => fakeOutcome({ leftDangling: [left], movedTag: "web:1.2" }),
         preview_prune: () => ({
-          images: [{ id: left, shortId: "d1d1d1d1d1d1", created: 0, size: 20_000_000, engineSize: 20_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
+          images: [
+            {
+              id: left,
+              shortId: "d1d1d1d1d1d1",
+              created: 0,
+              size: 20_000_000,
+              engineSize: 20_000_000,
+              uniqueSize: 12_300_000,
+              leftBy: "web:1.2",
+            },
+          ],
           estimatedBytes: 12_300_000,
           keptInUse: 0,
         }),
