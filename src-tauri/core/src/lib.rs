@@ -34,6 +34,7 @@ pub mod reference;
 mod retry;
 pub mod settings;
 pub mod squash;
+pub mod transport;
 pub mod units;
 
 pub use error::{Error, Result};
