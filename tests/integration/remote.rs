@@ -61,7 +61,9 @@ async fn over_ssh_the_window_sees_the_remote_machine_and_its_docker_disk() {
     let name = crate::support::docker(&["info", "--format", "{{.Name}}"]);
     assert_eq!(info.host_name, name);
     // The figures come from the daemon's df (a raw request, over ssh too), never this disk.
-    let usage = squashbox_core::disk::usage(&daemon).await.expect("df over ssh");
+    let usage = squashbox_core::disk::usage(&daemon)
+        .await
+        .expect("df over ssh");
     assert_eq!(usage.host_disk, None);
 }
 
@@ -80,7 +82,10 @@ async fn an_unknown_ssh_host_key_says_how_to_accept_it() {
         "{reason}"
     );
     assert!(reason.contains("Host key verification failed"), "{reason}");
-    assert!(message.contains(&format!("run `ssh {alias}` once")), "{message}");
+    assert!(
+        message.contains(&format!("run `ssh {alias}` once")),
+        "{message}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10), "it waited");
 }
 
@@ -169,6 +174,8 @@ async fn with_its_certificates_a_tls_daemon_answers_verified() {
             client_certificate: true
         }
     );
-    let usage = squashbox_core::disk::usage(&daemon).await.expect("df over TLS");
+    let usage = squashbox_core::disk::usage(&daemon)
+        .await
+        .expect("df over TLS");
     assert_eq!(usage.host_disk, None);
 }

@@ -93,6 +93,7 @@ pub enum Route {
     Tls {
         address: String,
         verified: bool,
+        #[serde(rename = "clientCertificate")]
         client_certificate: bool,
     },
     /// `ssh` to `destination`, running `docker system dial-stdio` there.
@@ -220,9 +221,10 @@ impl Endpoint {
             Some(tls) => Route::Tls {
                 address,
                 verified: tls.verify,
-                client_certificate: tls.cert_dir.as_deref().is_some_and(|d| {
-                    d.join("cert.pem").is_file() && d.join("key.pem").is_file()
-                }),
+                client_certificate: tls
+                    .cert_dir
+                    .as_deref()
+                    .is_some_and(|d| d.join("cert.pem").is_file() && d.join("key.pem").is_file()),
             },
             None => Route::Tcp { address },
         }
@@ -371,7 +373,11 @@ pub fn candidates(env: &Environment) -> Vec<Candidate> {
         list.push(endpoint(host.clone(), Source::Setting, env.tls_settings()));
     }
     if let Some(host) = &env.docker_host {
-        list.push(endpoint(host.clone(), Source::DockerHost, env.tls_settings()));
+        list.push(endpoint(
+            host.clone(),
+            Source::DockerHost,
+            env.tls_settings(),
+        ));
     }
     match current_context(env) {
         Ok(None) => {}
@@ -383,7 +389,11 @@ pub fn candidates(env: &Environment) -> Vec<Candidate> {
         Err((name, reason)) => list.push(Candidate::BrokenContext { name, reason }),
     }
     for (name, host) in well_known_sockets(env) {
-        list.push(endpoint(host, Source::WellKnown { name: name.into() }, None));
+        list.push(endpoint(
+            host,
+            Source::WellKnown { name: name.into() },
+            None,
+        ));
     }
     list
 }
@@ -512,10 +522,7 @@ fn find_context(contexts: &Path, name: &str) -> Option<ContextEndpoint> {
                 .get("SkipTLSVerify")
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(false);
-            let tls_dir = contexts
-                .join("tls")
-                .join(entry.file_name())
-                .join("docker");
+            let tls_dir = contexts.join("tls").join(entry.file_name()).join("docker");
             // As the CLI: TLS when the context has material or skips verification.
             let tls = (tls_dir.is_dir() || skip_verify).then(|| Tls {
                 verify: !skip_verify,
@@ -848,7 +855,9 @@ mod tests {
             Some("box.example:443")
         );
         assert_eq!(
-            endpoint_at("tcp://[::1]:2376", None).tcp_address().as_deref(),
+            endpoint_at("tcp://[::1]:2376", None)
+                .tcp_address()
+                .as_deref(),
             Some("[::1]:2376")
         );
         assert_eq!(endpoint_at("tcp://", None).tcp_address(), None);
@@ -869,7 +878,9 @@ mod tests {
         );
         assert_eq!(endpoint_at("ssh://a:b@box", None).route(), Route::Unknown);
         assert!(endpoint_at("ssh://box", None).route().is_remote());
-        assert!(!endpoint_at("tcp://127.0.0.1:2376", checked).route().is_remote());
+        assert!(!endpoint_at("tcp://127.0.0.1:2376", checked)
+            .route()
+            .is_remote());
         assert!(endpoint_at("tcp://10.0.0.5:2375", None).route().is_remote());
     }
 }

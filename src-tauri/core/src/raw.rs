@@ -18,7 +18,6 @@ use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::transport::Connection;
 
-
 /// `GET /v{api}{path}` and decode the JSON body.
 pub async fn get_json<T: DeserializeOwned>(daemon: &Daemon, path: &str) -> Result<T> {
     let (mut conn, target) = open(daemon, path).await?;

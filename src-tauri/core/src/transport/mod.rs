@@ -93,7 +93,9 @@ impl Dialer {
             return Ok(Dialer::Pipe(path.replace('/', "\\")));
         }
         if host.starts_with("ssh://") {
-            return SshTarget::parse(host).map(Dialer::Ssh).map_err(Refusal::plain);
+            return SshTarget::parse(host)
+                .map(Dialer::Ssh)
+                .map_err(Refusal::plain);
         }
         let Some(address) = endpoint.tcp_address() else {
             return Err(Refusal::plain(format!(
@@ -370,7 +372,9 @@ mod tests {
             matches!(dialer("npipe:////./pipe/docker_engine"), Ok(Dialer::Pipe(p)) if p == r"\\.\pipe\docker_engine")
         );
         assert!(matches!(dialer("tcp://h:2375"), Ok(Dialer::Tcp(a)) if a == "h:2375"));
-        assert!(matches!(dialer("https://h"), Ok(Dialer::Tls { address, .. }) if address == "h:443"));
+        assert!(
+            matches!(dialer("https://h"), Ok(Dialer::Tls { address, .. }) if address == "h:443")
+        );
         assert!(matches!(dialer("ssh://me@h"), Ok(Dialer::Ssh(_))));
         assert!(dialer("ftp://h").is_err());
         assert!(dialer("ssh://me:pw@h").is_err());

@@ -15,7 +15,10 @@ pub enum ConnectProblem {
     /// The host's key is not the one known_hosts holds.
     SshHostKeyChanged { destination: String, host: String },
     /// No key was accepted, and ssh may not ask for a password.
-    SshLoginRefused { destination: String, command: String },
+    SshLoginRefused {
+        destination: String,
+        command: String,
+    },
     /// The login worked but the remote shell has no `docker` command.
     SshRemoteDockerMissing { destination: String },
     /// ssh failed otherwise (host unknown, refused, timed out, the remote daemon down…): the

@@ -46,7 +46,9 @@ impl SshTarget {
             .strip_prefix("ssh://")
             .ok_or_else(|| format!("\"{address}\" is not an ssh:// address"))?;
         if rest.contains(['?', '#']) {
-            return Err(format!("\"{address}\": an ssh address has no query or fragment"));
+            return Err(format!(
+                "\"{address}\": an ssh address has no query or fragment"
+            ));
         }
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
@@ -235,7 +237,8 @@ impl SshFailure {
                 destination,
                 host: target.host.clone(),
             }
-        } else if has("Host key verification failed") || has("No ED25519 host key is known")
+        } else if has("Host key verification failed")
+            || has("No ED25519 host key is known")
             || has("No RSA host key is known")
         {
             ConnectProblem::SshHostKeyUnknown { command }
@@ -437,7 +440,13 @@ mod tests {
             problem("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"),
             ConnectProblem::SshFailed
         );
-        let failure = SshFailure::classify(&target, "Warning: banner\nssh: connect to host box port 22: Connection refused\n");
-        assert_eq!(failure.message, "Warning: banner ssh: connect to host box port 22: Connection refused");
+        let failure = SshFailure::classify(
+            &target,
+            "Warning: banner\nssh: connect to host box port 22: Connection refused\n",
+        );
+        assert_eq!(
+            failure.message,
+            "Warning: banner ssh: connect to host box port 22: Connection refused"
+        );
     }
 }

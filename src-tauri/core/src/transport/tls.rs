@@ -65,9 +65,12 @@ fn roots(tls: &Tls) -> Result<RootCertStore, Refusal> {
     match ca {
         Some(ca) => {
             for cert in certificates(&ca)? {
-                store
-                    .add(cert)
-                    .map_err(|e| (ConnectProblem::TlsUntrusted, format!("{}: {e}", ca.display())))?;
+                store.add(cert).map_err(|e| {
+                    (
+                        ConnectProblem::TlsUntrusted,
+                        format!("{}: {e}", ca.display()),
+                    )
+                })?;
             }
         }
         None => {
@@ -192,7 +195,10 @@ mod tests {
             server_name("127.0.0.1").unwrap(),
             ServerName::IpAddress(_)
         ));
-        assert!(matches!(server_name("[::1]").unwrap(), ServerName::IpAddress(_)));
+        assert!(matches!(
+            server_name("[::1]").unwrap(),
+            ServerName::IpAddress(_)
+        ));
         assert!(matches!(
             server_name("docker.example.com").unwrap(),
             ServerName::DnsName(_)

@@ -3,4 +3,4 @@
 /**
  * How a connection reaches its daemon, for people: the connection bar and `doctor` show it.
  */
-export type Route = { "kind": "socket", path: string, } | { "kind": "namedPipe", name: string, } | { "kind": "tcp", address: string, } | { "kind": "tls", address: string, verified: boolean, client_certificate: boolean, } | { "kind": "ssh", destination: string, } | { "kind": "unknown" };
+export type Route = { "kind": "socket", path: string, } | { "kind": "namedPipe", name: string, } | { "kind": "tcp", address: string, } | { "kind": "tls", address: string, verified: boolean, clientCertificate: boolean, } | { "kind": "ssh", destination: string, } | { "kind": "unknown" };
