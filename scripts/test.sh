@@ -46,6 +46,12 @@ fi
 say "The engine matrix: Engine 28.5 (containerd store) and Podman 4"
 bash scripts/test-engines.sh
 
+# The same tests over the routes to a remote daemon: ssh (docker system dial-stdio) and TLS,
+# each to a server of its own on loopback, plus the clear errors (unknown host key, password-only
+# login, TLS without certificates).
+say "Remote daemons: ssh and TLS on loopback (scripts/test-remote.sh)"
+bash scripts/test-remote.sh
+
 # ---------------------------------------------------------------------------------------------
 # The Linux installer: a release build (minutes on two cores), then the .deb installed with
 # dpkg, the installed app opened under Xvfb, and the package removed again.

@@ -52,6 +52,7 @@ impl From<Error> for IpcError {
 mod tests {
     use super::*;
     use squashbox_core::endpoint::{Endpoint, Outcome, Source};
+    use squashbox_core::transport::ConnectProblem;
 
     #[test]
     fn daemon_unavailable_carries_its_attempts() {
@@ -60,9 +61,11 @@ mod tests {
                 endpoint: Endpoint {
                     host: "unix:///nonexistent.sock".into(),
                     source: Source::DockerHost,
+                    tls: None,
                 },
                 outcome: Outcome::Failed {
                     reason: "no socket at /nonexistent.sock".into(),
+                    problem: None,
                 },
             }],
         };
@@ -73,11 +76,38 @@ mod tests {
                 "code": "daemonUnavailable",
                 "message": "Docker is not running or not reachable (unix:///nonexistent.sock: no socket at /nonexistent.sock)",
                 "attempts": [{
-                    "endpoint": { "host": "unix:///nonexistent.sock", "source": { "kind": "dockerHost" } },
-                    "outcome": { "kind": "failed", "reason": "no socket at /nonexistent.sock" }
+                    "endpoint": { "host": "unix:///nonexistent.sock", "source": { "kind": "dockerHost" }, "tls": null },
+                    "outcome": { "kind": "failed", "reason": "no socket at /nonexistent.sock", "problem": null }
                 }]
             })
         );
+    }
+
+    /// The UI branches on the problem's kind and shows its fields (the command to run).
+    #[test]
+    fn a_known_connect_problem_crosses_as_a_tagged_value() {
+        let err = Error::DaemonUnavailable {
+            attempts: vec![Attempt {
+                endpoint: Endpoint {
+                    host: "ssh://box".into(),
+                    source: Source::Setting,
+                    tls: None,
+                },
+                outcome: Outcome::Failed {
+                    reason: "Host key verification failed.".into(),
+                    problem: Some(ConnectProblem::SshHostKeyUnknown {
+                        command: "ssh box".into(),
+                    }),
+                },
+            }],
+        };
+        let json = serde_json::to_value(IpcError::from(err)).unwrap();
+        assert_eq!(
+            json["attempts"][0]["outcome"]["problem"],
+            serde_json::json!({ "kind": "sshHostKeyUnknown", "command": "ssh box" })
+        );
+        let message = json["message"].as_str().unwrap();
+        assert!(message.contains("run `ssh box` once"), "{message}");
     }
 
     #[test]

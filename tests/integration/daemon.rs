@@ -53,7 +53,7 @@ async fn a_dead_docker_host_is_a_clear_error_and_nothing_else_is_tried() {
         Err(Error::DaemonUnavailable { attempts }) => {
             assert_eq!(attempts[0].endpoint.source, Source::DockerHost);
             assert!(
-                matches!(&attempts[0].outcome, Outcome::Failed { reason } if reason.contains("/nonexistent.sock"))
+                matches!(&attempts[0].outcome, Outcome::Failed { reason, .. } if reason.contains("/nonexistent.sock"))
             );
             // The running daemon at the default socket is not used behind the user's back.
             assert!(attempts[1..].iter().all(|a| a.outcome == Outcome::Skipped));

@@ -10,6 +10,7 @@ mod cli;
 mod daemon;
 mod events;
 mod images;
+mod remote;
 mod squash;
 mod squash_cancel;
 mod squash_config;

@@ -405,7 +405,13 @@ pub fn daemon_reclaimed(
 
 /// The socket of the daemon under test: DOCKER_HOST's when set, as for the core and the docker CLI
 /// (scripts/test-engines.sh runs the tests on other engines that way), else the default one.
+/// The socket the tests' own readings go through: SQUASHBOX_TEST_DAEMON_SOCKET when the code
+/// under test reaches that daemon another way (ssh, TLS: scripts/test-remote.sh), else
+/// DOCKER_HOST's.
 fn daemon_socket() -> PathBuf {
+    if let Some(socket) = std::env::var_os("SQUASHBOX_TEST_DAEMON_SOCKET") {
+        return PathBuf::from(socket);
+    }
     match std::env::var("DOCKER_HOST") {
         Ok(host) if !host.is_empty() => match host.strip_prefix("unix://") {
             Some(socket) => PathBuf::from(socket),

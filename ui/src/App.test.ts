@@ -416,7 +416,7 @@ describe("no daemon", () => {
         get_settings: () => ({ dockerHost: saved }),
         set_docker_host: (args) => {
           saved = args.host as string | null;
-          return fakeInfo({ endpoint: { host: saved!, source: { kind: "setting" } } });
+          return fakeInfo({ endpoint: { host: saved!, source: { kind: "setting" }, tls: null } });
         },
       }),
     );

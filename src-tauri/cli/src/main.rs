@@ -93,11 +93,20 @@ async fn doctor(env: &Environment) -> Result<ExitCode, Error> {
     output::print_attempts(&attempts);
     let connected = Daemon::connect(env).await;
     match &connected {
-        Ok(daemon) => println!(
-            "\nSquashbox will use {} ({}).",
-            output::terminal_safe(&daemon.info().endpoint.host),
-            output::terminal_safe(&daemon.info().endpoint.source.describe())
-        ),
+        Ok(daemon) => {
+            let info = daemon.info();
+            println!(
+                "\nSquashbox will use {} ({}): {} on {}, reached by {}.",
+                output::terminal_safe(&info.endpoint.host),
+                output::terminal_safe(&info.endpoint.source.describe()),
+                output::terminal_safe(&info.product),
+                output::terminal_safe(&info.host_name),
+                output::terminal_safe(&info.route.to_string())
+            );
+            if info.route.is_remote() {
+                println!("Disk figures are that machine's, as its Docker reports them.");
+            }
+        }
         Err(err) => println!("\n{}", output::explain(err)),
     }
     Ok(match connected {

@@ -120,6 +120,15 @@ pub fn print_attempts(attempts: &[Attempt]) {
             terminal_safe(display_host(attempt)),
             terminal_safe(&attempt.outcome.to_string())
         );
+        // The route of an address someone chose: how it is reached matters (TLS or not, which
+        // ssh destination); the well-known sockets say it by their names.
+        if attempt.endpoint.source.is_chosen() && !attempt.endpoint.host.is_empty() {
+            println!(
+                "{:<28} via {}",
+                "",
+                terminal_safe(&attempt.endpoint.route().to_string())
+            );
+        }
     }
 }
 

@@ -22,15 +22,15 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use ts_rs::TS;
 
-use crate::endpoint::{candidates, Attempt, Candidate, Endpoint, Environment, Outcome, Source};
+use crate::endpoint::{
+    candidates, Attempt, Candidate, Endpoint, Environment, Outcome, Route, Source,
+};
 use crate::error::{Error, Result};
 use crate::platform::Os;
+use crate::transport::{problem_in, ConnectProblem, Dialer, Refusal};
 
-/// How long a daemon gets to answer `/version` before we call it unreachable.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Long enough for a slow `/system/df` or a big image list; long jobs stream instead.
 const REQUEST_TIMEOUT_SECS: u64 = 300;
 /// The oldest API we speak: Engine 20.10.
@@ -42,6 +42,10 @@ const OLDEST_API: ApiVersion = ApiVersion(1, 41);
 #[ts(export)]
 pub struct DaemonInfo {
     pub endpoint: Endpoint,
+    /// How we reach it: a local socket, TCP, TLS or ssh.
+    pub route: Route,
+    /// The daemon's machine as it names itself (`/info` `Name`): which machine we look at.
+    pub host_name: String,
     /// e.g. "Docker Engine" or "Podman Engine".
     pub product: String,
     pub engine_version: String,
@@ -112,6 +116,8 @@ pub fn negotiate(
 #[derive(Debug, Clone)]
 pub struct Daemon {
     docker: Docker,
+    /// The route every connection takes, bollard's and [`crate::raw`]'s alike.
+    dialer: Arc<Dialer>,
     info: DaemonInfo,
     image_facts: ImageFactsCache,
     /// The daemon answers 500 to a second `/system/df` while one runs: ours take turns.
@@ -185,6 +191,10 @@ impl Daemon {
         &self.docker
     }
 
+    pub(crate) fn dialer(&self) -> &Dialer {
+        &self.dialer
+    }
+
     pub(crate) fn image_facts_cache(&self) -> &ImageFactsCache {
         &self.image_facts
     }
@@ -222,8 +232,12 @@ fn broken_context(name: String, reason: String) -> Attempt {
         endpoint: Endpoint {
             host: String::new(),
             source: Source::Context { name },
+            tls: None,
         },
-        outcome: Outcome::Failed { reason },
+        outcome: Outcome::Failed {
+            reason,
+            problem: None,
+        },
     }
 }
 
@@ -234,6 +248,7 @@ async fn probe(endpoint: &Endpoint) -> (Outcome, Option<Daemon>) {
             let outcome = if endpoint.source.is_chosen() {
                 Outcome::Failed {
                     reason: format!("no socket at {}", path.display()),
+                    problem: None,
                 }
             } else {
                 Outcome::NoSocket
@@ -241,7 +256,12 @@ async fn probe(endpoint: &Endpoint) -> (Outcome, Option<Daemon>) {
             return (outcome, None);
         }
     }
-    match tokio::time::timeout(PROBE_TIMEOUT, open(endpoint)).await {
+    let dialer = match Dialer::for_endpoint(endpoint) {
+        Ok(dialer) => Arc::new(dialer),
+        Err(refusal) => return (failed(refusal), None),
+    };
+    let timeout = dialer.connect_timeout();
+    match tokio::time::timeout(timeout, open(endpoint, dialer)).await {
         Ok(Ok(daemon)) => {
             let outcome = Outcome::Answered {
                 product: daemon.info.product.clone(),
@@ -250,29 +270,40 @@ async fn probe(endpoint: &Endpoint) -> (Outcome, Option<Daemon>) {
             };
             (outcome, Some(daemon))
         }
-        Ok(Err(reason)) => (Outcome::Failed { reason }, None),
+        Ok(Err(refusal)) => (failed(refusal), None),
         Err(_) => (
-            Outcome::Failed {
-                reason: format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
-            },
+            failed(Refusal::plain(format!(
+                "no answer within {} s ({})",
+                timeout.as_secs(),
+                endpoint.route()
+            ))),
             None,
         ),
     }
 }
 
-async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
-    let unpinned = client_for(&endpoint.host)?;
+fn failed(refusal: Refusal) -> Outcome {
+    Outcome::Failed {
+        reason: refusal.reason,
+        problem: refusal.problem,
+    }
+}
+
+async fn open(endpoint: &Endpoint, dialer: Arc<Dialer>) -> Result<Daemon, Refusal> {
+    let unpinned = dialer
+        .client(REQUEST_TIMEOUT_SECS)
+        .map_err(|e| Refusal::plain(e.to_string()))?;
     let version = unpinned.version().await.map_err(describe_connect_error)?;
     let server_max = version
         .api_version
         .as_deref()
         .and_then(ApiVersion::parse)
-        .ok_or("the daemon did not say which API version it speaks")?;
+        .ok_or_else(|| Refusal::plain("the daemon did not say which API version it speaks"))?;
     let server_min = version
         .min_api_version
         .as_deref()
         .and_then(ApiVersion::parse);
-    let api = negotiate(server_max, server_min)?;
+    let api = negotiate(server_max, server_min).map_err(Refusal::plain)?;
     let docker = pin_api_version(unpinned, api);
     let info = docker.info().await.map_err(describe_connect_error)?;
 
@@ -284,6 +315,8 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
     });
     let info = DaemonInfo {
         endpoint: endpoint.clone(),
+        route: endpoint.route(),
+        host_name: info.name.unwrap_or_default(),
         product,
         engine_version: version.version.unwrap_or_else(|| "unknown".into()),
         api_version: api.to_string(),
@@ -297,6 +330,7 @@ async fn open(endpoint: &Endpoint) -> Result<Daemon, String> {
     };
     Ok(Daemon {
         docker,
+        dialer,
         info,
         image_facts: ImageFactsCache::default(),
         disk_usage_turn: Arc::default(),
@@ -318,67 +352,6 @@ fn product_name(version: &bollard::models::SystemVersion) -> String {
         .unwrap_or_else(|| "Docker Engine".into())
 }
 
-fn client_for(host: &str) -> Result<Docker, String> {
-    let version = bollard::API_DEFAULT_VERSION;
-    let timeout = REQUEST_TIMEOUT_SECS;
-    let result = if let Some(path) = host.strip_prefix("unix://") {
-        connect_unix(path, timeout, version)
-    } else if host.starts_with("npipe://") {
-        connect_named_pipe(host, timeout, version)
-    } else if let Some(addr) = host.strip_prefix("tcp://") {
-        Docker::connect_with_http(&format!("http://{addr}"), timeout, version)
-    } else if host.starts_with("http://") {
-        Docker::connect_with_http(host, timeout, version)
-    } else {
-        return Err(format!(
-            "Squashbox cannot reach {host} yet: use a unix://, npipe:// or tcp:// address"
-        ));
-    };
-    result.map_err(|e| e.to_string())
-}
-
-// bollard has each transport only where the system has it: unix sockets on Unix, named pipes
-// on Windows. The other system's address fails like an unknown scheme.
-#[cfg(unix)]
-fn connect_unix(
-    path: &str,
-    timeout: u64,
-    version: &bollard::ClientVersion,
-) -> Result<Docker, bollard::errors::Error> {
-    Docker::connect_with_unix(path, timeout, version)
-}
-
-#[cfg(not(unix))]
-fn connect_unix(
-    path: &str,
-    _timeout: u64,
-    _version: &bollard::ClientVersion,
-) -> Result<Docker, bollard::errors::Error> {
-    Err(bollard::errors::Error::UnsupportedURISchemeError {
-        uri: format!("unix://{path}"),
-    })
-}
-
-#[cfg(windows)]
-fn connect_named_pipe(
-    host: &str,
-    timeout: u64,
-    version: &bollard::ClientVersion,
-) -> Result<Docker, bollard::errors::Error> {
-    Docker::connect_with_named_pipe(host, timeout, version)
-}
-
-#[cfg(not(windows))]
-fn connect_named_pipe(
-    host: &str,
-    _timeout: u64,
-    _version: &bollard::ClientVersion,
-) -> Result<Docker, bollard::errors::Error> {
-    Err(bollard::errors::Error::UnsupportedURISchemeError {
-        uri: host.to_owned(),
-    })
-}
-
 /// Puts `/v1.xx` in front of every request path (see the module docs for why).
 fn pin_api_version(docker: Docker, api: ApiVersion) -> Docker {
     let prefix = format!("/v{api}");
@@ -398,16 +371,40 @@ fn pin_api_version(docker: Docker, api: ApiVersion) -> Docker {
     })
 }
 
-fn describe_connect_error(err: bollard::errors::Error) -> String {
+fn describe_connect_error(err: bollard::errors::Error) -> Refusal {
     use bollard::errors::Error as B;
-    match err {
+    let problem = problem_in(&err);
+    let reason = match &err {
         B::DockerResponseServerError {
             status_code,
             message,
-        } => format!("answered {status_code}: {message}"),
+        } => {
+            // Go's HTTPS server answers plain HTTP with this fixed sentence: the one sign that
+            // the daemon wants TLS we did not speak.
+            if *status_code == 400 && message.contains("HTTP request to an HTTPS server") {
+                return Refusal {
+                    problem: Some(ConnectProblem::TlsRequired),
+                    reason: format!("answered {status_code}: {}", message.trim()),
+                };
+            }
+            format!("answered {status_code}: {message}")
+        }
         B::HyperResponseError { err } => format!("connection failed: {err}"),
-        other => other.to_string(),
+        other => deepest_message(other),
+    };
+    Refusal { problem, reason }
+}
+
+/// The innermost cause's words: hyper's "client error (Connect)" says less than what it wraps.
+fn deepest_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    let mut text = err.to_string();
+    while let Some(source) = current.source() {
+        current = source;
+        text = source.to_string();
     }
+    // An io::Error's source() skips what it wraps, but its Display shows it.
+    text
 }
 
 #[cfg(test)]

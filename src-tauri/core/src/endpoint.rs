@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use ts_rs::TS;
 
 use crate::platform::Os;
+use crate::transport::ConnectProblem;
 
 /// Why an endpoint is on the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -50,19 +51,183 @@ impl Source {
     }
 }
 
-/// A daemon address (`unix://…`, `tcp://…`, `npipe://…`) and why we try it.
+/// A daemon address (`unix://…`, `tcp://…`, `https://…`, `ssh://…`, `npipe://…`), why we try
+/// it, and the TLS settings that go with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct Endpoint {
     pub host: String,
     pub source: Source,
+    /// TLS for a `tcp://` address (from DOCKER_TLS_VERIFY/DOCKER_TLS, or the context's); an
+    /// `https://` address without it verifies against the system's roots.
+    pub tls: Option<Tls>,
+}
+
+/// How to speak TLS to a daemon, the Docker CLI's way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Tls {
+    /// Check the daemon's certificate: against `ca.pem` when the folder has one, else the
+    /// system's roots.
+    pub verify: bool,
+    /// The folder holding `ca.pem`, `cert.pem` and `key.pem` (each used when present).
+    #[ts(type = "string | null")]
+    pub cert_dir: Option<PathBuf>,
+}
+
+/// How a connection reaches its daemon, for people: the connection bar and `doctor` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+#[ts(export)]
+pub enum Route {
+    /// A unix socket of this machine.
+    Socket { path: String },
+    /// A Windows named pipe of this machine.
+    NamedPipe { name: String },
+    /// Plain, unencrypted HTTP over TCP.
+    Tcp { address: String },
+    /// HTTPS; `verified` when the daemon's certificate is checked, `client_certificate` when we
+    /// show ours.
+    Tls {
+        address: String,
+        verified: bool,
+        #[serde(rename = "clientCertificate")]
+        client_certificate: bool,
+    },
+    /// `ssh` to `destination`, running `docker system dial-stdio` there.
+    Ssh { destination: String },
+    /// An address of no scheme we know; connecting to it fails and says so.
+    Unknown,
+}
+
+impl Route {
+    /// True when the daemon is on another machine (as far as the address tells).
+    pub fn is_remote(&self) -> bool {
+        match self {
+            Route::Socket { .. } | Route::NamedPipe { .. } | Route::Unknown => false,
+            Route::Tcp { address } | Route::Tls { address, .. } => !is_loopback(address),
+            Route::Ssh { .. } => true,
+        }
+    }
+}
+
+fn is_loopback(address: &str) -> bool {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Route::Socket { path } => write!(f, "socket {path}"),
+            Route::NamedPipe { name } => write!(f, "named pipe {name}"),
+            Route::Tcp { address } => write!(f, "TCP to {address}, unencrypted"),
+            Route::Tls {
+                address,
+                verified,
+                client_certificate,
+            } => write!(
+                f,
+                "TLS to {address}, {}{}",
+                if *verified {
+                    "certificate verified"
+                } else {
+                    "certificate NOT verified"
+                },
+                if *client_certificate {
+                    ", with our client certificate"
+                } else {
+                    ""
+                }
+            ),
+            Route::Ssh { destination } => {
+                write!(f, "ssh to {destination} (docker system dial-stdio)")
+            }
+            Route::Unknown => f.write_str("unknown address"),
+        }
+    }
 }
 
 impl Endpoint {
     /// The unix socket file this endpoint names, if it is a unix socket.
     pub fn socket_path(&self) -> Option<&Path> {
         self.host.strip_prefix("unix://").map(Path::new)
+    }
+
+    /// `host:port` of a `tcp://`, `http://` or `https://` address, with Docker's default port
+    /// (2375 plain, 2376 with TLS; 443 for https) when it has none.
+    pub fn tcp_address(&self) -> Option<String> {
+        let (rest, default_port) = if let Some(rest) = self.host.strip_prefix("tcp://") {
+            (rest, if self.tls.is_some() { 2376 } else { 2375 })
+        } else if let Some(rest) = self.host.strip_prefix("https://") {
+            (rest, 443)
+        } else if let Some(rest) = self.host.strip_prefix("http://") {
+            (rest, 80)
+        } else {
+            return None;
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return None;
+        }
+        let has_port = match authority.rfind(']') {
+            Some(end) => authority[end..].contains(':'),
+            None => authority.contains(':'),
+        };
+        Some(if has_port {
+            authority.to_owned()
+        } else {
+            format!("{authority}:{default_port}")
+        })
+    }
+
+    /// The TLS to speak, if any: an `https://` address always speaks it, a `tcp://` one when
+    /// its settings say so.
+    pub fn tls_to_use(&self) -> Option<Tls> {
+        if self.host.starts_with("https://") {
+            return Some(self.tls.clone().unwrap_or(Tls {
+                verify: true,
+                cert_dir: None,
+            }));
+        }
+        self.tls.clone().filter(|_| self.host.starts_with("tcp://"))
+    }
+
+    pub fn route(&self) -> Route {
+        if let Some(path) = self.host.strip_prefix("unix://") {
+            return Route::Socket { path: path.into() };
+        }
+        if let Some(name) = self.host.strip_prefix("npipe://") {
+            return Route::NamedPipe { name: name.into() };
+        }
+        if self.host.starts_with("ssh://") {
+            return match crate::transport::ssh::SshTarget::parse(&self.host) {
+                Ok(target) => Route::Ssh {
+                    destination: target.destination(),
+                },
+                Err(_) => Route::Unknown,
+            };
+        }
+        let Some(address) = self.tcp_address() else {
+            return Route::Unknown;
+        };
+        match self.tls_to_use() {
+            Some(tls) => Route::Tls {
+                address,
+                verified: tls.verify,
+                client_certificate: tls
+                    .cert_dir
+                    .as_deref()
+                    .is_some_and(|d| d.join("cert.pem").is_file() && d.join("key.pem").is_file()),
+            },
+            None => Route::Tcp { address },
+        }
     }
 }
 
@@ -104,8 +269,12 @@ pub enum Outcome {
     },
     /// A well-known socket that does not exist on this machine; nothing was sent.
     NoSocket,
-    /// Connecting or asking failed; the reason in words.
-    Failed { reason: String },
+    /// Connecting or asking failed; the reason in words, and its kind when it is one we know
+    /// how to fix (an unknown ssh host key, TLS the daemon wants…).
+    Failed {
+        reason: String,
+        problem: Option<ConnectProblem>,
+    },
     /// Not tried, because an endpoint before it answered or was chosen by the user.
     Skipped,
 }
@@ -119,7 +288,14 @@ impl std::fmt::Display for Outcome {
                 api,
             } => write!(f, "{product} {engine} (API {api})"),
             Outcome::NoSocket => f.write_str("no socket there"),
-            Outcome::Failed { reason } => f.write_str(reason),
+            Outcome::Failed {
+                reason,
+                problem: None,
+            } => f.write_str(reason),
+            Outcome::Failed {
+                reason,
+                problem: Some(problem),
+            } => write!(f, "{reason}. To fix it: {}", problem.fix()),
             Outcome::Skipped => f.write_str("not tried"),
         }
     }
@@ -138,6 +314,12 @@ pub struct Environment {
     pub xdg_runtime_dir: Option<PathBuf>,
     /// `TMPDIR`: on macOS a per-user folder, where Podman 5's machine puts its API socket.
     pub tmp_dir: Option<PathBuf>,
+    /// `DOCKER_TLS_VERIFY` (any value but empty, as the Docker CLI reads it): TLS, checked.
+    pub tls_verify: bool,
+    /// `DOCKER_TLS`: TLS without checking the daemon's certificate.
+    pub tls: bool,
+    /// `DOCKER_CERT_PATH`: where `ca.pem`, `cert.pem`, `key.pem` are (default `~/.docker`).
+    pub cert_path: Option<PathBuf>,
     pub os: Os,
 }
 
@@ -154,6 +336,9 @@ impl Environment {
                 .map(PathBuf::from),
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
             tmp_dir: var("TMPDIR").map(PathBuf::from),
+            tls_verify: var("DOCKER_TLS_VERIFY").is_some(),
+            tls: var("DOCKER_TLS").is_some(),
+            cert_path: var("DOCKER_CERT_PATH").map(PathBuf::from),
             os: Os::current(),
         }
     }
@@ -163,26 +348,52 @@ impl Environment {
             .clone()
             .or_else(|| self.home.as_ref().map(|h| h.join(".docker")))
     }
+
+    /// The TLS the environment asks for, applied to the setting and DOCKER_HOST as the CLI
+    /// applies it to `-H` and DOCKER_HOST (a context has its own).
+    fn tls_settings(&self) -> Option<Tls> {
+        (self.tls_verify || self.tls).then(|| Tls {
+            verify: self.tls_verify,
+            cert_dir: self
+                .cert_path
+                .clone()
+                .or_else(|| self.home.as_ref().map(|h| h.join(".docker"))),
+        })
+    }
 }
 
 /// The endpoints to try, best first. When the first one is chosen by the user it is the only
 /// one a connection should use; the rest are listed for diagnosis.
 pub fn candidates(env: &Environment) -> Vec<Candidate> {
-    let endpoint = |host: String, source: Source| Candidate::Endpoint(Endpoint { host, source });
+    let endpoint = |host: String, source: Source, tls: Option<Tls>| {
+        Candidate::Endpoint(Endpoint { host, source, tls })
+    };
     let mut list = Vec::new();
     if let Some(host) = &env.setting {
-        list.push(endpoint(host.clone(), Source::Setting));
+        list.push(endpoint(host.clone(), Source::Setting, env.tls_settings()));
     }
     if let Some(host) = &env.docker_host {
-        list.push(endpoint(host.clone(), Source::DockerHost));
+        list.push(endpoint(
+            host.clone(),
+            Source::DockerHost,
+            env.tls_settings(),
+        ));
     }
     match current_context(env) {
         Ok(None) => {}
-        Ok(Some((name, host))) => list.push(endpoint(host, Source::Context { name })),
+        Ok(Some(found)) => list.push(endpoint(
+            found.host,
+            Source::Context { name: found.name },
+            found.tls,
+        )),
         Err((name, reason)) => list.push(Candidate::BrokenContext { name, reason }),
     }
     for (name, host) in well_known_sockets(env) {
-        list.push(endpoint(host, Source::WellKnown { name: name.into() }));
+        list.push(endpoint(
+            host,
+            Source::WellKnown { name: name.into() },
+            None,
+        ));
     }
     list
 }
@@ -245,9 +456,17 @@ fn well_known_sockets(env: &Environment) -> Vec<(&'static str, String)> {
     list
 }
 
+/// A Docker CLI context's name, address and TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ContextEndpoint {
+    name: String,
+    host: String,
+    tls: Option<Tls>,
+}
+
 /// The Docker CLI's current context and its endpoint, if one other than `default` is selected.
 /// `Err((name, reason))` when a context is selected but cannot be read.
-fn current_context(env: &Environment) -> Result<Option<(String, String)>, (String, String)> {
+fn current_context(env: &Environment) -> Result<Option<ContextEndpoint>, (String, String)> {
     let config_dir = env.docker_config_dir();
     let name = match &env.docker_context {
         Some(name) => name.clone(),
@@ -259,11 +478,12 @@ fn current_context(env: &Environment) -> Result<Option<(String, String)>, (Strin
     if name == "default" {
         return Ok(None);
     }
-    let Some(meta_dir) = config_dir.map(|d| d.join("contexts").join("meta")) else {
+    let Some(contexts) = config_dir.map(|d| d.join("contexts")) else {
         return Err((name, "no home folder to look for contexts in".into()));
     };
-    match find_context_host(&meta_dir, &name) {
-        Some(host) => Ok(Some((name, host))),
+    let meta_dir = contexts.join("meta");
+    match find_context(&contexts, &name) {
+        Some(found) => Ok(Some(found)),
         None => Err((
             name.clone(),
             format!(
@@ -283,10 +503,11 @@ fn read_current_context(config_dir: &Path) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Contexts live in `meta/<digest of name>/meta.json`; scanning them avoids depending on the
-/// digest scheme.
-fn find_context_host(meta_dir: &Path, name: &str) -> Option<String> {
-    std::fs::read_dir(meta_dir)
+/// Contexts live in `meta/<digest of name>/meta.json`, their TLS material in
+/// `tls/<same digest>/docker/{ca,cert,key}.pem`; scanning the meta folders and taking the match's
+/// folder name for the TLS one avoids depending on the digest scheme.
+fn find_context(contexts: &Path, name: &str) -> Option<ContextEndpoint> {
+    std::fs::read_dir(contexts.join("meta"))
         .ok()?
         .flatten()
         .find_map(|entry| {
@@ -295,9 +516,23 @@ fn find_context_host(meta_dir: &Path, name: &str) -> Option<String> {
             if meta.get("Name")?.as_str()? != name {
                 return None;
             }
-            meta.pointer("/Endpoints/docker/Host")?
-                .as_str()
-                .map(str::to_owned)
+            let docker = meta.pointer("/Endpoints/docker")?;
+            let host = docker.get("Host")?.as_str()?.to_owned();
+            let skip_verify = docker
+                .get("SkipTLSVerify")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            let tls_dir = contexts.join("tls").join(entry.file_name()).join("docker");
+            // As the CLI: TLS when the context has material or skips verification.
+            let tls = (tls_dir.is_dir() || skip_verify).then(|| Tls {
+                verify: !skip_verify,
+                cert_dir: tls_dir.is_dir().then_some(tls_dir),
+            });
+            Some(ContextEndpoint {
+                name: name.to_owned(),
+                host,
+                tls,
+            })
         })
 }
 
@@ -383,7 +618,8 @@ mod tests {
                 host: "tcp://10.1.1.1:2376".into(),
                 source: Source::Context {
                     name: "remote".into()
-                }
+                },
+                tls: None,
             })
         );
         assert_eq!(list[3].host(), Some("unix:///var/run/docker.sock"));
@@ -500,5 +736,151 @@ mod tests {
             !linux.iter().any(|h| h.contains("podman-machine")),
             "{linux:?}"
         );
+    }
+
+    fn endpoint_at(host: &str, tls: Option<Tls>) -> Endpoint {
+        Endpoint {
+            host: host.into(),
+            source: Source::DockerHost,
+            tls,
+        }
+    }
+
+    #[test]
+    fn a_context_with_tls_material_speaks_tls_from_its_own_folder() {
+        let home = tempfile::tempdir().unwrap();
+        write_context(home.path(), "d1g3st", "secure", "tcp://10.1.1.1:2376");
+        let tls_dir = home.path().join(".docker/contexts/tls/d1g3st/docker");
+        fs::create_dir_all(&tls_dir).unwrap();
+        select_context(home.path(), "secure");
+        let Candidate::Endpoint(found) = &candidates(&home_env(home.path()))[0] else {
+            panic!("the context was not read");
+        };
+        assert_eq!(
+            found.tls,
+            Some(Tls {
+                verify: true,
+                cert_dir: Some(tls_dir)
+            })
+        );
+        assert!(matches!(found.route(), Route::Tls { verified: true, .. }));
+    }
+
+    #[test]
+    fn a_context_that_skips_verification_speaks_tls_unchecked() {
+        let home = tempfile::tempdir().unwrap();
+        let meta = home.path().join(".docker/contexts/meta/abc");
+        fs::create_dir_all(&meta).unwrap();
+        fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"lax","Endpoints":{"docker":{"Host":"tcp://h:2376","SkipTLSVerify":true}}}"#,
+        )
+        .unwrap();
+        select_context(home.path(), "lax");
+        let Candidate::Endpoint(found) = &candidates(&home_env(home.path()))[0] else {
+            panic!("the context was not read");
+        };
+        assert_eq!(
+            found.tls,
+            Some(Tls {
+                verify: false,
+                cert_dir: None
+            })
+        );
+        // A context with neither speaks plain HTTP, as the CLI does.
+        write_context(home.path(), "def", "plain", "tcp://h:2375");
+        select_context(home.path(), "plain");
+        let Candidate::Endpoint(plain) = &candidates(&home_env(home.path()))[0] else {
+            panic!("the context was not read");
+        };
+        assert_eq!(plain.tls, None);
+    }
+
+    #[test]
+    fn tls_variables_apply_to_docker_host_with_the_cli_defaults() {
+        let env = Environment {
+            docker_host: Some("tcp://10.0.0.5:2376".into()),
+            tls_verify: true,
+            home: Some("/home/me".into()),
+            ..Environment::default()
+        };
+        let Candidate::Endpoint(found) = &candidates(&env)[0] else {
+            panic!("no endpoint");
+        };
+        assert_eq!(
+            found.tls,
+            Some(Tls {
+                verify: true,
+                cert_dir: Some("/home/me/.docker".into())
+            })
+        );
+        let unchecked = Environment {
+            tls_verify: false,
+            tls: true,
+            cert_path: Some("/certs".into()),
+            ..env
+        };
+        let Candidate::Endpoint(found) = &candidates(&unchecked)[0] else {
+            panic!("no endpoint");
+        };
+        assert_eq!(
+            found.tls,
+            Some(Tls {
+                verify: false,
+                cert_dir: Some("/certs".into())
+            })
+        );
+    }
+
+    #[test]
+    fn addresses_get_docker_default_ports_and_routes() {
+        let checked = Some(Tls {
+            verify: true,
+            cert_dir: None,
+        });
+        assert_eq!(
+            endpoint_at("tcp://10.0.0.5", None).tcp_address().as_deref(),
+            Some("10.0.0.5:2375")
+        );
+        assert_eq!(
+            endpoint_at("tcp://10.0.0.5", checked.clone())
+                .tcp_address()
+                .as_deref(),
+            Some("10.0.0.5:2376")
+        );
+        assert_eq!(
+            endpoint_at("https://box.example/", None)
+                .tcp_address()
+                .as_deref(),
+            Some("box.example:443")
+        );
+        assert_eq!(
+            endpoint_at("tcp://[::1]:2376", None)
+                .tcp_address()
+                .as_deref(),
+            Some("[::1]:2376")
+        );
+        assert_eq!(endpoint_at("tcp://", None).tcp_address(), None);
+        // TLS settings do not turn a socket into TLS; https is TLS without them.
+        assert!(matches!(
+            endpoint_at("unix:///d.sock", checked.clone()).route(),
+            Route::Socket { .. }
+        ));
+        assert!(matches!(
+            endpoint_at("https://box:2376", None).route(),
+            Route::Tls { verified: true, .. }
+        ));
+        assert_eq!(
+            endpoint_at("ssh://me@box:2222", None).route(),
+            Route::Ssh {
+                destination: "me@box:2222".into()
+            }
+        );
+        assert_eq!(endpoint_at("ssh://a:b@box", None).route(), Route::Unknown);
+        assert!(endpoint_at("ssh://box", None).route().is_remote());
+        assert!(!endpoint_at("tcp://127.0.0.1:2376", checked)
+            .route()
+            .is_remote());
+        assert!(endpoint_at("tcp://10.0.0.5:2375", None).route().is_remote());
     }
 }

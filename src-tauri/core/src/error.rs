@@ -57,10 +57,18 @@ pub enum Error {
     },
 }
 
+/// One attempt in full when it decided the outcome (the only one, or an address the user chose,
+/// after which nothing else was tried): its words carry the fix of a known problem.
 fn summary(attempts: &[Attempt]) -> String {
     match attempts.first() {
         None => "no endpoint to try".into(),
-        Some(first) if attempts.len() == 1 => format!("{}: {}", first.endpoint.host, first.outcome),
+        Some(first) if attempts.len() == 1 || first.endpoint.source.is_chosen() => {
+            let place = match first.endpoint.host.as_str() {
+                "" => first.endpoint.source.describe(),
+                host => host.to_owned(),
+            };
+            format!("{place}: {}", first.outcome)
+        }
         Some(_) => format!("tried {} endpoints", attempts.len()),
     }
 }

@@ -35,6 +35,7 @@ mod retry;
 pub mod savings;
 pub mod settings;
 pub mod squash;
+pub mod transport;
 pub mod units;
 
 pub use error::{Error, Result};

@@ -4,18 +4,19 @@
 //! - `/build` with BuildKit (`version=2`): its progress arrives as `aux` strings (base64
 //!   protobuf) that bollard without its gRPC feature cannot decode, failing the whole stream.
 //!
+//! Each request opens its own connection through the daemon's [`crate::transport::Dialer`]:
+//! the same route (socket, pipe, TCP, TLS, ssh) as bollard's requests.
+//!
 //! HTTP/1.0 keeps this small: the daemon answers without chunking and closes the connection, so
 //! the body is everything after the headers.
 
 use serde::de::DeserializeOwned;
 use std::ops::ControlFlow;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
-
-trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
+use crate::transport::Connection;
 
 /// `GET /v{api}{path}` and decode the JSON body.
 pub async fn get_json<T: DeserializeOwned>(daemon: &Daemon, path: &str) -> Result<T> {
@@ -127,80 +128,13 @@ fn feed_values(
 }
 
 async fn open(daemon: &Daemon, path: &str) -> Result<(Box<dyn Connection>, String)> {
-    let info = daemon.info();
-    let target = format!("/v{}{}", info.api_version, path);
-    let host = info.endpoint.host.as_str();
-    let conn: Box<dyn Connection> = if let Some(socket) = host.strip_prefix("unix://") {
-        Box::new(connect_unix(socket).await?)
-    } else if let Some(pipe) = pipe_name(host) {
-        Box::new(connect_pipe(&pipe).await?)
-    } else if let Some(addr) = host
-        .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))
-    {
-        Box::new(
-            tokio::net::TcpStream::connect(addr)
-                .await
-                .map_err(|e| Error::Stream(format!("{addr}: {e}")))?,
-        )
-    } else {
-        return Err(Error::Stream(format!(
-            "cannot send a plain request to {host}"
-        )));
-    };
+    let target = format!("/v{}{}", daemon.info().api_version, path);
+    let conn = daemon.dialer().dial().await.map_err(io)?;
     Ok((conn, target))
 }
 
 fn io(e: std::io::Error) -> Error {
     Error::Stream(e.to_string())
-}
-
-#[cfg(unix)]
-async fn connect_unix(socket: &str) -> Result<tokio::net::UnixStream> {
-    tokio::net::UnixStream::connect(socket)
-        .await
-        .map_err(|e| Error::Stream(format!("{socket}: {e}")))
-}
-
-#[cfg(not(unix))]
-async fn connect_unix(socket: &str) -> Result<tokio::net::TcpStream> {
-    Err(Error::Stream(format!(
-        "unix sockets are not available here: {socket}"
-    )))
-}
-
-/// The Windows name of an `npipe://` address: `npipe:////./pipe/docker_engine` is
-/// `\\.\pipe\docker_engine` (the Docker CLI writes the slashes forward).
-fn pipe_name(host: &str) -> Option<String> {
-    host.strip_prefix("npipe://")
-        .map(|path| path.replace('/', "\\"))
-}
-
-/// A pipe whose every instance is taken answers "busy" (ERROR_PIPE_BUSY) rather than queueing
-/// us; the daemon opens another instance at once, so we try again shortly.
-#[cfg(windows)]
-async fn connect_pipe(name: &str) -> Result<tokio::net::windows::named_pipe::NamedPipeClient> {
-    use tokio::net::windows::named_pipe::ClientOptions;
-    const ERROR_PIPE_BUSY: i32 = 231;
-    const TRIES: u32 = 20;
-    let mut tries = 0;
-    loop {
-        match ClientOptions::new().open(name) {
-            Ok(client) => return Ok(client),
-            Err(e) if e.raw_os_error() == Some(ERROR_PIPE_BUSY) && tries < TRIES => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            Err(e) => return Err(Error::Stream(format!("{name}: {e}"))),
-        }
-    }
-}
-
-#[cfg(not(windows))]
-async fn connect_pipe(name: &str) -> Result<tokio::net::TcpStream> {
-    Err(Error::Stream(format!(
-        "named pipes are only on Windows: {name}"
-    )))
 }
 
 fn find_header_end(response: &[u8]) -> Option<usize> {
@@ -282,15 +216,6 @@ mod tests {
         let consumed = feed_values(buffer, true, &mut |_| ControlFlow::Break(())).unwrap();
         assert!(consumed.stopped);
         assert_eq!(&buffer[..consumed.bytes], b"{\"a\":1}");
-    }
-
-    #[test]
-    fn pipe_addresses_become_windows_pipe_names() {
-        assert_eq!(
-            pipe_name("npipe:////./pipe/docker_engine").as_deref(),
-            Some(r"\\.\pipe\docker_engine")
-        );
-        assert_eq!(pipe_name("unix:///var/run/docker.sock"), None);
     }
 
     #[test]

@@ -41,17 +41,21 @@ impl Settings {
 
     /// Checks a host typed by the user before it is saved.
     pub fn validate_host(host: &str) -> Result<()> {
-        const SCHEMES: [&str; 4] = ["unix://", "tcp://", "http://", "npipe://"];
+        const SCHEMES: [&str; 6] = [
+            "unix://", "tcp://", "http://", "https://", "npipe://", "ssh://",
+        ];
         let valid = SCHEMES
             .iter()
             .any(|s| host.strip_prefix(s).is_some_and(|rest| !rest.is_empty()));
-        if valid {
-            Ok(())
-        } else {
-            Err(Error::InvalidInput(format!(
-                "\"{host}\" is not a Docker address: use unix:///path/to/docker.sock, tcp://host:port or npipe:////./pipe/name"
-            )))
+        if !valid {
+            return Err(Error::InvalidInput(format!(
+                "\"{host}\" is not a Docker address: use unix:///path/to/docker.sock, tcp://host:port, https://host:port, ssh://user@host or npipe:////./pipe/name"
+            )));
         }
+        if host.starts_with("ssh://") {
+            crate::transport::ssh::SshTarget::parse(host).map_err(Error::InvalidInput)?;
+        }
+        Ok(())
     }
 }
 
@@ -109,5 +113,11 @@ mod tests {
         assert!(Settings::validate_host("tcp://1.2.3.4:2375").is_ok());
         assert!(Settings::validate_host("/var/run/docker.sock").is_err());
         assert!(Settings::validate_host("unix://").is_err());
+        assert!(Settings::validate_host("ssh://me@build-box:2222").is_ok());
+        assert!(Settings::validate_host("https://build-box:2376").is_ok());
+        assert!(matches!(
+            Settings::validate_host("ssh://me:secret@build-box"),
+            Err(Error::InvalidInput(m)) if m.contains("password")
+        ));
     }
 }

@@ -7,6 +7,7 @@ import {
   formatSeconds,
   formatShare,
   outcomeText,
+  routeText,
   relativeTime,
   sizeTitle,
   sourceLabel,
@@ -102,7 +103,7 @@ describe("daemon words", () => {
       "answered (Docker Engine 27.3.1, API 1.47)",
     );
     expect(outcomeText({ kind: "noSocket" })).toBe("no socket there");
-    expect(outcomeText({ kind: "failed", reason: "permission denied" })).toBe("failed: permission denied");
+    expect(outcomeText({ kind: "failed", reason: "permission denied", problem: null })).toBe("failed: permission denied");
     expect(outcomeText({ kind: "skipped" })).toBe("not tried");
   });
 });
@@ -123,5 +124,17 @@ describe("percentages", () => {
     expect(formatShare(5, 5)).toBe("100%");
     expect(formatShare(0, 5)).toBe("0%");
     expect(formatShare(5, 0)).toBe("0%");
+  });
+});
+
+describe("routeText", () => {
+  it("says how the daemon is reached, and when TLS goes unchecked", () => {
+    expect(routeText({ kind: "socket", path: "/var/run/docker.sock" })).toBe("local socket");
+    expect(routeText({ kind: "ssh", destination: "me@build-box" })).toBe("ssh to me@build-box");
+    expect(routeText({ kind: "tls", address: "10.0.0.5:2376", verified: true, clientCertificate: true })).toBe("TLS to 10.0.0.5:2376");
+    expect(routeText({ kind: "tls", address: "10.0.0.5:2376", verified: false, clientCertificate: false })).toBe(
+      "TLS to 10.0.0.5:2376, certificate not verified",
+    );
+    expect(routeText({ kind: "tcp", address: "10.0.0.5:2375" })).toBe("TCP to 10.0.0.5:2375, unencrypted");
   });
 });

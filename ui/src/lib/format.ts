@@ -2,7 +2,7 @@
  * How numbers, times and daemon facts read on screen. Pure functions, so they are tested
  * directly and every component words things the same way.
  */
-import type { Outcome, Source } from "./ipc";
+import type { Outcome, Route, Source } from "./ipc";
 
 // Decimal units, as `docker images` prints them (go-units HumanSize).
 const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB", "PB"];
@@ -109,6 +109,24 @@ export function sourceLabel(source: Source): string {
 /** The connection bar's "via …": which way of finding the daemon won. */
 export function viaLabel(source: Source): string {
   return source.kind === "setting" ? "via your saved address" : `via ${sourceLabel(source)}`;
+}
+
+/** How the daemon is reached, as the connection bar says it. */
+export function routeText(route: Route): string {
+  switch (route.kind) {
+    case "socket":
+      return "local socket";
+    case "namedPipe":
+      return "local named pipe";
+    case "tcp":
+      return `TCP to ${route.address}, unencrypted`;
+    case "tls":
+      return `TLS to ${route.address}${route.verified ? "" : ", certificate not verified"}`;
+    case "ssh":
+      return `ssh to ${route.destination}`;
+    case "unknown":
+      return "unknown route";
+  }
 }
 
 /** What an endpoint answered, as a short phrase. */

@@ -60,6 +60,8 @@ export type {
   SquashPlan,
 };
 export type { AllowedDifference } from "./bindings/AllowedDifference";
+export type { ConnectProblem } from "./bindings/ConnectProblem";
+export type { Route } from "./bindings/Route";
 export type { Allowance } from "./bindings/Allowance";
 export type { ConfigDifference } from "./bindings/ConfigDifference";
 export type { Difference } from "./bindings/Difference";

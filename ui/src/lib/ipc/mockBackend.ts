@@ -98,11 +98,11 @@ export function resetMockBackend(): void {
 /** Nothing chosen by the user: the well-known sockets, tried in order. */
 export const FAKE_ATTEMPTS: Attempt[] = [
   {
-    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine" } },
-    outcome: { kind: "failed", reason: "connection refused" },
+    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine" }, tls: null },
+    outcome: { kind: "failed", reason: "connection refused", problem: null },
   },
   {
-    endpoint: { host: "unix:///home/me/.docker/run/docker.sock", source: { kind: "wellKnown", name: "Docker Desktop (macOS)" } },
+    endpoint: { host: "unix:///home/me/.docker/run/docker.sock", source: { kind: "wellKnown", name: "Docker Desktop (macOS)" }, tls: null },
     outcome: { kind: "noSocket" },
   },
 ];
@@ -110,11 +110,11 @@ export const FAKE_ATTEMPTS: Attempt[] = [
 /** DOCKER_HOST set and dead: the only address tried, the usual sockets left alone. */
 export const CHOSEN_ATTEMPTS: Attempt[] = [
   {
-    endpoint: { host: "unix:///nonexistent.sock", source: { kind: "dockerHost" } },
-    outcome: { kind: "failed", reason: "no socket at /nonexistent.sock" },
+    endpoint: { host: "unix:///nonexistent.sock", source: { kind: "dockerHost" }, tls: null },
+    outcome: { kind: "failed", reason: "no socket at /nonexistent.sock", problem: null },
   },
   {
-    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine" } },
+    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine" }, tls: null },
     outcome: { kind: "skipped" },
   },
 ];
@@ -145,7 +145,9 @@ export function fakeStartHelp(os: StartHelp["os"] = "linux"): StartHelp {
 
 export function fakeInfo(overrides: Partial<DaemonInfo> = {}): DaemonInfo {
   return {
-    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine (Linux)" } },
+    endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine (Linux)" }, tls: null },
+    route: { kind: "socket", path: "/var/run/docker.sock" },
+    hostName: "devbox",
     product: "Docker Engine",
     engineVersion: "27.3.1",
     apiVersion: "1.47",
@@ -157,7 +159,7 @@ export function fakeInfo(overrides: Partial<DaemonInfo> = {}): DaemonInfo {
     rootDir: "/var/lib/docker",
     attempts: [
       {
-        endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine (Linux)" } },
+        endpoint: { host: "unix:///var/run/docker.sock", source: { kind: "wellKnown", name: "Docker Engine (Linux)" }, tls: null },
         outcome: { kind: "answered", product: "Docker Engine", engine: "27.3.1", api: "1.47" },
       },
     ],

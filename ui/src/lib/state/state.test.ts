@@ -16,7 +16,7 @@ function deferred<T>() {
 describe("Connection", () => {
   it("ignores a slow connect that a chosen address has overtaken", async () => {
     const slow = deferred<unknown>();
-    const chosen = fakeInfo({ endpoint: { host: "tcp://10.0.0.1:2375", source: { kind: "setting" } } });
+    const chosen = fakeInfo({ endpoint: { host: "tcp://10.0.0.1:2375", source: { kind: "setting" }, tls: null } });
     mockCommands({ connect: () => slow.promise, set_docker_host: () => chosen });
     const onConnected = vi.fn();
     const conn = new Connection({ onConnected });
