@@ -24,7 +24,8 @@ npm --prefix ui run build
 say "cargo clippy"
 cargo clippy --workspace --all-targets --features squashbox/custom-protocol -- -D warnings
 
-say "UI type check and unit tests"
+say "UI lint, type check and unit tests"
+npm --prefix ui run lint
 npm --prefix ui run check
 npm --prefix ui test
 

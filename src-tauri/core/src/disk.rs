@@ -74,15 +74,26 @@ pub async fn usage(daemon: &Daemon) -> Result<DiskUsage> {
 pub(crate) async fn raw_usage(daemon: &Daemon, query: &str) -> Result<RawUsage> {
     let _turn = daemon.disk_usage_turn().lock().await;
     let path = format!("/system/df?{query}");
-    let lost_one = |err: &Error| matches!(err, Error::Daemon { status: 404, .. });
-    crate::retry::while_passing(USAGE_TRIES, Duration::from_millis(200), lost_one, || {
+    // Ours take turns, but another program's count (`docker system df`, a second window, a
+    // test run sharing the daemon) makes the daemon refuse: 500 "a disk usage operation is
+    // already running". It ends in seconds, so it is waited out too.
+    let passing = |err: &Error| match err {
+        Error::Daemon { status: 404, .. } => true,
+        Error::Daemon {
+            status: 500,
+            message,
+        } => message.contains("already running"),
+        _ => false,
+    };
+    crate::retry::while_passing(USAGE_TRIES, Duration::from_millis(250), passing, || {
         crate::raw::get_json(daemon, &path)
     })
     .await
 }
 
-/// How often a count that lost an image under it is asked for before its 404 is reported.
-const USAGE_TRIES: u32 = 5;
+/// How often a count that lost an image under it, or met another program's, is asked for
+/// before the daemon's answer is reported: 5 s in all.
+const USAGE_TRIES: u32 = 20;
 
 /// The mounted disk holding `path`: the mount point that is the longest prefix of it.
 pub fn host_disk(path: &Path) -> Option<HostDisk> {
