@@ -15,6 +15,7 @@ use squashbox_core::endpoint::{Attempt, Outcome};
 use squashbox_core::images::ImageSummary;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::platform::{start_help, Os, StartHelp};
+use squashbox_core::savings::Saving;
 pub use squashbox_core::units::human_bytes;
 use squashbox_core::units::percent;
 use squashbox_core::Error;
@@ -142,11 +143,12 @@ pub fn print_image_table(list: &[ImageSummary]) {
         false => String::new(),
     };
     println!(
-        "{:<48} {:<12} {:>10}{} {:>6}  FLAGS",
+        "{:<48} {:<12} {:>10}{} {:>10} {:>6}  FLAGS",
         "TAG",
         "ID",
         "SIZE",
         engine_column("ENGINE SIZE"),
+        "COULD SAVE",
         "LAYERS"
     );
     for image in list {
@@ -165,11 +167,12 @@ pub fn print_image_table(list: &[ImageSummary]) {
         for (i, name) in names.iter().enumerate() {
             if i == 0 {
                 println!(
-                    "{:<48} {:<12} {:>10}{} {:>6}  {}",
+                    "{:<48} {:<12} {:>10}{} {:>10} {:>6}  {}",
                     terminal_safe(name),
                     terminal_safe(&image.short_id),
                     human_bytes(image.size),
                     engine_column(&human_bytes(image.engine_size)),
+                    saving_cell(&image.saving),
                     image.layers,
                     flags.join(", ")
                 );
@@ -178,10 +181,24 @@ pub fn print_image_table(list: &[ImageSummary]) {
             }
         }
     }
+    if list.iter().any(|i| matches!(i.saving, Saving::Likely(_))) {
+        println!(
+            "COULD SAVE: what an audit measured a squash saves; \"maybe\": a later build step deletes files (audit the image to measure)."
+        );
+    }
     if engine_differs {
         println!(
             "SIZE: the image's files, unpacked. ENGINE SIZE: the engine's own figure, which on the containerd image store also counts the compressed layers they were unpacked from."
         );
+    }
+}
+
+/// What a squash of the image would save, as the window's column says it.
+fn saving_cell(saving: &Saving) -> String {
+    match saving {
+        Saving::Measured { bytes, .. } => human_bytes(*bytes),
+        Saving::Likely(_) => "maybe".into(),
+        Saving::Unknown => "-".into(),
     }
 }
 
