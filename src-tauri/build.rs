@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "audit_image",
     "cancel_audit",
     "export_audit",
+    "open_export",
     "disk_overview",
     "preview_prune",
     "prune_images",

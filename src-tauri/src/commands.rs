@@ -17,6 +17,8 @@ use squashbox_core::Error;
 use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
+use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_opener::OpenerExt;
 
 use crate::ipc_error::IpcError;
 use crate::state::{lock, AppState};
@@ -110,15 +112,17 @@ pub fn cancel_audit(state: State<'_, AppState>, image_id: String) {
     }
 }
 
-/// Saves an audited image's report into the Downloads folder and returns the file's path.
+/// Asks where to save an audited image's report (the system's save dialog, starting in the
+/// Downloads folder under a name nothing holds yet) and saves it there. None when the person
+/// cancels the dialog.
 #[tauri::command]
-pub fn export_audit(
+pub async fn export_audit(
     app: AppHandle,
     state: State<'_, AppState>,
     image_id: String,
     image_name: String,
     format: Format,
-) -> CommandResult<String> {
+) -> CommandResult<Option<String>> {
     let report = lock(&state.audits)
         .get(&image_id)
         .cloned()
@@ -128,8 +132,60 @@ pub fn export_audit(
         .download_dir()
         .or_else(|_| app.path().home_dir())
         .map_err(|e| Error::InvalidInput(format!("no folder to save the report in: {e}")))?;
-    let path = export::save(&dir, &image_name, &image_id, &report, format)?;
-    Ok(path.display().to_string())
+    let suggested = export::suggested_path(&dir, &image_name, format);
+    let file_name = suggested
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (kind, extension) = match format {
+        Format::Json => ("JSON report", "json"),
+        Format::Html => ("Web page", "html"),
+    };
+    let dialog = app
+        .dialog()
+        .file()
+        .set_title("Save the audit report")
+        .set_directory(&dir)
+        .set_file_name(file_name)
+        .add_filter(kind, &[extension]);
+    // The dialog waits for the person: off the async workers, which other commands need.
+    let chosen = tauri::async_runtime::spawn_blocking(move || dialog.blocking_save_file())
+        .await
+        .map_err(|e| Error::InvalidInput(format!("the save dialog failed: {e}")))?;
+    let Some(chosen) = chosen else {
+        return Ok(None);
+    };
+    let path = chosen
+        .into_path()
+        .map_err(|e| Error::InvalidInput(format!("not a file on this computer: {e}")))?;
+    export::save_as(&path, &image_name, &image_id, &report, format)?;
+    lock(&state.exported).insert(path.clone());
+    Ok(Some(path.display().to_string()))
+}
+
+/// Opens a report this window saved with the system's default program, or shows it in its
+/// folder. Only those paths: a page that asks for any other gets an error.
+#[tauri::command]
+pub fn open_export(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    path: String,
+    reveal: bool,
+) -> CommandResult<()> {
+    let path = std::path::PathBuf::from(path);
+    if !lock(&state.exported).contains(&path) {
+        return Err(Error::InvalidInput(
+            "only a report saved from this window can be opened".into(),
+        )
+        .into());
+    }
+    let opener = app.opener();
+    let opened = match reveal {
+        true => opener.reveal_item_in_dir(&path),
+        false => opener.open_path(path.display().to_string(), None::<&str>),
+    };
+    opened.map_err(|e| Error::InvalidInput(format!("could not open {}: {e}", path.display())))?;
+    Ok(())
 }
 
 /// Docker's disk usage by kind, and the host disk when the daemon is local.

@@ -15,6 +15,10 @@ pub fn run() {
         // put back before the window shows: the plugin also moves a window whose monitor is gone
         // back onto one that is there, which our own setting would have to do again.
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Used from Rust only (the save dialog, opening a saved report): the window gets none of
+        // their commands, so it cannot open or pick paths of its own.
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let settings_path = app.path().app_config_dir()?.join("settings.json");
             app.manage(state::AppState::new(app.handle().clone(), settings_path));
@@ -31,6 +35,7 @@ pub fn run() {
             commands::audit_image,
             commands::cancel_audit,
             commands::export_audit,
+            commands::open_export,
             commands::disk_overview,
             commands::preview_prune,
             commands::prune_images,

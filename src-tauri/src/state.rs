@@ -39,6 +39,8 @@ pub struct AppState {
     pub running_squash: std::sync::Mutex<Option<CancelToken>>,
     /// The images the window last showed as removable; the clean-up removes no others.
     pub previewed: std::sync::Mutex<Previewed>,
+    /// The reports saved from this window: the only paths it may ask to open.
+    pub exported: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 /// How many audit reports the app keeps: each can hold a large file tree, and the window asks
@@ -119,6 +121,7 @@ impl AppState {
             running_audits: Default::default(),
             running_squash: Default::default(),
             previewed: Default::default(),
+            exported: Default::default(),
         }
     }
 

@@ -16,6 +16,8 @@ pub struct App {
     // Fields drop in order: the driver (and with it the app) before the display.
     _driver: Process,
     _display: Option<Process>,
+    /// The X display the window is on (`:99`), for what WebDriver cannot reach: native dialogs.
+    display_name: String,
     _config: tempfile::TempDir,
     _turn: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -86,6 +88,7 @@ impl App {
             client,
             _driver: driver,
             _display: display,
+            display_name,
             _config: config,
             _turn: turn,
         }
@@ -221,6 +224,44 @@ impl App {
         std::fs::create_dir_all(&dir).unwrap();
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Accepts the system's save dialog as it opened (its folder, its suggested name), as a
+    /// person pressing Enter would. WebDriver sees only the web page, so this goes through X:
+    /// the dialog's window is found by its title and given the keyboard (no window manager
+    /// runs here to do that).
+    pub fn accept_save_dialog(&self, title: &str) {
+        let xdotool = |args: &[&str]| {
+            let output = std::process::Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", &self.display_name)
+                .output()
+                .expect("xdotool is installed (the README test command installs it)");
+            assert!(
+                output.status.success(),
+                "xdotool {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).trim().to_owned()
+        };
+        let started = Instant::now();
+        let window = loop {
+            let found = std::process::Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--name", title])
+                .env("DISPLAY", &self.display_name)
+                .output()
+                .expect("xdotool is installed");
+            if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().last() {
+                break id.to_owned();
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "no save dialog titled {title:?} appeared"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        xdotool(&["windowfocus", "--sync", &window]);
+        xdotool(&["key", "Return"]);
     }
 
     /// Sizes the window as a person would drag it, and waits until the page has that size.

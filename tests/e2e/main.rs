@@ -90,6 +90,7 @@ async fn an_audit_opens_from_the_list_shows_the_waste_and_exports_html() {
     app.screenshot("audit").await;
 
     app.click("[data-testid=export-html]").await;
+    app.accept_save_dialog("Save the audit report");
     let saved = app.wait_for_text("[data-testid=export-result]").await;
     let path = saved
         .split_once("Saved to ")

@@ -260,13 +260,23 @@ describe("audit view", () => {
 
   it("exports the report and shows where it was saved, or why not", async () => {
     const exportAudit = vi.fn((args: Record<string, unknown>) => `/home/me/Downloads/node-22-audit.${String(args.format)}`);
-    await renderList(backend({ export_audit: exportAudit }));
+    const openExport = vi.fn(() => null);
+    await renderList(backend({ export_audit: exportAudit, open_export: openExport }));
     await openByClick(NODE);
     await screen.findByTestId("audit-headline");
 
     await fireEvent.click(screen.getByTestId("export-html"));
     await waitFor(() => expect(text("export-result")).toBe("Saved to /home/me/Downloads/node-22-audit.html"));
     expect(exportAudit).toHaveBeenCalledWith({ imageId: NODE.id, imageName: "node:22", format: "html" });
+    await fireEvent.click(screen.getByTestId("export-reveal"));
+    expect(openExport).toHaveBeenCalledWith({ path: "/home/me/Downloads/node-22-audit.html", reveal: true });
+    await fireEvent.click(screen.getByTestId("export-open"));
+    expect(openExport).toHaveBeenLastCalledWith({ path: "/home/me/Downloads/node-22-audit.html", reveal: false });
+
+    // Cancelled in the save dialog: nothing is said, and the last result goes.
+    exportAudit.mockImplementation(() => null as unknown as string);
+    await fireEvent.click(screen.getByTestId("export-json"));
+    await waitFor(() => expect(screen.queryByTestId("export-result")).toBeNull());
 
     exportAudit.mockImplementation(() => {
       throw { code: "io", message: "Permission denied (os error 13)", attempts: null } satisfies IpcError;

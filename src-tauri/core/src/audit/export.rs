@@ -3,8 +3,9 @@
 //!
 //! ```no_run
 //! # fn demo(report: &squashbox_core::audit::AuditReport) -> squashbox_core::Result<()> {
-//! use squashbox_core::audit::export::{save, Format};
-//! let path = save(std::path::Path::new("/tmp"), "app:1.2", "sha256:ab…", report, Format::Html)?;
+//! use squashbox_core::audit::export::{save_as, suggested_path, Format};
+//! let path = suggested_path(std::path::Path::new("/tmp"), "app:1.2", Format::Html);
+//! save_as(&path, "app:1.2", "sha256:ab…", report, Format::Html)?;
 //! println!("saved {}", path.display());
 //! # Ok(()) }
 //! ```
@@ -28,56 +29,91 @@ pub enum Format {
     Html,
 }
 
-/// Writes the report into `dir` under a name made from the image's, and returns its path.
-/// Nothing already in `dir` is overwritten or followed, a symlink included (one planted in
-/// Downloads would otherwise send the report wherever it points): a number is added instead.
-pub fn save(
-    dir: &Path,
+/// Where the save dialog starts: in `dir`, the first name made from the image's that nothing
+/// holds yet (`squashbox-audit-app-1.2.html`, then `…-2.html`), a symlink, dangling or not,
+/// counting as taken.
+pub fn suggested_path(dir: &Path, image_name: &str, format: Format) -> PathBuf {
+    let stem = format!("squashbox-audit-{}", file_safe(image_name));
+    let extension = format.extension();
+    (1..)
+        .map(|n| match n {
+            1 => dir.join(format!("{stem}.{extension}")),
+            n => dir.join(format!("{stem}-{n}.{extension}")),
+        })
+        .find(|path| std::fs::symlink_metadata(path).is_err())
+        .expect("an unbounded range finds a free name")
+}
+
+/// Writes the report to `path`, the file the person chose in the save dialog (which asked
+/// before replacing one). The report goes to a new file beside it first and is then renamed
+/// into place, so a failed write leaves what was there, and a symlink at `path` is replaced,
+/// never followed.
+pub fn save_as(
+    path: &Path,
     image_name: &str,
     image_id: &str,
     report: &AuditReport,
     format: Format,
-) -> Result<PathBuf> {
-    let (extension, body) = match format {
-        Format::Json => (
-            "json",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "image": image_name,
-                "id": image_id,
-                "report": report,
-            }))
-            .map_err(|e| Error::InvalidInput(format!("cannot write the report as JSON: {e}")))?,
-        ),
-        Format::Html => ("html", render_html(image_name, image_id, report)),
+) -> Result<()> {
+    let body = match format {
+        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "image": image_name,
+            "id": image_id,
+            "report": report,
+        }))
+        .map_err(|e| Error::InvalidInput(format!("cannot write the report as JSON: {e}")))?,
+        Format::Html => render_html(image_name, image_id, report),
     };
-    let stem = format!("squashbox-audit-{}", file_safe(image_name));
-    let (path, mut file) = create_new_file(dir, &stem, extension)?;
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::InvalidInput(format!("{} is not a file name", path.display())))?;
+    let (part, mut file) = create_part_file(dir, &name.to_string_lossy())?;
     let written = file
         .write_all(body.as_bytes())
-        .and_then(|()| file.sync_all());
-    if let Err(source) = written {
-        // The file is ours, made a moment ago: a half-written report helps nobody.
-        let _ = std::fs::remove_file(&path);
-        return Err(Error::Io { path, source });
+        .and_then(|()| file.sync_all())
+        .map_err(|source| Error::Io {
+            path: part.clone(),
+            source,
+        })
+        .and_then(|()| {
+            std::fs::rename(&part, path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        });
+    if written.is_err() {
+        // Ours, made a moment ago: a half-written report helps nobody.
+        let _ = std::fs::remove_file(&part);
     }
-    Ok(path)
+    written
 }
 
-/// Names tried before giving up; a folder holding that many exports of one image is odd enough
-/// to report rather than search on.
-const MAX_NAMES: u32 = 1000;
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Html => "html",
+        }
+    }
+}
 
-/// Creates `<stem>.<extension>` in `dir`, else `<stem>-2.<extension>`, `-3`, …: the first name
-/// nothing holds. The check and the creation are one step (`create_new`: O_EXCL on Unix,
-/// CREATE_NEW on Windows), which fails on any existing entry, a dangling symlink too, so nothing
-/// can slip in between them.
-fn create_new_file(dir: &Path, stem: &str, extension: &str) -> Result<(PathBuf, File)> {
-    for n in 1..=MAX_NAMES {
-        let name = match n {
-            1 => format!("{stem}.{extension}"),
-            n => format!("{stem}-{n}.{extension}"),
+/// Names tried for the file written before the rename; that many left behind is odd enough to
+/// report.
+const MAX_PARTS: u32 = 100;
+
+/// A new file in `dir` for the report on its way (`.name.part`, `.name-2.part`, …). The check and
+/// the creation are one step (`create_new`: O_EXCL on Unix, CREATE_NEW on Windows), which fails on
+/// any existing entry, a dangling symlink too, so nothing can slip in between them.
+fn create_part_file(dir: &Path, name: &str) -> Result<(PathBuf, File)> {
+    for n in 1..=MAX_PARTS {
+        let path = match n {
+            1 => dir.join(format!(".{name}.part")),
+            n => dir.join(format!(".{name}-{n}.part")),
         };
-        let path = dir.join(name);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -85,7 +121,7 @@ fn create_new_file(dir: &Path, stem: &str, extension: &str) -> Result<(PathBuf, 
         }
     }
     Err(Error::InvalidInput(format!(
-        "{} already holds {MAX_NAMES} files named {stem}…: move some away",
+        "{} already holds {MAX_PARTS} unfinished reports named .{name}…: remove them",
         dir.display()
     )))
 }
@@ -287,81 +323,74 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_symlink_at_the_export_name_is_neither_followed_nor_replaced() {
+    fn the_suggested_name_skips_what_is_there_links_included() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let first = suggested_path(dir.path(), "repo/app:1.2", Format::Json);
+        assert_eq!(
+            first.file_name().unwrap(),
+            "squashbox-audit-repo-app-1.2.json"
+        );
+        std::fs::write(&first, "").unwrap();
+        symlink(
+            "/nonexistent",
+            dir.path().join("squashbox-audit-repo-app-1.2-2.json"),
+        )
+        .unwrap();
+        let next = suggested_path(dir.path(), "repo/app:1.2", Format::Json);
+        assert_eq!(
+            next.file_name().unwrap(),
+            "squashbox-audit-repo-app-1.2-3.json"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_chosen_name_is_replaced_not_followed() {
         use std::os::unix::fs::symlink;
         let dir = tempfile::tempdir().unwrap();
         let elsewhere = tempfile::tempdir().unwrap();
         let target = elsewhere.path().join("authorized_keys");
         std::fs::write(&target, "ssh-ed25519 AAAA… mine\n").unwrap();
-        let dangling = elsewhere.path().join("not-yet-there");
-        symlink(&target, dir.path().join("squashbox-audit-app-1.json")).unwrap();
-        symlink(&dangling, dir.path().join("squashbox-audit-app-1-2.json")).unwrap();
+        let chosen = dir.path().join("report.json");
+        symlink(&target, &chosen).unwrap();
 
-        let path = save(dir.path(), "app:1", "sha256:ab", &report(), Format::Json).unwrap();
+        save_as(&chosen, "app:1", "sha256:ab", &report(), Format::Json).unwrap();
 
-        assert_eq!(path.file_name().unwrap(), "squashbox-audit-app-1-3.json");
-        let written = std::fs::symlink_metadata(&path).unwrap();
-        assert!(written.file_type().is_file(), "a new, real file");
+        let written = std::fs::symlink_metadata(&chosen).unwrap();
+        assert!(
+            written.file_type().is_file(),
+            "a real file took the link's place"
+        );
         let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(&chosen).unwrap()).unwrap();
         assert_eq!(json["image"], "app:1");
         assert_eq!(
             std::fs::read_to_string(&target).unwrap(),
             "ssh-ed25519 AAAA… mine\n"
         );
-        assert!(
-            !dangling.exists(),
-            "the dangling link's target was not created"
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no part file left"
         );
-        for link in ["squashbox-audit-app-1.json", "squashbox-audit-app-1-2.json"] {
-            let meta = std::fs::symlink_metadata(dir.path().join(link)).unwrap();
-            assert!(meta.file_type().is_symlink(), "{link} is left as it was");
-        }
     }
 
     #[test]
-    fn a_folder_full_of_exports_is_an_error_not_an_overwrite() {
+    fn a_chosen_file_is_replaced_whole_and_a_folder_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("squashbox-audit-app.json"), "first").unwrap();
-        for n in 2..=MAX_NAMES {
-            std::fs::write(dir.path().join(format!("squashbox-audit-app-{n}.json")), "").unwrap();
-        }
-        let saved = save(dir.path(), "app", "sha256:ab", &report(), Format::Json);
-        assert!(matches!(saved, Err(Error::InvalidInput(_))));
-        let first = dir.path().join("squashbox-audit-app.json");
-        assert_eq!(std::fs::read_to_string(first).unwrap(), "first");
-    }
+        let chosen = dir.path().join("report.html");
+        std::fs::write(&chosen, "x".repeat(100_000)).unwrap();
+        save_as(&chosen, "app", "sha256:ab", &report(), Format::Html).unwrap();
+        let page = std::fs::read_to_string(&chosen).unwrap();
+        assert!(page.starts_with("<!doctype html>") && !page.contains("xxxx"));
 
-    #[test]
-    fn saved_files_never_overwrite() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = save(
-            dir.path(),
-            "repo/app:1.2",
-            "sha256:ab",
-            &report(),
-            Format::Json,
-        )
-        .unwrap();
-        let second = save(
-            dir.path(),
-            "repo/app:1.2",
-            "sha256:ab",
-            &report(),
-            Format::Json,
-        )
-        .unwrap();
-        assert_eq!(
-            first.file_name().unwrap(),
-            "squashbox-audit-repo-app-1.2.json"
-        );
-        assert_eq!(
-            second.file_name().unwrap(),
-            "squashbox-audit-repo-app-1.2-2.json"
-        );
-        let json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
-        assert_eq!(json["report"]["layerBytes"], 300);
-        assert_eq!(json["image"], "repo/app:1.2");
+        let folder = dir.path().join("a-folder");
+        std::fs::create_dir(&folder).unwrap();
+        let saved = save_as(&folder, "app", "sha256:ab", &report(), Format::Json);
+        assert!(matches!(saved, Err(Error::Io { .. })), "{saved:?}");
+        assert!(folder.is_dir());
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 2, "the report and the folder, no part file");
     }
 }

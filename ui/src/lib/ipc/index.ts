@@ -214,8 +214,14 @@ export function cancelAudit(imageId: string): Promise<void> {
  * Saves an audited image's report in the Downloads folder, never over an existing file, and
  * resolves with the file's path. `imageName` names the file.
  */
-export function exportAudit(imageId: string, imageName: string, format: Format): Promise<string> {
+/** Asks where to save the report (the system's save dialog) and saves it; null when cancelled. */
+export function exportAudit(imageId: string, imageName: string, format: Format): Promise<string | null> {
   return call("export_audit", { imageId, imageName, format });
+}
+
+/** Opens a report this window saved, or with `reveal` shows it in its folder. */
+export function openExport(path: string, reveal: boolean): Promise<void> {
+  return call("open_export", { path, reveal });
 }
 
 /**

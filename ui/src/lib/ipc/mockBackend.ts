@@ -45,6 +45,7 @@ export type Command =
   | "audit_image"
   | "cancel_audit"
   | "export_audit"
+  | "open_export"
   | "disk_overview"
   | "preview_prune"
   | "prune_images"
@@ -683,5 +684,6 @@ export function installMockBackend(scenario: string): void {
       const name = String(args.imageName).replace(/[^A-Za-z0-9._-]+/g, "-");
       return delay(200, () => `/home/me/Downloads/${name}-audit.${String(args.format)}`);
     },
+    open_export: () => null,
   });
 }
