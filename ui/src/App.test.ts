@@ -82,6 +82,9 @@ describe("image list", () => {
     const bar = screen.getByTestId("connection-bar");
     expect(bar.textContent).toContain("unix:///var/run/docker.sock");
     expect(bar.textContent).toContain("via Docker Engine (Linux)");
+    // Docker's own terms wait behind Details.
+    expect(bar.textContent).not.toContain("overlay2");
+    await fireEvent.click(within(bar).getByTestId("connection-details"));
     expect(bar.textContent).toContain("Docker Engine 27.3.1");
     expect(bar.textContent).toContain("overlay2");
     expect(bar.textContent).toContain("linux/x86_64");
