@@ -125,7 +125,7 @@ describe("audit view", () => {
     expect(command.title).toBe("RUN /bin/sh -c apt-get update && apt-get install -y build-essential python3 # buildkit");
     expect(within(layers[0]).getByTestId("layer-command").textContent).toBe("ADD file:4f7bd01a2b in /");
     expect(layers[1].textContent).toContain("1.40 GB");
-    expect(within(layers[1]).getByTestId("layer-lost").textContent).toBe("loses 1.00 GB later");
+    expect(within(layers[1]).getByTestId("layer-lost").textContent).toBe("1.00 GB deleted or overwritten later");
     expect(within(layers[3]).queryByTestId("layer-lost")).toBeNull();
     expect(within(layers[3]).getByTestId("layer-files").textContent).toContain("+10");
     expect(within(layers[3]).getByTestId("layer-files").textContent).toContain("~40");
