@@ -61,22 +61,26 @@ pub async fn build_dockerfile(
     cancel: &CancelToken,
 ) -> Result<String> {
     let lost_one =
-        |err: &Error| matches!(err, Error::BuildFailed(why) if lost_under_podman(daemon, why));
+        |err: &Error| matches!(err, Error::BuildFailed(why) if lost_under_the_store(daemon, why));
     crate::retry::while_passing(BUILD_TRIES, Duration::ZERO, lost_one, || {
         build_once(daemon, dockerfile, builder, made, sink, cancel)
     })
     .await
 }
 
-/// How often a build Podman failed on a vanished image or layer is tried.
+/// How often a build the engine's store failed under it is tried.
 const BUILD_TRIES: u32 = 3;
 
-/// Podman's Buildah fails a build whose cache lookup meets an image or layer that another
-/// program is removing ("checking if cached image exists from a previous build: getting top
-/// layer info: layer not known", seen on Podman 4.3): nothing of the build ran, and the next try
-/// finds the store settled.
-fn lost_under_podman(daemon: &Daemon, why: &str) -> bool {
-    daemon.info().is_podman() && why.contains("cached image") && why.contains("not known")
+/// A build the store failed while another program removed images, which the next try gets
+/// through: Podman's Buildah meeting a vanished image or layer in its cache lookup ("checking if
+/// cached image exists from a previous build: getting top layer info: layer not known", Podman
+/// 4.3), and the containerd image store losing a step's lease ("failed commit on ref …: commit
+/// failed: lease does not exist", Engine 28.5). What the failed try made is in `made`, removed
+/// with the rest.
+fn lost_under_the_store(daemon: &Daemon, why: &str) -> bool {
+    let info = daemon.info();
+    (info.is_podman() && why.contains("cached image") && why.contains("not known"))
+        || (info.containerd_store && why.contains("lease does not exist"))
 }
 
 async fn build_once(
