@@ -75,12 +75,14 @@ const BUILD_TRIES: u32 = 3;
 /// through: Podman's Buildah meeting a vanished image or layer in its cache lookup ("checking if
 /// cached image exists from a previous build: getting top layer info: layer not known", Podman
 /// 4.3), and the containerd image store losing a step's lease ("failed commit on ref …: commit
-/// failed: lease does not exist", Engine 28.5). What the failed try made is in `made`, removed
-/// with the rest.
+/// failed: lease does not exist") or a cached step image ("unable to find image sha256:…"),
+/// both seen on Engine 28.5. What the failed try made is in `made`, removed with the rest; a
+/// source that is really gone fails every try and is reported.
 fn lost_under_the_store(daemon: &Daemon, why: &str) -> bool {
     let info = daemon.info();
     (info.is_podman() && why.contains("cached image") && why.contains("not known"))
-        || (info.containerd_store && why.contains("lease does not exist"))
+        || (info.containerd_store
+            && (why.contains("lease does not exist") || why.contains("unable to find image")))
 }
 
 async fn build_once(
