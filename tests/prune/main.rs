@@ -73,7 +73,9 @@ async fn prune_removes_what_the_preview_listed_and_spares_tagged_and_used_images
         used_dangling.clone(),
         tagged.id.clone(),
     ];
-    let images_usage = || support::daemon_df("type=image&verbose=1");
+    // Read as the core reads it: on the containerd store, until two readings agree (its garbage
+    // collection frees removed content in the background).
+    let images_usage = || support::daemon_df_settled("type=image&verbose=1");
     let before = images_usage();
     let progress = std::sync::Mutex::new(Vec::new());
     let result = prune::prune_images(

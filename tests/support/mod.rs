@@ -31,11 +31,12 @@ pub fn docker_output(args: &[&str]) -> Output {
 }
 
 /// Every image ID on the daemon, intermediate ones included. Podman's list fails whole when
-/// another test removes an image meanwhile ("… image not known"): it is asked again then.
+/// another test removes an image meanwhile ("… image not known"), and so does the containerd
+/// store's ("NotFound: content digest …: not found"): it is asked again then.
 pub fn all_image_ids() -> std::collections::HashSet<String> {
     docker_despite(
         &["images", "-a", "-q", "--no-trunc"],
-        &["image not known"],
+        &["image not known", "content digest"],
         5,
     )
     .lines()
@@ -374,6 +375,22 @@ fn images_total(df: &serde_json::Value) -> u64 {
         .as_u64()
         .or_else(|| df["LayersSize"].as_u64())
         .unwrap_or_else(|| panic!("the daemon reports its images' size: {df}"))
+}
+
+/// [`daemon_df`] once its images total holds still (two readings 300 ms apart agree, at most
+/// 3 s): on the containerd image store removed content is collected in the background.
+pub fn daemon_df_settled(query: &str) -> serde_json::Value {
+    let mut df = daemon_df(query);
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let again = daemon_df(query);
+        let settled = images_total(&again) == images_total(&df);
+        df = again;
+        if settled {
+            break;
+        }
+    }
+    df
 }
 
 /// What a removal of `deleted` freed by the daemon's own figures, taken before and after it from

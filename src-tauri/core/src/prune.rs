@@ -202,7 +202,7 @@ pub async fn prune_images(
     for id in ids {
         check_image_id(id)?;
     }
-    let before = raw_usage(daemon, IMAGES_USAGE).await?;
+    let before = settled_usage(daemon).await?;
     let total = Some(ids.len() as u64);
     let mut deleted = Vec::new();
     let mut skipped = Vec::new();
@@ -220,7 +220,7 @@ pub async fn prune_images(
         }
     }
     sink.report(Progress::new("removing", ids.len() as u64, total));
-    let after = raw_usage(daemon, IMAGES_USAGE).await?;
+    let after = settled_usage(daemon).await?;
     if cancel.is_cancelled() && deleted.is_empty() {
         return Err(Error::Cancelled);
     }
@@ -296,6 +296,31 @@ async fn remove_if_still_dangling(
         Err(e) => Err(Error::from_docker(e)),
     }
 }
+
+/// The images' disk usage once it holds still. On the containerd image store the content of
+/// removed images is collected in the background, so the total keeps falling for a moment after
+/// a removal (seen on Engine 28.5: a first reading gave half of what was freed); it is read
+/// again until two readings agree. Other stores free at once: one reading.
+async fn settled_usage(daemon: &Daemon) -> Result<RawUsage> {
+    let mut usage = raw_usage(daemon, IMAGES_USAGE).await?;
+    if !daemon.info().containerd_store {
+        return Ok(usage);
+    }
+    for _ in 0..SETTLE_READS {
+        tokio::time::sleep(SETTLE_PAUSE).await;
+        let again = raw_usage(daemon, IMAGES_USAGE).await?;
+        let settled = again.reckoned_images_bytes()? == usage.reckoned_images_bytes()?;
+        usage = again;
+        if settled {
+            break;
+        }
+    }
+    Ok(usage)
+}
+
+/// At most this many more readings, this far apart, for the total to hold still: 3 s in all.
+const SETTLE_READS: u32 = 10;
+const SETTLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Unique bytes per image ID, from the daemon's disk usage.
 async fn unique_sizes(daemon: &Daemon) -> Result<HashMap<String, u64>> {
