@@ -13,7 +13,7 @@ use squashbox_core::Error;
 use std::process::Command;
 
 use crate::support::{
-    docker, docker_output, isolated_ledger, podman, unique_name, unique_short_name,
+    docker, docker_despite, docker_output, isolated_ledger, podman, unique_name, unique_short_name,
     workspace_binary, Fixture, FixtureSpec,
 };
 
@@ -219,14 +219,20 @@ async fn a_held_image_survives_a_prune_run_elsewhere() {
     });
     // Dangling now, as an unverified result is.
     let id = fixture.rebuild_leaving_dangling();
+    // Podman's prune, like its image list, fails whole when another test removes an image
+    // while it reads them ("locating image with ID …: image not known").
     let prune = || {
-        docker(&[
-            "image",
-            "prune",
-            "-f",
-            "--filter",
-            &format!("label=squashbox.test.held={label}"),
-        ])
+        docker_despite(
+            &[
+                "image",
+                "prune",
+                "-f",
+                "--filter",
+                &format!("label=squashbox.test.held={label}"),
+            ],
+            &["image not known"],
+            5,
+        )
     };
     let daemon = daemon().await;
     let hold = Hold::take(&daemon, &id).await.unwrap();

@@ -46,7 +46,7 @@ pub fn all_image_ids() -> std::collections::HashSet<String> {
 
 /// [`docker`], run again (up to `tries` times in all) while it fails saying one of `hiccups`:
 /// an engine's store losing something under it while other tests remove images.
-fn docker_despite(args: &[&str], hiccups: &[&str], tries: u32) -> String {
+pub fn docker_despite(args: &[&str], hiccups: &[&str], tries: u32) -> String {
     let mut attempt = 1;
     loop {
         let output = docker_output(args);
