@@ -31,12 +31,13 @@ pub fn docker_output(args: &[&str]) -> Output {
 }
 
 /// Every image ID on the daemon, intermediate ones included. Podman's list fails whole when
-/// another test removes an image meanwhile ("… image not known"), and so does the containerd
-/// store's ("NotFound: content digest …: not found"): it is asked again then.
+/// another test removes an image meanwhile ("… image not known", "checking if image … is
+/// dangling: reading data blob size …"), and so does the containerd store's ("NotFound: content
+/// digest …: not found"): it is asked again then.
 pub fn all_image_ids() -> std::collections::HashSet<String> {
     docker_despite(
         &["images", "-a", "-q", "--no-trunc"],
-        &["image not known", "content digest"],
+        &["image not known", "is dangling", "content digest"],
         5,
     )
     .lines()

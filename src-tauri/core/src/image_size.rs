@@ -77,16 +77,18 @@ pub(crate) async fn list_images(daemon: &Daemon) -> Result<Vec<bollard::models::
 }
 
 /// `/images/json` with `options`. A list fails whole when an image is removed while it lists:
-/// Podman 4.3 answers 500 "… image not known", Engine 28.5's containerd store 404 "content
-/// digest … not found" (both seen while other programs removed images). The images left are
-/// there to list, so it is asked again.
+/// Podman 4.3 answers 500 "… image not known" or "checking if image … is dangling: reading data
+/// blob size …", Engine 28.5's containerd store 404 "content digest … not found" (all seen while
+/// other programs removed images). The images left are there to list, so it is asked again.
 pub(crate) async fn list_steadily(
     daemon: &Daemon,
     options: ListImagesOptions,
 ) -> Result<Vec<bollard::models::ImageSummary>> {
     let lost_one = |err: &Error| match err {
         Error::Daemon { status, message } => {
-            *status == 404 || (*status == 500 && message.contains("image not known"))
+            *status == 404
+                || (*status == 500
+                    && (message.contains("image not known") || message.contains("is dangling")))
         }
         _ => false,
     };
