@@ -28,9 +28,10 @@ packages=(
   xdotool x11-utils desktop-file-utils rpm python3-venv shellcheck
   openssh-server openssh-client openssl
 )
-# A Docker that is installed already (Docker's own packages, as on GitHub's runners) is used
-# as it is: Debian's docker.io would conflict with it.
-command -v docker >/dev/null || packages+=(docker.io)
+# A Docker engine that is installed already (Docker's own packages, as on GitHub's runners) is
+# used as it is: Debian's docker.io would conflict with it. The engine, not the CLI, decides: a
+# machine may carry a docker CLI alone (seen: /usr/local/bin/docker 28.2 with no dockerd).
+command -v dockerd >/dev/null || packages+=(docker.io)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
