@@ -1,6 +1,8 @@
 //! The Tauri shell: thin commands over `squashbox_core`, the app state they share, and the
 //! error shape that crosses the IPC boundary. No Docker logic lives here.
 
+#[macro_use]
+pub mod ipc_names;
 mod commands;
 mod ipc_error;
 mod state;
@@ -8,6 +10,13 @@ mod state;
 pub use ipc_error::IpcError;
 
 use tauri::Manager;
+
+/// The handler of every command in `ipc_names.rs`: `commands::<name>`.
+macro_rules! handlers {
+    ($($command:ident,)*) => {
+        tauri::generate_handler![$(commands::$command),*]
+    };
+}
 
 pub fn run() {
     tauri::Builder::default()
@@ -24,29 +33,7 @@ pub fn run() {
             app.manage(state::AppState::new(app.handle().clone(), settings_path));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::connect,
-            commands::list_images,
-            commands::disk_usage,
-            commands::diagnose,
-            commands::start_help,
-            commands::get_settings,
-            commands::set_docker_host,
-            commands::audit_image,
-            commands::cancel_audit,
-            commands::export_audit,
-            commands::open_export,
-            commands::disk_overview,
-            commands::preview_prune,
-            commands::prune_images,
-            commands::preview_build_cache,
-            commands::prune_build_cache,
-            commands::plan_squash,
-            commands::render_squash,
-            commands::preflight_squash,
-            commands::run_squash,
-            commands::cancel_squash,
-        ])
+        .invoke_handler(with_commands!(handlers))
         .run(tauri::generate_context!())
         .unwrap_or_else(|err| {
             eprintln!("Squashbox could not start: {err}");

@@ -17,10 +17,7 @@ use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
 
 use crate::ipc_error::IpcError;
-
-/// App-wide news the window listens for.
-pub const IMAGES_CHANGED: &str = "images-changed";
-pub const DAEMON_LOST: &str = "daemon-lost";
+use crate::ipc_names::{DAEMON_LOST, IMAGES_CHANGED};
 
 pub struct AppState {
     app: AppHandle,

@@ -13,6 +13,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type { Attempt } from "./bindings/Attempt";
+import { EVENTS, type Command } from "./bindings/ipc_names";
 import type { AuditReport } from "./bindings/AuditReport";
 import type { CachePreview } from "./bindings/CachePreview";
 import type { CachePruneResult } from "./bindings/CachePruneResult";
@@ -145,7 +146,7 @@ export function isConnectionLoss(err: IpcError): boolean {
   return err.code === "daemonUnavailable" || err.code === "stream";
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (err) {
@@ -299,11 +300,9 @@ export function cancelSquash(): Promise<void> {
   return call<null>("cancel_squash").then(() => undefined);
 }
 
-/** App-wide news the Rust side emits (names fixed in src-tauri/src/state.rs). */
-export const EVENTS = {
-  imagesChanged: "images-changed",
-  daemonLost: "daemon-lost",
-} as const;
+/** App-wide news the Rust side emits (named in src-tauri/src/ipc_names.rs). */
+export { EVENTS };
+export type { Command };
 
 /**
  * Subscribes to an event; resolves to the unsubscribe. Never rejects: without the event

@@ -10,6 +10,7 @@
  */
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import type { Command, EVENTS } from "./bindings/ipc_names";
 import type {
   Attempt,
   AuditReport,
@@ -34,30 +35,10 @@ import type {
   TreeNode,
 } from "./index";
 
-export type Command =
-  | "connect"
-  | "list_images"
-  | "disk_usage"
-  | "diagnose"
-  | "start_help"
-  | "get_settings"
-  | "set_docker_host"
-  | "audit_image"
-  | "cancel_audit"
-  | "export_audit"
-  | "open_export"
-  | "disk_overview"
-  | "preview_prune"
-  | "prune_images"
-  | "preview_build_cache"
-  | "prune_build_cache"
-  | "plan_squash"
-  | "render_squash"
-  | "preflight_squash"
-  | "run_squash"
-  | "cancel_squash";
-
-export type Handlers = Partial<Record<Command, (args: Record<string, unknown>) => unknown>>;
+type Handler = (args: Record<string, unknown>) => unknown;
+export type Handlers = Partial<Record<Command, Handler>>;
+/** The news the Rust side emits, by the name it emits them under. */
+type EventName = (typeof EVENTS)[keyof typeof EVENTS];
 
 /** Routes each command to its handler; an unhandled one is refused the way Tauri refuses it. */
 export function mockCommands(handlers: Handlers): void {
@@ -72,7 +53,7 @@ export function mockCommands(handlers: Handlers): void {
 }
 
 /** Delivers an event to the app's listeners, as the Rust side's `app.emit` would. */
-export function emitMockEvent(event: string, payload?: unknown): Promise<void> {
+export function emitMockEvent(event: EventName, payload?: unknown): Promise<void> {
   return emit(event, payload);
 }
 
@@ -615,7 +596,8 @@ export function installMockBackend(scenario: string): void {
       };
     });
   };
-  mockCommands({
+  // Every command, so the browser preview answers each one the window may call.
+  const everyCommand: Record<Command, Handler> = {
     connect: () => delay(300, connect),
     list_images: () => delay(150, () => images),
     disk_usage: () => delay(900, () => images.reduce((sum, i) => sum + i.size, 0) * 0.6),
@@ -685,5 +667,6 @@ export function installMockBackend(scenario: string): void {
       return delay(200, () => `/home/me/Downloads/${name}-audit.${String(args.format)}`);
     },
     open_export: () => null,
-  });
+  };
+  mockCommands(everyCommand);
 }
