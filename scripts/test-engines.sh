@@ -11,18 +11,8 @@ engines_sh=$PWD/scripts/engines.sh
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# One line per failed test from a cargo test log: its name, where it panicked, the first 300
-# characters of the message.
-failures() {
-  awk '
-    /^---- .* stdout ----$/ { name = $2; message = ""; grab = 0; next }
-    name != "" && / panicked at / { at = $NF; sub(/:$/, "", at); grab = 1; next }
-    grab && (/^stack backtrace:/ || /^note: / || /^---- / || /^failures:$/) {
-      print name " (" at ") " substr(message, 1, 300); name = ""; grab = 0; next
-    }
-    grab && NF { sub(/^ +/, ""); message = message (message == "" ? "" : " | ") $0 }
-  ' "$1"
-}
+# shellcheck source=scripts/failed-tests.sh
+source "$PWD/scripts/failed-tests.sh"
 
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(docker28 podman4)
@@ -67,11 +57,11 @@ for engine in "${targets[@]}"; do
   else
     outcome=failed
     status=1
+    failed_tests "$log" | sed "s/^/  $engine: /"
   fi
   seconds=$(($(date +%s) - start))
   counts=$(grep -o '[0-9]* passed; [0-9]* failed' "$log" | awk '{p += $1; f += $3} END {print p " passed, " f " failed"}')
   summary+=("$engine: $outcome ($counts) in ${seconds}s")
-  failures "$log" | sed "s/^/  $engine: /"
 done
 
 say "Summary"

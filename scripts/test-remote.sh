@@ -16,6 +16,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# shellcheck source=scripts/failed-tests.sh
+source "$PWD/scripts/failed-tests.sh"
 
 work=$PWD/target/remote
 run_dir=/run/squashbox-remote
@@ -236,7 +238,7 @@ for target in "${targets[@]}"; do
   else
     outcome=failed
     status=1
-    grep -E '^---- |panicked at|^test .* FAILED' "$log" | head -n 20 | sed "s/^/  $target: /" || true
+    failed_tests "$log" | sed "s/^/  $target: /"
   fi
   seconds=$(($(date +%s) - start))
   counts=$(grep -o '[0-9]* passed; [0-9]* failed' "$log" | awk '{p += $1; f += $3} END {print p " passed, " f " failed"}')
