@@ -67,6 +67,33 @@ async fn over_ssh_the_window_sees_the_remote_machine_and_its_docker_disk() {
     assert_eq!(usage.host_disk, None);
 }
 
+/// A cold connection pool opens a connection, so an ssh login, for each request at once (the
+/// image list inspects 16 images at a time). OpenSSH's server, as configured by default, drops
+/// logins beyond 10 in progress at random: 40 at once lost some before Squashbox took turns.
+#[tokio::test]
+#[ignore = "needs the sshd of scripts/test-remote.sh"]
+async fn many_requests_at_once_over_ssh_all_get_answers() {
+    let daemon = Daemon::connect(&chosen(&var("SQUASHBOX_TEST_SSH")))
+        .await
+        .expect("ssh connects");
+    let mut requests = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let docker = daemon.docker().clone();
+        requests.spawn(async move { docker.ping().await });
+    }
+    let mut failed = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        if let Err(err) = answer.expect("the request's task ran") {
+            failed.push(err.to_string());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of 40 failed: {failed:?}",
+        failed.len()
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the sshd of scripts/test-remote.sh"]
 async fn an_unknown_ssh_host_key_says_how_to_accept_it() {

@@ -30,7 +30,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::endpoint::Endpoint;
-use ssh::{SshFailure, SshTarget};
+use ssh::{SshFailure, SshRoute, SshTarget};
 
 /// A byte stream to the daemon.
 pub trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -49,7 +49,7 @@ pub enum Dialer {
         name: ServerName<'static>,
         config: Arc<rustls::ClientConfig>,
     },
-    Ssh(SshTarget),
+    Ssh(SshRoute),
 }
 
 impl std::fmt::Debug for Dialer {
@@ -59,7 +59,7 @@ impl std::fmt::Debug for Dialer {
             Dialer::Pipe(name) => write!(f, "Pipe({name})"),
             Dialer::Tcp(address) => write!(f, "Tcp({address})"),
             Dialer::Tls { address, .. } => write!(f, "Tls({address})"),
-            Dialer::Ssh(target) => write!(f, "Ssh({})", target.destination()),
+            Dialer::Ssh(route) => write!(f, "Ssh({})", route.target.destination()),
         }
     }
 }
@@ -94,7 +94,7 @@ impl Dialer {
         }
         if host.starts_with("ssh://") {
             return SshTarget::parse(host)
-                .map(Dialer::Ssh)
+                .map(|target| Dialer::Ssh(SshRoute::new(target)))
                 .map_err(Refusal::plain);
         }
         let Some(address) = endpoint.tcp_address() else {
@@ -135,7 +135,7 @@ impl Dialer {
                 let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
                 Box::new(connector.connect(name.clone(), tcp).await?)
             }
-            Dialer::Ssh(target) => Box::new(target.dial()?),
+            Dialer::Ssh(route) => Box::new(route.dial().await?),
         })
     }
 
@@ -158,7 +158,7 @@ impl Dialer {
                 Docker::connect_with_http(&format!("http://{address}"), timeout_secs, version)
             }
             Dialer::Tls { address, .. } => self.custom_client(address.clone(), timeout_secs),
-            Dialer::Ssh(target) => self.custom_client(target.host.clone(), timeout_secs),
+            Dialer::Ssh(route) => self.custom_client(route.target.host.clone(), timeout_secs),
         }
     }
 

@@ -9,6 +9,13 @@
 //! assert_eq!(target.destination(), "me@build-box:2222");
 //! ```
 //!
+//! A cold connection pool asks for many connections at once (the image list inspects 16 images
+//! at a time), and each is an ssh login. OpenSSH's server drops connections at random once 10
+//! are still logging in (`MaxStartups 10:30:100`, its default: seen here as "drop connection #10
+//! … past MaxStartups", and a request failing with "client error (SendRequest)"), so an
+//! [`SshRoute`] lets only [`LOGINS_AT_ONCE`] logins run at a time; a connection counts as logged
+//! in once the daemon's first byte comes back through it.
+//!
 //! `BatchMode=yes` turns every question ssh would ask a person (a password, an unknown host key)
 //! into a failure with a message on stderr, which [`SshFailure`] sorts into a
 //! [`ConnectProblem`] that says what to run. OpenSSH's client is on Linux and macOS, and on
@@ -22,6 +29,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::sync::{oneshot, Semaphore};
 
 use super::problem::ConnectProblem;
 
@@ -29,6 +37,9 @@ use super::problem::ConnectProblem;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What ssh writes to stderr is kept up to this size: enough for every message that matters.
 const STDERR_KEPT: usize = 8 * 1024;
+/// ssh logins we run at once to one server: well under sshd's default `MaxStartups` of 10,
+/// which the user's own `docker` commands to the same server share.
+pub const LOGINS_AT_ONCE: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SshTarget {
@@ -141,7 +152,9 @@ impl SshTarget {
     }
 
     /// Starts one `ssh … docker system dial-stdio`: one HTTP connection to the remote daemon.
-    pub(crate) fn dial(&self) -> io::Result<SshStream> {
+    /// Dropping `login` hands the login's turn back (see [`SshRoute`]); the stream drops it
+    /// once the daemon answers through it.
+    fn dial(&self, login: oneshot::Sender<()>) -> io::Result<SshStream> {
         let mut command = Command::new("ssh");
         command
             .args(self.arguments())
@@ -189,12 +202,45 @@ impl SshTarget {
             child: Some(child),
             stdin,
             stdout,
+            login: Some(login),
             answered: false,
             diagnosis: None,
             collector: Some(collector),
             said,
             destination: self.clone(),
         })
+    }
+}
+
+/// The route to one ssh server: its address and the turns its logins take.
+pub struct SshRoute {
+    pub target: SshTarget,
+    logins: Arc<Semaphore>,
+}
+
+impl SshRoute {
+    pub fn new(target: SshTarget) -> SshRoute {
+        SshRoute {
+            target,
+            logins: Arc::new(Semaphore::new(LOGINS_AT_ONCE)),
+        }
+    }
+
+    /// Waits for a login's turn, then starts ssh. The turn is handed back when the daemon's
+    /// first byte arrives, when the connection goes, or after [`CONNECT_TIMEOUT`], the most a
+    /// login is given: a request whose answer comes only after a long upload (an image load)
+    /// logged in long before.
+    pub(crate) async fn dial(&self) -> io::Result<SshStream> {
+        let turn = Arc::clone(&self.logins)
+            .acquire_owned()
+            .await
+            .map_err(|_| io::Error::other("the ssh route was closed"))?;
+        let (logged_in, wait) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _turn = turn;
+            let _ = tokio::time::timeout(CONNECT_TIMEOUT, wait).await;
+        });
+        self.target.dial(logged_in)
     }
 }
 
@@ -283,6 +329,8 @@ pub(crate) struct SshStream {
     child: Option<Child>,
     stdin: ChildStdin,
     stdout: ChildStdout,
+    /// Held until the daemon answers: the ssh login is over by then.
+    login: Option<oneshot::Sender<()>>,
     answered: bool,
     diagnosis: Option<Pin<Box<dyn std::future::Future<Output = io::Error> + Send>>>,
     collector: Option<tokio::task::JoinHandle<()>>,
@@ -334,6 +382,7 @@ impl AsyncRead for SshStream {
             }
             Poll::Ready(Ok(())) => {
                 this.answered = true;
+                this.login = None;
                 Poll::Ready(Ok(()))
             }
             other => other,
