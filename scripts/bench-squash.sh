@@ -15,7 +15,9 @@
 #   the one layer straight into `docker load`, then the comparison) ÷ the plain classic build
 #   (goal ≤ 2.0), its part after the survey (what a squash after an audit in the window costs)
 #   ÷ the plain build (goal ≤ 1.0), and both ÷ `docker save` of the source plus `docker load`
-#   of the result, timed apart: the least any client-side flatten can take.
+#   of the result, timed apart: the least any client-side flatten can take;
+#   a partial squash by the same method (--keep-layers 1: the first layer kept as it is, one
+#   layer on top for the rest), against the same two baselines.
 # It needs the daemon at /var/run/docker.sock, and empties BuildKit's cache (all of it) before
 # each BuildKit build: a record left by an earlier run would turn the copy into a cache hit.
 # Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
@@ -54,7 +56,7 @@ for case in "${cases[@]}"; do
     files) echo "building the many-files image ($FILES files)…"; image=$(build_files_image) ;;
     *) echo "unknown case $case (zip or files)" >&2; exit 2 ;;
   esac
-  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash" "$image-auto" "$image-plain-kit" "$image-direct")
+  tags+=("$image" "$image-plain" "$image-squashed" "$image-imported" "$image-docker-squash" "$image-auto" "$image-plain-kit" "$image-direct" "$image-partial")
   fs_bytes=$("$cli" audit "$image" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["report"]["filesystemBytes"])')
 
   "$cli" squash "$image" --tag "$image-plain" --builder classic --dockerfile > "$work/Dockerfile"
@@ -70,6 +72,8 @@ for case in "${cases[@]}"; do
   direct=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
   read -r direct_write direct_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/direct.json")
   direct_after=$(awk -v a="$direct_write" -v b="$direct_verify" 'BEGIN { printf "%.2f", a + b }')
+  partial=$(seconds "$cli" squash "$image" --tag "$image-partial" --method direct --keep-layers 1 --json)
+  docker image inspect "$image-partial" >/dev/null 2>&1 || partial="failed"
   saved=$(seconds sh -c "docker save '$image' > /dev/null")
   docker save "$image-direct" -o "$work/direct.tar"
   docker rmi "$image-direct" >/dev/null
@@ -106,6 +110,7 @@ for case in "${cases[@]}"; do
   echo "  squashbox-cli squash --method direct            ${direct} s   ÷ plain build = $(ratio "$direct" "$plain")   ÷ save+load = $(ratio "$direct" "$save_load")"
   echo "    after the survey (write + load, verify)       ${direct_after} s   ÷ plain build = $(ratio "$direct_after" "$plain")   ÷ save+load = $(ratio "$direct_after" "$save_load")"
   echo "    of which writing and loading the layer        ${direct_write} s; the comparison ${direct_verify} s"
+  echo "  squashbox-cli squash --method direct --keep-layers 1   ${partial} s   ÷ plain build = $(ratio "$partial" "$plain")   ÷ save+load = $(ratio "$partial" "$save_load")"
   echo "  docker save of the source ${saved} s + docker load of the result ${loaded} s = ${save_load} s"
   echo "  docker-squash $("$venv/bin/docker-squash" --version 2>&1 | tail -1)   ${peer} s   ÷ plain build = $(ratio "$peer" "$plain")"
   echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
