@@ -175,6 +175,19 @@ fn write_archive(
     // with the same names trip over each other ("unexpected commit size", seen on 28.5).
     let names = MemberNames::new();
     let kept_layers = source.layers.get(..kept).unwrap_or_default();
+    // A kept layer goes into the config under the diff ID its own config gave it; without one
+    // the load would be refused for an empty digest: say which layer before anything is sent.
+    let mut diff_ids: Vec<String> = kept_layers
+        .iter()
+        .map(|l| {
+            l.diff_id.clone().ok_or_else(|| {
+                Error::MalformedArchive(format!(
+                    "the image's config names no diff ID for its layer {}, which the squash keeps",
+                    l.member
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
     let wanted = Wanted {
         files: layer.wanted_files(),
         members: kept_layers.iter().map(|l| l.member.clone()).collect(),
@@ -226,10 +239,6 @@ fn write_archive(
         out.pad().map_err(outlet_error)?;
         diff_id
     };
-    let mut diff_ids: Vec<String> = kept_layers
-        .iter()
-        .map(|l| l.diff_id.clone().unwrap_or_default())
-        .collect();
     diff_ids.push(diff_id);
     let config = image_config::squashed(&source.config, plan, &diff_ids, created)?;
     let mut layers: Vec<String> = kept_layers.iter().map(|l| names.kept(&l.member)).collect();
