@@ -120,15 +120,17 @@ async fn clean_up_previews_a_dangling_image_and_removes_it_after_the_confirm() {
 
     let candidate = format!("[data-testid=prune-candidate][data-image-id=\"{dangling}\"]");
     app.wait_for_text(&candidate).await;
+    app.screenshot("prune-preview").await;
+    app.click("[data-testid=prune-images]").await;
+    let confirm = app.wait_for_text("[data-testid=prune-confirm-text]").await;
+    // Counted once the confirm shows: the list stops following the daemon then, while before it
+    // the other tests running beside this one can add or remove a dangling image of their own.
     let listed = app
         .client
         .find_all(Locator::Css("[data-testid=prune-candidate]"))
         .await
         .unwrap()
         .len();
-    app.screenshot("prune-preview").await;
-    app.click("[data-testid=prune-images]").await;
-    let confirm = app.wait_for_text("[data-testid=prune-confirm-text]").await;
     assert!(confirm.contains(&listed.to_string()), "{confirm}");
     app.screenshot("prune-confirm").await;
 
