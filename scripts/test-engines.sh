@@ -20,10 +20,9 @@ targets=("$@")
 features=(--features squashbox/custom-protocol)
 integration_modules=(images:: audit:: squash:: squash_cancel:: squash_direct:: events::)
 
-# The tests run squashbox-cli, which `cargo test` alone does not build. `--workspace` as in
-# scripts/test.sh: the same packages give the same features, so nothing is compiled twice.
-say "Building squashbox-cli and the test binaries"
-cargo build --workspace "${features[@]}"
+# `--workspace` as in scripts/test.sh: the same packages give the same features, so nothing is
+# compiled twice (the tests themselves are squashbox-cli's).
+say "Building the test binaries"
 cargo test --workspace --no-run "${features[@]}" --test integration --test prune
 
 if [ -z "$("$engines_sh" list)" ]; then trap '"$engines_sh" stop' EXIT; fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the tests whose outcome depends on how the daemon is reached (the integration modules
 # images, audit, squash, squash_cancel, squash_direct and events, and the prune tests) over the
-# two remote routes, on loopback only, plus the remote tests of their own (tests/integration/
-# remote.rs: the clear errors, the remote's disk figures):
+# two remote routes, on loopback only, plus the remote tests of their own (src-tauri/cli/
+# tests/integration/remote.rs: the clear errors, the remote's disk figures):
 #   ssh  an sshd of this script's own on 127.0.0.1 (its own port, config, host key; a client key
 #        and known_hosts made here), whose login shell runs `docker` against the local daemon;
 #        Squashbox reaches it as `ssh://root@127.0.0.1:PORT`, through `docker system dial-stdio`.
@@ -183,8 +183,7 @@ start_tls_dockerd() {
 }
 
 # --- the runs -----------------------------------------------------------------------------------
-say "Building squashbox-cli and the test binaries"
-cargo build --workspace "${features[@]}"
+say "Building the test binaries"
 cargo test --workspace --no-run "${features[@]}" --test integration --test prune
 
 stop_all

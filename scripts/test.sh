@@ -30,8 +30,6 @@ npm --prefix ui run check
 npm --prefix ui test
 
 say "cargo test"
-# The integration tests run squashbox-cli, which `cargo test` alone does not build.
-cargo build --workspace --features squashbox/custom-protocol
 cargo test --workspace --features squashbox/custom-protocol
 
 # cargo test regenerates the TypeScript twins of the IPC types; stale ones mean the UI was

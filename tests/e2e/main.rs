@@ -4,8 +4,7 @@
 //! The app must be built with its web assets embedded (`npm --prefix ui run build`, then the
 //! tests with `--features custom-protocol`); the README's test command does both.
 
-#[path = "../support/mod.rs"]
-mod support;
+use squashbox_test_support as support;
 
 mod harness;
 mod smaller;

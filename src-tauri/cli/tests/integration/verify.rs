@@ -12,8 +12,7 @@ use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::made::MadeImages;
 
 use crate::support::{
-    docker, docker_output, import_layer, podman, unique_name, workspace_binary, Fixture,
-    FixtureSpec,
+    docker, docker_output, import_layer, podman, unique_name, Fixture, FixtureSpec,
 };
 
 async fn daemon() -> Daemon {
@@ -362,7 +361,7 @@ fn the_cli_does_not_call_a_squash_that_lost_an_xattr_verified() {
     let source = xattr_image();
     let tag = unique_name("squashed-xattr");
     let _result = Made(tag.clone());
-    let output = std::process::Command::new(workspace_binary("squashbox-cli"))
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
         .args(["squash", &source.0, "--builder", "classic", "--tag", &tag])
         .output()
         .unwrap();

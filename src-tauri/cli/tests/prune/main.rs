@@ -2,8 +2,9 @@
 //! before and after, which the integration tests change as they build fixtures, and Cargo runs
 //! test binaries one after another.
 
-#[path = "../support/mod.rs"]
-mod support;
+#![cfg(unix)]
+
+use squashbox_test_support as support;
 
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::{Environment, Route};
@@ -12,7 +13,7 @@ use squashbox_core::prune;
 use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
 use std::process::Command;
 
-use support::{daemon_reclaimed, docker, docker_output, workspace_binary, Fixture, FixtureSpec};
+use support::{daemon_reclaimed, docker, docker_output, Fixture, FixtureSpec};
 
 /// The tests here build images too: one at a time, so none lands between another's before and
 /// after.
@@ -117,7 +118,7 @@ async fn prune_removes_what_the_preview_listed_and_spares_tagged_and_used_images
 async fn cli_dry_run_lists_and_removes_nothing() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let (_fixture, dangling) = dangling_with_unique_bytes("prune-dry", 10_000);
-    let output = Command::new(workspace_binary("squashbox-cli"))
+    let output = Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
         .args(["prune", "--dry-run", "--json"])
         .output()
         .unwrap();

@@ -2,10 +2,10 @@
 
 use std::process::Command;
 
-use crate::support::{workspace_binary, Fixture, FixtureSpec};
+use crate::support::{Fixture, FixtureSpec};
 
 fn cli() -> Command {
-    Command::new(workspace_binary("squashbox-cli"))
+    Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use crate::support::{docker, workspace_binary, Fixture, FixtureSpec};
+use crate::support::{docker, Fixture, FixtureSpec};
 
 const DELETED: usize = 3000;
 const KEPT: usize = 700;
@@ -153,7 +153,7 @@ async fn a_cancelled_audit_stops_with_cancelled() {
 }
 
 fn cli() -> Command {
-    Command::new(workspace_binary("squashbox-cli"))
+    Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
 }
 
 #[test]

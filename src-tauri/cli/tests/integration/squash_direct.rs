@@ -14,9 +14,7 @@ use std::sync::Mutex;
 
 use super::squash::{daemon, options, plan_for, prepared, run, Squashed};
 use super::verify::{source_fixture, xattr_image, NET_RAW};
-use crate::support::{
-    all_image_ids, docker, docker_output, import_layer, podman, unique_name, workspace_binary,
-};
+use crate::support::{all_image_ids, docker, docker_output, import_layer, podman, unique_name};
 
 async fn read(daemon: &Daemon, image: &str) -> FsSnapshot {
     snapshot_image(
@@ -270,7 +268,7 @@ fn the_cli_squashes_directly_when_asked() {
     let source = xattr_image();
     let tag = unique_name("cli-direct");
     let _result = Squashed(tag.clone());
-    let output = std::process::Command::new(workspace_binary("squashbox-cli"))
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
         .args(["squash", &source.0, "--method", "direct", "--tag", &tag])
         .output()
         .unwrap();
@@ -282,7 +280,7 @@ fn the_cli_squashes_directly_when_asked() {
     );
     assert!(stdout.contains("(direct)"), "{stdout}");
     assert!(stdout.contains("Verified"), "{stdout}");
-    let refused = std::process::Command::new(workspace_binary("squashbox-cli"))
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
         .args([
             "squash",
             &source.0,

@@ -1,7 +1,9 @@
-//! Test helpers shared by the integration and end-to-end tests: fixture images built
-//! `FROM scratch` (nothing is ever pulled) and removed again when the test ends, pass or fail.
+//! Test helpers shared by the integration tests (`src-tauri/cli/tests/`) and the end-to-end
+//! tests (`tests/e2e`): fixture images built `FROM scratch` (nothing is ever pulled) and removed
+//! again when the test ends, pass or fail. Unix only: a fixture's shell is a symlink to a static
+//! busybox, and the daemons the tests run are Linux ones.
 
-#![allow(dead_code)] // each test binary uses its own subset
+#![cfg(unix)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -315,24 +317,6 @@ fn busybox() -> PathBuf {
     assert!(
         path.exists(),
         "/bin/busybox is missing: install Debian's busybox-static (the README test command does)"
-    );
-    path
-}
-
-/// A binary of another workspace package, from this profile's target folder. Cargo gives no
-/// CARGO_BIN_EXE_ across packages and `cargo test` does not build other packages' binaries, so
-/// the test command builds them first (`cargo build --workspace`).
-pub fn workspace_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps");
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --workspace` before the tests (scripts/test.sh does)",
-        path.display()
     );
     path
 }

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use crate::support::{
     docker, docker_despite, docker_output, isolated_ledger, podman, unique_name, unique_short_name,
-    workspace_binary, Fixture, FixtureSpec,
+    Fixture, FixtureSpec,
 };
 
 pub(crate) async fn daemon() -> Daemon {
@@ -493,7 +493,7 @@ fn cli_squash_json_has_the_documented_fields() {
     let fixture = wasteful("squash-cli");
     let tag = unique_name("squashed-cli");
     let _cleanup = Squashed(tag.clone());
-    let output = Command::new(workspace_binary("squashbox-cli"))
+    let output = Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
         .args([
             "squash",
             &fixture.tag,
