@@ -4,49 +4,31 @@ import { describe, expect, it, vi } from "vitest";
 import App from "./App.svelte";
 import type { ImageSummary, IpcError } from "./lib/ipc";
 import {
+  CHOSEN_ATTEMPTS,
+  connectedHandlers,
   emitMockEvent,
   FAKE_ATTEMPTS,
+  fakeImage,
   fakeImages,
   fakeInfo,
   fakeStartHelp,
+  type Handlers,
   mockCommands,
   unavailable,
-  CHOSEN_ATTEMPTS,
-  type Handlers,
 } from "./lib/ipc/mockBackend";
 
 const NOW = Math.floor(Date.now() / 1000);
 
-function image(id: string, tags: string[], size: number, created = NOW - 3600): ImageSummary {
-  const hex = id.repeat(64 / id.length);
-  return {
-    id: `sha256:${hex}`,
-    shortId: hex.slice(0, 12),
-    tags,
-    dangling: tags.length === 0,
-    inUse: false,
-    created,
-    size,
-    engineSize: size,
-    layers: 3,
-    saving: { kind: "unknown" },
-  };
-}
-
 const IMAGES = [
-  image("a1", ["alpine:3.20", "alpine:latest"], 8_000_000, NOW - 120),
-  image("b2", ["node:22"], 1_100_000_000, NOW - 86400 * 2),
-  image("c3", [], 50_000_000, NOW - 86400 * 3),
-  image("d4", ["postgres:16"], 450_000_000, NOW - 86400 * 4),
+  fakeImage("a1", ["alpine:3.20", "alpine:latest"], { size: 8_000_000, created: NOW - 120, layers: 3 }),
+  fakeImage("b2", ["node:22"], { size: 1_100_000_000, created: NOW - 86400 * 2, layers: 3 }),
+  fakeImage("c3", [], { size: 50_000_000, created: NOW - 86400 * 3, layers: 3 }),
+  fakeImage("d4", ["postgres:16"], { size: 450_000_000, created: NOW - 86400 * 4, layers: 3 }),
 ];
 
 function backend(overrides: Handlers = {}): Handlers {
   return {
-    connect: () => fakeInfo(),
-    get_settings: () => ({ dockerHost: null }),
-    list_images: () => IMAGES,
-    disk_usage: () => 1_234_000_000,
-    diagnose: () => FAKE_ATTEMPTS,
+    ...connectedHandlers(IMAGES),
     start_help: () => fakeStartHelp("linux"),
     ...overrides,
   };

@@ -1,27 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { filterImages, sortImages, stepIndex, tagsShown } from "./imageQuery";
 import type { ImageSummary } from "./ipc";
+import { fakeImage } from "./ipc/mockBackend";
 
-function image(id: string, tags: string[], created: number, size: number): ImageSummary {
-  return {
-    id: `sha256:${id}`,
-    shortId: id.slice(0, 12),
-    tags,
-    dangling: tags.length === 0,
-    inUse: false,
-    created,
-    size,
-    engineSize: size,
-    layers: 1,
-    saving: { kind: "unknown" },
-  };
-}
-
-const alpine = image("aa11".repeat(16), ["alpine:3.20", "alpine:latest"], 300, 8_000_000);
-const node = image("bb22".repeat(16), ["Node:22"], 200, 1_100_000_000);
-const dangling = image("cc33".repeat(16), [], 400, 50_000_000);
-const app = image("dd44".repeat(16), ["registry.local:5000/app:10"], 100, 90_000_000);
-const app2 = image("ee55".repeat(16), ["registry.local:5000/app:9"], 100, 90_000_000);
+const alpine = fakeImage("aa11", ["alpine:3.20", "alpine:latest"], { size: 8_000_000, created: 300, layers: 1 });
+const node = fakeImage("bb22", ["Node:22"], { size: 1_100_000_000, created: 200, layers: 1 });
+const dangling = fakeImage("cc33", [], { size: 50_000_000, created: 400, layers: 1 });
+const app = fakeImage("dd44", ["registry.local:5000/app:10"], { size: 90_000_000, created: 100, layers: 1 });
+const app2 = fakeImage("ee55", ["registry.local:5000/app:9"], { size: 90_000_000, created: 100, layers: 1 });
 const all = [dangling, alpine, node, app, app2];
 
 const ids = (list: readonly ImageSummary[]) => list.map((i) => i.id.slice(7, 11));
@@ -96,7 +82,7 @@ describe("tagsShown", () => {
 
 describe("sorting by what a squash could save", () => {
   it("puts measured savings by size above hints, and hints above nothing known", () => {
-    const saving = (id: string, s: ImageSummary["saving"]) => ({ ...image(id.repeat(32), ["x:" + id], 1, 1), saving: s });
+    const saving = (id: string, s: ImageSummary["saving"]) => fakeImage(id, ["x:" + id], { size: 1, created: 1, layers: 1, saving: s });
     const big = saving("a1", { kind: "measured", bytes: 900, layerBytes: 1000 });
     const none = saving("b2", { kind: "measured", bytes: 0, layerBytes: 1000 });
     const hint = saving("c3", { kind: "likely", step: 2, steps: 3, command: "RUN rm x" });

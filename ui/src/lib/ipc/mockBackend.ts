@@ -149,8 +149,42 @@ export function fakeInfo(overrides: Partial<DaemonInfo> = {}): DaemonInfo {
   };
 }
 
+/** A daemon that answers: it connects, lists `images` and tells the disk's figure. */
+export function connectedHandlers(images: ImageSummary[]): Handlers {
+  return {
+    connect: () => fakeInfo(),
+    get_settings: () => ({ dockerHost: null }),
+    list_images: () => images,
+    disk_usage: () => 1_234_000_000,
+    diagnose: () => FAKE_ATTEMPTS,
+  };
+}
+
 export function unavailable(attempts: Attempt[] = FAKE_ATTEMPTS): IpcError {
   return { code: "daemonUnavailable", message: "Docker is not running or not reachable", attempts };
+}
+
+/**
+ * One image row. `id` is repeated to 64 hex digits ("a1" gives sha256:a1a1…); an image with no
+ * tags is dangling; `fields` set the rest (`size` sets Docker's figure too).
+ */
+export function fakeImage(id: string, tags: string[], fields: Partial<ImageSummary> = {}): ImageSummary {
+  const hex = id.replace(/^sha256:/, "");
+  const full = hex.repeat(Math.ceil(64 / hex.length)).slice(0, 64);
+  const size = fields.size ?? 8_000_000;
+  return {
+    id: `sha256:${full}`,
+    shortId: full.slice(0, 12),
+    tags,
+    dangling: tags.length === 0,
+    inUse: false,
+    created: 0,
+    size,
+    engineSize: size,
+    layers: 3,
+    saving: { kind: "unknown" },
+    ...fields,
+  };
 }
 
 const REPOS = ["alpine", "debian", "node", "postgres", "redis", "nginx", "python", "golang", "app/api", "app/web"];

@@ -2,16 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { AuditReport, IpcError } from "../ipc";
 import { fakeImages, fakeReport, mockCommands, progressSender } from "../ipc/mockBackend";
 import { Audits, KEPT_REPORTS } from "./audits.svelte";
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from "../../test/deferred";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 const [IMAGE] = fakeImages(1);

@@ -2,12 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { PrunePreview, PruneResult } from "../ipc";
 import { fakeCachePreview, fakeCandidates, fakeDiskUsage, fakePrunePreview, mockCommands, unavailable } from "../ipc/mockBackend";
 import { Cleanup } from "./cleanup.svelte";
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((res) => (resolve = res));
-  return { promise, resolve };
-}
+import { deferred } from "../../test/deferred";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 const CANDIDATES = fakeCandidates(2);

@@ -1,19 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
 import type { IpcError, MethodPick, SquashOutcome, SquashPlan } from "../ipc";
-import { fakeImages, fakeOutcome, fakePlan, fakePreflight, mockCommands, type Handlers } from "../ipc/mockBackend";
+import { fakeImages, fakeOutcome, fakePlan, fakePreflight, type Handlers, mockCommands } from "../ipc/mockBackend";
 import { RENDER_DEBOUNCE_MS } from "../squash";
 import { Audits } from "./audits.svelte";
 import { Squashes, type SquashJob } from "./squashes.svelte";
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from "../../test/deferred";
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
 const [IMAGE, OTHER] = fakeImages(2);

@@ -2,16 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { fakeImages, fakeInfo, mockCommands, unavailable } from "../ipc/mockBackend";
 import { Connection } from "./connection.svelte";
 import { Images } from "./images.svelte";
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (err: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from "../../test/deferred";
 
 describe("Connection", () => {
   it("ignores a slow connect that a chosen address has overtaken", async () => {
