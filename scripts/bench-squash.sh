@@ -7,13 +7,13 @@
 #   verification after it, from the outcome's own clock;
 #   docker-squash (PyPI, installed into target/bench-venv) and `docker export | docker import` of
 #   the same image, for comparison;
-#   the CLI's multi-stage path with the builder left to it (one survey of the source, then the
+#   the CLI's multi-stage path with the builder left to it (one audit of the source, files kept, then the
 #   build, then a read of the result only; BuildKit on these images) ÷ a plain BuildKit build of
 #   the same Dockerfile;
 #   result size ÷ the audit's filesystem bytes (goal ≤ 1.01);
-#   the direct method (--method direct: one survey of the source, then a second read that writes
+#   the direct method (--method direct: one audit of the source, files kept, then a second read that writes
 #   the one layer straight into `docker load`, then the comparison) ÷ the plain classic build
-#   (goal ≤ 2.0), its part after the survey (what a squash after an audit in the window costs)
+#   (goal ≤ 2.0), its part after that audit (what a squash after an audit in the window costs)
 #   ÷ the plain build (goal ≤ 1.0), and both ÷ `docker save` of the source plus `docker load`
 #   of the result, timed apart: the least any client-side flatten can take;
 #   a partial squash by the same method (--keep-layers 1: the first layer kept as it is, one
@@ -108,7 +108,7 @@ for case in "${cases[@]}"; do
   echo "    of which the build (source read beside it)    ${build_part} s   ÷ plain build = $(ratio "$build_part" "$plain")"
   echo "    and the verification after it                 ${verify_part} s   ÷ plain build = $(ratio "$verify_part" "$plain")"
   echo "  squashbox-cli squash --method direct            ${direct} s   ÷ plain build = $(ratio "$direct" "$plain")   ÷ save+load = $(ratio "$direct" "$save_load")"
-  echo "    after the survey (write + load, verify)       ${direct_after} s   ÷ plain build = $(ratio "$direct_after" "$plain")   ÷ save+load = $(ratio "$direct_after" "$save_load")"
+  echo "    after the audit (write + load, verify)        ${direct_after} s   ÷ plain build = $(ratio "$direct_after" "$plain")   ÷ save+load = $(ratio "$direct_after" "$save_load")"
   echo "    of which writing and loading the layer        ${direct_write} s; the comparison ${direct_verify} s"
   echo "  squashbox-cli squash --method direct --keep-layers 1   ${partial} s   ÷ plain build = $(ratio "$partial" "$plain")   ÷ save+load = $(ratio "$partial" "$save_load")"
   echo "  docker save of the source ${saved} s + docker load of the result ${loaded} s = ${save_load} s"
@@ -116,7 +116,7 @@ for case in "${cases[@]}"; do
   echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
   echo "  plain BuildKit build of the same Dockerfile     ${plain_kit} s"
   echo "  squashbox-cli squash --method multistage ($auto_builder)   ${auto} s   ÷ plain BuildKit build = $(ratio "$auto" "$plain_kit")"
-  echo "    survey of the source (audit + files, once)    $(awk -v a="$auto" -v b="$auto_build" -v c="$auto_verify" 'BEGIN { printf "%.2f", a - b - c }') s"
+  echo "    audit of the source (files kept, once)        $(awk -v a="$auto" -v b="$auto_build" -v c="$auto_verify" 'BEGIN { printf "%.2f", a - b - c }') s"
   echo "    build                                         ${auto_build} s   ÷ plain BuildKit build = $(ratio "$auto_build" "$plain_kit")"
   echo "    verification (the result's read only)         ${auto_verify} s"
   echo "  result size ÷ filesystem bytes = $(ratio "$size" "$fs_bytes")"

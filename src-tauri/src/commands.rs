@@ -37,10 +37,10 @@ pub async fn list_images(state: State<'_, AppState>) -> CommandResult<Vec<ImageS
 }
 
 #[tauri::command]
-pub async fn disk_usage(state: State<'_, AppState>) -> CommandResult<u64> {
+pub async fn images_disk_bytes(state: State<'_, AppState>) -> CommandResult<u64> {
     let daemon = state.daemon().await?;
     Ok(state
-        .forget_if_gone(images::disk_usage(&daemon).await)
+        .forget_if_gone(images::disk_bytes(&daemon).await)
         .await?)
 }
 
@@ -94,14 +94,14 @@ pub async fn audit_image(
         let _ = on_progress.send(p);
     };
     let result = match state.daemon().await {
-        Ok(daemon) => audit::survey_image(&daemon, &image_id, &sink, &cancel).await,
+        Ok(daemon) => audit::audit_image_with_files(&daemon, &image_id, &sink, &cancel).await,
         Err(err) => Err(err),
     };
     drop(running);
-    let surveyed = state.forget_if_gone(result).await?;
-    *lock(&state.audited_files) = Some((surveyed.id, Arc::new(surveyed.files)));
-    lock(&state.audits).insert(image_id, surveyed.report.clone());
-    Ok(surveyed.report)
+    let (audited, files) = state.forget_if_gone(result).await?;
+    *lock(&state.audited_files) = Some((audited.id, Arc::new(files)));
+    lock(&state.audits).insert(image_id, audited.report.clone());
+    Ok(audited.report)
 }
 
 /// Stops a running audit of the image, if there is one; it then fails with `cancelled`.
@@ -190,7 +190,7 @@ pub fn open_export(
 
 /// Docker's disk usage by kind, and the host disk when the daemon is local.
 #[tauri::command]
-pub async fn disk_overview(state: State<'_, AppState>) -> CommandResult<DiskUsage> {
+pub async fn disk_usage(state: State<'_, AppState>) -> CommandResult<DiskUsage> {
     let daemon = state.daemon().await?;
     Ok(state.forget_if_gone(disk::usage(&daemon).await).await?)
 }
@@ -282,9 +282,9 @@ pub async fn preflight_squash(
     method: MethodChoice,
 ) -> CommandResult<Preflight> {
     let daemon = state.daemon().await?;
-    let known = state.known_source(&plan.source_id);
+    let source_audit = state.source_audit(&plan.source_id);
     Ok(state
-        .forget_if_gone(squash::preflight(&daemon, &plan, method, known.scan()).await)
+        .forget_if_gone(squash::preflight(&daemon, &plan, method, source_audit).await)
         .await?)
 }
 
@@ -301,14 +301,14 @@ pub async fn run_squash(
     let sink = move |p: Progress| {
         let _ = on_progress.send(p);
     };
-    let known = state.known_source(&plan.source_id);
+    let source_audit = state.source_audit(&plan.source_id);
     let result = match state.daemon().await {
-        Ok(daemon) => squash::squash(&daemon, &plan, &options, known.scan(), &sink, &cancel).await,
+        Ok(daemon) => squash::squash(&daemon, &plan, &options, source_audit, &sink, &cancel).await,
         Err(err) => Err(err),
     };
     drop(running);
     if let Ok(outcome) = &result {
-        lock(&state.previewed).also_show(&outcome.left_dangling);
+        lock(&state.previewed).also_show(&outcome.left_behind);
     }
     Ok(state.forget_if_gone(result).await?)
 }

@@ -16,7 +16,7 @@ macro_rules! with_commands {
         $then! {
             connect,
             list_images,
-            disk_usage,
+            images_disk_bytes,
             diagnose,
             start_help,
             get_settings,
@@ -25,7 +25,7 @@ macro_rules! with_commands {
             cancel_audit,
             export_audit,
             open_export,
-            disk_overview,
+            disk_usage,
             preview_prune,
             prune_images,
             preview_build_cache,

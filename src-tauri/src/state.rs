@@ -7,7 +7,7 @@ use squashbox_core::endpoint::Environment;
 use squashbox_core::job::CancelToken;
 use squashbox_core::prune::Previewed;
 use squashbox_core::settings::Settings;
-use squashbox_core::squash::SourceScan;
+use squashbox_core::squash::SourceAudit;
 use squashbox_core::{events, Error, Result};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -90,22 +90,6 @@ impl Drop for Running<'_> {
     }
 }
 
-/// An audit's findings about an image, held while a squash of it is prepared and run.
-pub struct KnownSource {
-    report: Option<AuditReport>,
-    files: Option<Arc<FsSnapshot>>,
-}
-
-impl KnownSource {
-    pub fn scan(&self) -> SourceScan<'_> {
-        SourceScan {
-            special_files: self.report.as_ref().map(|r| &r.special_files),
-            files: self.files.clone(),
-            filesystem_bytes: self.report.as_ref().map(|r| r.filesystem_bytes),
-        }
-    }
-}
-
 impl AppState {
     pub fn new(app: AppHandle, settings_path: PathBuf) -> Self {
         AppState {
@@ -123,21 +107,16 @@ impl AppState {
     }
 
     /// What the app's audit of the image found, to guide and speed a squash of it.
-    pub fn known_source(&self, id: &str) -> KnownSource {
-        let report = self
-            .audits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned();
-        let files = self
-            .audited_files
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    pub fn source_audit(&self, id: &str) -> SourceAudit {
+        let audits = lock(&self.audits);
+        let Some(report) = audits.get(id) else {
+            return SourceAudit::default();
+        };
+        let files = lock(&self.audited_files)
             .as_ref()
             .filter(|(audited, _)| audited == id)
             .map(|(_, files)| Arc::clone(files));
-        KnownSource { report, files }
+        SourceAudit::of(report, files)
     }
 
     /// Registers the audit of `image_id` as running, with its cancel token, until the guard

@@ -74,7 +74,7 @@ describe("image list", () => {
 
   it("fills in the disk total once it answers, or shows why not", async () => {
     let answer!: (bytes: number) => void;
-    await renderList(backend({ disk_usage: () => new Promise<number>((resolve) => (answer = resolve)) }));
+    await renderList(backend({ images_disk_bytes: () => new Promise<number>((resolve) => (answer = resolve)) }));
     expect(screen.getByTestId("total-size").textContent).toBe("…");
     answer(1_234_000_000);
     await waitFor(() => expect(screen.getByTestId("total-size").textContent).toBe("1.23 GB"));
@@ -83,7 +83,7 @@ describe("image list", () => {
   it("shows a dash with the error in a tooltip when the disk total fails", async () => {
     await renderList(
       backend({
-        disk_usage: () => {
+        images_disk_bytes: () => {
           throw { code: "daemon", message: "df timed out", attempts: null } satisfies IpcError;
         },
       }),

@@ -2,12 +2,12 @@
 //! edited from flags, verified before the tag is given.
 
 use clap::{Args, ValueEnum};
-use squashbox_core::audit::survey_image;
+use squashbox_core::audit::audit_image_with_files;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::Progress;
 use squashbox_core::squash::{
-    self, KeyValue, Method, MethodChoice, SourceScan, SquashOptions, SquashPlan,
+    self, KeyValue, Method, MethodChoice, SourceAudit, SquashOptions, SquashPlan,
 };
 use squashbox_core::units::percent;
 use squashbox_core::Error;
@@ -108,25 +108,18 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let bar = ProgressBar::for_stderr();
     let report = |p: Progress| bar.draw(&p);
     let choice = method_choice(args.method, args.builder)?;
-    // The direct method reads the source twice, the first time for what a survey finds; a
+    // The direct method reads the source twice, the first time for what an audit finds; a
     // multi-stage squash left to choose its builder needs to know whether the source holds
-    // what BuildKit would damage. A survey tells both, and serves the verification too.
-    let survey = match choice {
-        MethodChoice::Classic | MethodChoice::BuildKit => None,
+    // what BuildKit would damage. An audit with files tells both, and serves the verification.
+    let source_audit = match choice {
+        MethodChoice::Classic | MethodChoice::BuildKit => SourceAudit::default(),
         MethodChoice::Auto | MethodChoice::Direct | MethodChoice::MultiStage => {
-            Some(survey_image(&daemon, &plan.source_id, &report, &cancel).await?)
+            let (audited, files) =
+                audit_image_with_files(&daemon, &plan.source_id, &report, &cancel).await?;
+            SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)))
         }
     };
-    let (report_found, files) = match survey {
-        Some(survey) => (Some(survey.report), Some(std::sync::Arc::new(survey.files))),
-        None => (None, None),
-    };
-    let scan = SourceScan {
-        special_files: report_found.as_ref().map(|r| &r.special_files),
-        files,
-        filesystem_bytes: report_found.as_ref().map(|r| r.filesystem_bytes),
-    };
-    let preflight = squash::preflight(&daemon, &plan, choice, scan.clone()).await?;
+    let preflight = squash::preflight(&daemon, &plan, choice, source_audit.clone()).await?;
     bar.clear();
     for warning in &preflight.warnings {
         eprintln!("warning: {}", terminal_safe(warning));
@@ -143,7 +136,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         move_source_tag: args.move_tag,
         keep_layers: args.keep_layers,
     };
-    let outcome = squash::squash(&daemon, &plan, &options, scan, &report, &cancel).await;
+    let outcome = squash::squash(&daemon, &plan, &options, source_audit, &report, &cancel).await;
     bar.clear();
     let outcome = outcome?;
 
@@ -215,10 +208,10 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
                 terminal_safe(&known.detail)
             );
         }
-        if !outcome.left_dangling.is_empty() {
+        if !outcome.left_behind.is_empty() {
             println!(
                 "Left dangling (prune to free): {}",
-                terminal_safe(&outcome.left_dangling.join(", "))
+                terminal_safe(&outcome.left_behind.join(", "))
             );
         }
     }

@@ -1,5 +1,5 @@
 //! Small files that the app and the CLI, or two of either, may change at the same moment (the
-//! squash ledger, the settings). [`update`] is each change: it reads the file, lets the caller
+//! left-behind record, the settings). [`update`] is each change: it reads the file, lets the caller
 //! make the new contents from the old, and puts them in place whole, while holding a lock that
 //! keeps every other [`update`] of that file waiting.
 //!

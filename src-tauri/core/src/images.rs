@@ -133,7 +133,7 @@ pub async fn inspect(daemon: &Daemon, image: &str) -> Result<bollard::models::Im
 /// Bytes the daemon's images take on disk, each shared layer counted once (what `docker system
 /// df` calls the images' size). Asks for the images only: containers' and volumes' sizes can
 /// take the daemon a long while.
-pub async fn disk_usage(daemon: &Daemon) -> Result<u64> {
+pub async fn disk_bytes(daemon: &Daemon) -> Result<u64> {
     let usage = raw_usage(daemon, "type=image").await?;
     usage.images_bytes()
 }

@@ -25,7 +25,7 @@ pub mod hold;
 pub mod image_size;
 pub mod images;
 pub mod job;
-pub mod ledger;
+pub mod left_behind;
 pub mod made;
 pub mod platform;
 pub mod prune;

@@ -29,7 +29,7 @@ use crate::disk::{raw_usage, RawUsage};
 use crate::error::{Error, Result};
 use crate::images::{self, ImageSummary};
 use crate::job::{CancelToken, Progress, ProgressSink};
-use crate::ledger::Ledger;
+use crate::left_behind::LeftBehind;
 use crate::reference::normalise_id;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -111,7 +111,7 @@ pub struct CachePruneResult {
 /// What a prune of dangling images would remove now.
 pub async fn preview_images(daemon: &Daemon) -> Result<PrunePreview> {
     let (list, unique) = tokio::try_join!(images::list(daemon), unique_sizes(daemon))?;
-    let left_by = Ledger::default_location()
+    let left_by = LeftBehind::default_location()
         .map(|l| l.left_by())
         .unwrap_or_default();
     Ok(preview_from(&list, &unique, &left_by))

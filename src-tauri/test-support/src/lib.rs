@@ -423,7 +423,7 @@ fn daemon_socket() -> PathBuf {
     }
 }
 
-/// A data folder of the test run's own (the ledger, the audits' savings) unless the caller
+/// A data folder of the test run's own (the left-behind record, the audits' savings) unless the caller
 /// (scripts/test.sh) chose one: tests never write to the user's data folder.
 pub fn isolated_data_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -438,8 +438,8 @@ pub fn isolated_data_dir() -> PathBuf {
     .clone()
 }
 
-/// The ledger of what squashes left behind, in the [isolated data folder](isolated_data_dir).
-pub fn isolated_ledger() -> squashbox_core::ledger::Ledger {
+/// The record of what squashes left behind, in the [isolated data folder](isolated_data_dir).
+pub fn isolated_left_behind() -> squashbox_core::left_behind::LeftBehind {
     isolated_data_dir();
-    squashbox_core::ledger::Ledger::default_location().expect("a data folder")
+    squashbox_core::left_behind::LeftBehind::default_location().expect("a data folder")
 }

@@ -1,20 +1,20 @@
 //! The whole squash job against the real daemon: build, verify, tag only when verified.
 
-use squashbox_core::audit::survey_image;
+use squashbox_core::audit::audit_image_with_files;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::hold::{Hold, HOLD_LABEL};
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::squash::{
-    preflight, squash, Method, MethodChoice, SourceScan, SquashOptions, SquashOutcome, SquashPlan,
+    preflight, squash, Method, MethodChoice, SourceAudit, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
 use std::process::Command;
 
 use crate::support::{
-    docker, docker_despite, docker_output, isolated_ledger, podman, unique_name, unique_short_name,
-    Fixture, FixtureSpec,
+    docker, docker_despite, docker_output, isolated_left_behind, podman, unique_name,
+    unique_short_name, Fixture, FixtureSpec,
 };
 
 pub(crate) async fn daemon() -> Daemon {
@@ -77,12 +77,12 @@ pub(crate) async fn run(
     daemon: &Daemon,
     plan: &SquashPlan,
     options: SquashOptions,
-    scan: SourceScan<'_>,
+    source_audit: SourceAudit,
     cancel: &CancelToken,
 ) -> (Result<SquashOutcome, Error>, Vec<String>) {
     let stages = std::sync::Mutex::new(Vec::new());
     let report = |p: Progress| stages.lock().unwrap().push(p.stage);
-    let result = squash(daemon, plan, &options, scan, &report, cancel).await;
+    let result = squash(daemon, plan, &options, source_audit, &report, cancel).await;
     let mut stages = stages.into_inner().unwrap();
     stages.dedup();
     (result, stages)
@@ -102,7 +102,7 @@ async fn a_classic_squash_is_one_layer_verified_and_tagged() {
         &daemon,
         &plan,
         options(MethodChoice::Classic),
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -186,7 +186,7 @@ async fn the_result_is_held_while_it_verifies_and_let_go_after() {
         &daemon,
         &plan,
         &options(MethodChoice::Classic),
-        SourceScan::default(),
+        SourceAudit::default(),
         &sink,
         &CancelToken::new(),
     )
@@ -249,28 +249,25 @@ async fn a_held_image_survives_a_prune_run_elsewhere() {
 }
 
 #[tokio::test]
-async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
-    let (fixture, daemon, plan, _cleanup) = prepared("squash-surveyed").await;
+async fn an_audit_with_files_spares_the_verification_a_second_read() {
+    let (fixture, daemon, plan, _cleanup) = prepared("squash-audited").await;
     let cancel = CancelToken::new();
-    let survey = survey_image(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
-        .await
-        .unwrap();
-    assert_eq!(survey.report.special_files.fifos, 1);
-    let scan = SourceScan {
-        special_files: Some(&survey.report.special_files),
-        files: Some(std::sync::Arc::new(survey.files.clone())),
-        filesystem_bytes: None,
-    };
+    let (audited, files) =
+        audit_image_with_files(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
+            .await
+            .unwrap();
+    assert_eq!(audited.report.special_files.fifos, 1);
+    let source_audit = SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)));
     let (outcome, stages) = run(
         &daemon,
         &plan,
         options(MethodChoice::MultiStage),
-        scan,
+        source_audit,
         &cancel,
     )
     .await;
     let outcome = outcome.unwrap();
-    // The FIFO the survey found keeps the multi-stage squash on the classic builder, which
+    // The FIFO the audit found keeps the multi-stage squash on the classic builder, which
     // verifies.
     assert_eq!(outcome.method, Method::Classic);
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
@@ -279,7 +276,7 @@ async fn a_survey_of_the_source_spares_the_verification_a_second_read() {
 
 #[tokio::test]
 async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
-    let ledger = isolated_ledger();
+    let record = isolated_left_behind();
     let (fixture, daemon, plan, _cleanup) = prepared("squash-move").await;
     let (outcome, _) = run(
         &daemon,
@@ -288,7 +285,7 @@ async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
             move_source_tag: true,
             ..options(MethodChoice::Classic)
         },
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -301,11 +298,11 @@ async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
     assert_eq!(id_of(&plan.tag), outcome.result_id);
     // The source is still there, by ID, with no name: the prune's to offer.
     assert_eq!(id_of(&fixture.id), fixture.id);
-    assert_eq!(outcome.left_dangling, vec![fixture.id.clone()]);
+    assert_eq!(outcome.left_behind, vec![fixture.id.clone()]);
     assert_eq!(
-        ledger.left_by().get(&fixture.id),
+        record.left_by().get(&fixture.id),
         Some(&fixture.tag),
-        "the ledger remembers which squash left it"
+        "the left-behind record remembers which squash left it"
     );
     let preview = squashbox_core::prune::preview_images(&daemon)
         .await
@@ -319,7 +316,7 @@ async fn moving_the_source_tag_leaves_the_source_dangling_and_remembered() {
 /// Either way, the source chosen by the name the list shows has that name moved.
 #[tokio::test]
 async fn moving_a_local_name_moves_the_one_the_list_shows() {
-    let _ledger = isolated_ledger();
+    let _record = isolated_left_behind();
     let fixture = wasteful("squash-move-local");
     let short = unique_short_name("local");
     let local = format!("localhost/{short}");
@@ -344,7 +341,7 @@ async fn moving_a_local_name_moves_the_one_the_list_shows() {
             move_source_tag: true,
             ..options(MethodChoice::Classic)
         },
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -359,11 +356,7 @@ async fn moving_a_local_name_moves_the_one_the_list_shows() {
         fixture.id,
         "the source keeps its other name"
     );
-    assert!(
-        outcome.left_dangling.is_empty(),
-        "{:?}",
-        outcome.left_dangling
-    );
+    assert!(outcome.left_behind.is_empty(), "{:?}", outcome.left_behind);
 }
 
 #[tokio::test]
@@ -380,7 +373,7 @@ async fn moving_the_tag_of_a_source_chosen_by_id_is_refused_before_anything_is_b
             move_source_tag: true,
             ..options(MethodChoice::Classic)
         },
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -401,7 +394,7 @@ async fn buildkit_on_a_fifo_is_tagged_only_where_it_keeps_the_fifo() {
         &daemon,
         &plan,
         options(MethodChoice::BuildKit),
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -457,7 +450,7 @@ async fn a_taken_tag_is_refused_without_confirmation() {
         &daemon,
         &plan,
         options(MethodChoice::Classic),
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -478,7 +471,7 @@ async fn a_cancelled_squash_leaves_no_tag() {
         &daemon,
         &plan,
         options(MethodChoice::Classic),
-        SourceScan::default(),
+        SourceAudit::default(),
         &cancel,
     )
     .await;
@@ -537,7 +530,7 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
         &daemon,
         &plan,
         MethodChoice::MultiStage,
-        SourceScan::default(),
+        SourceAudit::default(),
     )
     .await
     .unwrap();
@@ -547,9 +540,14 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
     assert!(clear.bytes_needed > 0);
 
     plan.tag = fixture.tag.clone();
-    let taken = preflight(&daemon, &plan, MethodChoice::Classic, SourceScan::default())
-        .await
-        .unwrap();
+    let taken = preflight(
+        &daemon,
+        &plan,
+        MethodChoice::Classic,
+        SourceAudit::default(),
+    )
+    .await
+    .unwrap();
     // Said by whoever asks (the window's confirm, the CLI's note), not as a warning: the
     // guided squash moves the source's own name on purpose.
     assert_eq!(taken.tag_taken_by.as_deref(), Some(fixture.id.as_str()));
@@ -564,7 +562,7 @@ async fn preflight_names_the_builder_a_taken_tag_and_buildkit_without_a_tag() {
         &daemon,
         &by_id,
         MethodChoice::BuildKit,
-        SourceScan::default(),
+        SourceAudit::default(),
     )
     .await
     .unwrap();
@@ -590,7 +588,7 @@ async fn a_multi_stage_squash_is_refused_up_front_where_it_cannot_be_exact() {
         &daemon,
         &plan,
         options(MethodChoice::Classic),
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -600,9 +598,14 @@ async fn a_multi_stage_squash_is_refused_up_front_where_it_cannot_be_exact() {
             "{outcome:?}"
         );
         assert_eq!(stages, Vec::<String>::new(), "nothing was built");
-        let warned = preflight(&daemon, &plan, MethodChoice::Classic, SourceScan::default())
-            .await
-            .unwrap();
+        let warned = preflight(
+            &daemon,
+            &plan,
+            MethodChoice::Classic,
+            SourceAudit::default(),
+        )
+        .await
+        .unwrap();
         assert!(
             warned.warnings.iter().any(|w| w.contains("direct method")),
             "{warned:?}"

@@ -5,7 +5,7 @@
 
 use squashbox_core::daemon::Daemon;
 use squashbox_core::job::{CancelToken, Progress};
-use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
+use squashbox_core::squash::{squash, MethodChoice, SourceAudit, SquashOptions, SquashPlan};
 use squashbox_core::Error;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -75,7 +75,7 @@ async fn cancel_a_second_squash(at: CancelAt, same_settings: bool, move_tag: boo
         &daemon,
         &plan,
         classic,
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -119,7 +119,7 @@ async fn cancel_a_second_squash(at: CancelAt, same_settings: bool, move_tag: boo
         &daemon,
         &again,
         &options,
-        SourceScan::default(),
+        SourceAudit::default(),
         &sink,
         &cancel,
     )

@@ -3,12 +3,12 @@
 //! cancel leaves nothing behind.
 
 use squashbox_core::audit::{
-    compare, snapshot_image, survey_image, EntryKind, FsSnapshot, MtimeCheck,
+    audit_image_with_files, compare, snapshot_image, EntryKind, FsSnapshot, MtimeCheck,
 };
 use squashbox_core::daemon::Daemon;
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
-use squashbox_core::squash::{squash, Method, MethodChoice, SourceScan, SquashPlan};
+use squashbox_core::squash::{squash, Method, MethodChoice, SourceAudit, SquashPlan};
 use squashbox_core::Error;
 use std::sync::Mutex;
 
@@ -52,7 +52,7 @@ async fn a_direct_squash_is_one_layer_identical_to_its_source() {
         &daemon,
         &plan,
         options(MethodChoice::Direct),
-        SourceScan::default(),
+        SourceAudit::default(),
         &cancel,
     )
     .await;
@@ -115,7 +115,7 @@ async fn a_direct_squash_keeps_what_a_builders_copy_loses() {
         &daemon,
         &plan,
         options(MethodChoice::Auto),
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -166,7 +166,7 @@ async fn sub_second_times_survive_a_direct_squash() {
         &daemon,
         &plan,
         options(MethodChoice::Direct),
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -176,18 +176,22 @@ async fn sub_second_times_survive_a_direct_squash() {
 }
 
 #[tokio::test]
-async fn a_survey_is_the_direct_squashs_first_reading() {
-    let (fixture, daemon, plan, _cleanup) = prepared("direct-surveyed").await;
+async fn an_audit_with_files_is_the_direct_squashs_first_reading() {
+    let (fixture, daemon, plan, _cleanup) = prepared("direct-audited").await;
     let cancel = CancelToken::new();
-    let survey = survey_image(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
-        .await
-        .unwrap();
-    let scan = SourceScan {
-        special_files: Some(&survey.report.special_files),
-        files: Some(std::sync::Arc::new(survey.files)),
-        filesystem_bytes: Some(survey.report.filesystem_bytes),
-    };
-    let (outcome, stages) = run(&daemon, &plan, options(MethodChoice::Auto), scan, &cancel).await;
+    let (audited, files) =
+        audit_image_with_files(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
+            .await
+            .unwrap();
+    let source_audit = SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)));
+    let (outcome, stages) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Auto),
+        source_audit,
+        &cancel,
+    )
+    .await;
     let outcome = outcome.unwrap();
     assert_eq!(outcome.method, Method::Direct);
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
@@ -234,7 +238,7 @@ async fn a_cancelled_direct_squash_leaves_no_image_and_no_tag() {
         &daemon,
         &plan,
         &options(MethodChoice::Direct),
-        SourceScan::default(),
+        SourceAudit::default(),
         &report,
         &cancel,
     )
@@ -318,7 +322,7 @@ async fn a_partial_squash_keeps_the_first_layers_as_they_are() {
         &daemon,
         &plan,
         keep_two,
-        SourceScan::default(),
+        SourceAudit::default(),
         &CancelToken::new(),
     )
     .await;
@@ -338,7 +342,7 @@ async fn a_partial_squash_keeps_the_first_layers_as_they_are() {
             overwrite_tag: true,
             ..options(MethodChoice::Classic)
         },
-        SourceScan::default(),
+        SourceAudit::default(),
         &|_: Progress| {},
         &CancelToken::new(),
     )
@@ -374,19 +378,15 @@ async fn auto_leaves_names_that_are_not_utf8_to_the_multi_stage_method() {
     plan.tag = unique_name("latin1-squashed");
     let _cleanup = Squashed(plan.tag.clone());
     let cancel = CancelToken::new();
-    let survey = survey_image(&daemon, &source.0, &|_: Progress| {}, &cancel)
+    let (audited, files) = audit_image_with_files(&daemon, &source.0, &|_: Progress| {}, &cancel)
         .await
         .unwrap();
-    let scan = || SourceScan {
-        special_files: Some(&survey.report.special_files),
-        files: Some(std::sync::Arc::new(survey.files.clone())),
-        filesystem_bytes: None,
-    };
+    let source_audit = SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)));
     let (direct, _) = run(
         &daemon,
         &plan,
         options(MethodChoice::Direct),
-        scan(),
+        source_audit.clone(),
         &cancel,
     )
     .await;
@@ -397,7 +397,14 @@ async fn auto_leaves_names_that_are_not_utf8_to_the_multi_stage_method() {
     assert!(!docker_output(&["image", "inspect", &plan.tag])
         .status
         .success());
-    let (auto, _) = run(&daemon, &plan, options(MethodChoice::Auto), scan(), &cancel).await;
+    let (auto, _) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Auto),
+        source_audit,
+        &cancel,
+    )
+    .await;
     let auto = auto.unwrap();
     assert_ne!(auto.method, Method::Direct);
     assert!(auto.tagged);

@@ -10,7 +10,7 @@ use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::{Environment, Route};
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune;
-use squashbox_core::squash::{squash, MethodChoice, SourceScan, SquashOptions, SquashPlan};
+use squashbox_core::squash::{squash, MethodChoice, SourceAudit, SquashOptions, SquashPlan};
 use std::process::Command;
 
 use support::{daemon_reclaimed, docker, docker_output, Fixture, FixtureSpec};
@@ -142,7 +142,7 @@ async fn cli_dry_run_lists_and_removes_nothing() {
 /// Here, where the tests take turns: while the integration tests build and remove fixtures the
 /// daemon's total seldom holds still for long enough (seen on Engine 28.5).
 #[tokio::test]
-async fn disk_usage_matches_the_daemons_own_figure() {
+async fn images_disk_bytes_match_the_daemons_own_figure() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let _fixture = Fixture::small("df");
     let daemon = Daemon::connect(&Environment::from_process(None))
@@ -152,7 +152,7 @@ async fn disk_usage_matches_the_daemons_own_figure() {
     // after ours was taken (the daemon may still be settling a removal).
     for _ in 0..20 {
         let before = support::daemon_images_bytes();
-        let ours = squashbox_core::images::disk_usage(&daemon).await.unwrap();
+        let ours = squashbox_core::images::disk_bytes(&daemon).await.unwrap();
         let after = support::daemon_images_bytes();
         if before == after {
             assert_eq!(ours, before);
@@ -174,7 +174,7 @@ async fn disk_usage_questions_asked_at_once_all_get_answers() {
     let (usage, preview, images) = tokio::join!(
         squashbox_core::disk::usage(&daemon),
         prune::preview_images(&daemon),
-        squashbox_core::images::disk_usage(&daemon),
+        squashbox_core::images::disk_bytes(&daemon),
     );
     let usage = usage.unwrap();
     preview.unwrap();
@@ -223,7 +223,7 @@ async fn a_buildkit_squash_leaves_no_build_cache_behind() {
         &daemon,
         &plan,
         &options,
-        SourceScan::default(),
+        SourceAudit::default(),
         &|_: Progress| {},
         &CancelToken::new(),
     )
@@ -288,7 +288,7 @@ async fn a_squash_cancelled_in_the_middle_of_its_copy_leaves_no_image_behind() {
         &daemon,
         &plan,
         &options,
-        SourceScan::default(),
+        SourceAudit::default(),
         &sink,
         &cancel,
     )

@@ -20,7 +20,7 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::{audit_archive, snapshot_archive, survey_archive, AuditReport, FsSnapshot};
+use super::{audit_archive, audit_archive_with_files, snapshot_archive, AuditReport, FsSnapshot};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, Progress, ProgressSink};
@@ -46,13 +46,6 @@ pub struct AuditedImage {
     pub report: AuditReport,
 }
 
-/// The image as a survey found it: the audit and the final filesystem.
-pub struct SurveyedImage {
-    pub id: String,
-    pub report: AuditReport,
-    pub files: FsSnapshot,
-}
-
 /// Audits `image` (a name, tag or ID). Progress counts the archive's bytes against the image's
 /// size, which the archive exceeds only by its tar headers.
 pub async fn audit_image(
@@ -66,18 +59,26 @@ pub async fn audit_image(
     Ok(AuditedImage { id, report })
 }
 
-/// An audit that also keeps the final filesystem (see [`survey_archive`](super::survey_archive)):
-/// what the app makes, so that a squash of the audited image needs to read only its result.
-pub async fn survey_image(
+/// An audit that also keeps the final filesystem (see
+/// [`audit_archive_with_files`](super::audit_archive_with_files)): what the app makes, so that
+/// a squash of the audited image needs to read only its result.
+pub async fn audit_image_with_files(
     daemon: &Daemon,
     image: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
-) -> Result<SurveyedImage> {
-    let (id, (report, files)) =
-        read_saved(daemon, image, "reading", sink, cancel, survey_archive).await?;
+) -> Result<(AuditedImage, FsSnapshot)> {
+    let (id, (report, files)) = read_saved(
+        daemon,
+        image,
+        "reading",
+        sink,
+        cancel,
+        audit_archive_with_files,
+    )
+    .await?;
     crate::savings::remember(&id, &report);
-    Ok(SurveyedImage { id, report, files })
+    Ok((AuditedImage { id, report }, files))
 }
 
 /// The final filesystem of `image` (a name, tag or ID), read from its layers as `docker save`

@@ -51,7 +51,7 @@ pub use diff::{
     MtimeCheck, MtimeLoss,
 };
 pub(crate) use diff::{hex, sha256_text};
-pub use from_daemon::{audit_image, snapshot_image, survey_image, AuditedImage, SurveyedImage};
+pub use from_daemon::{audit_image, audit_image_with_files, snapshot_image, AuditedImage};
 pub(crate) use from_daemon::{read_saved, Batch, ChannelReader};
 pub use snapshot::{BytesFrom, EntryKind, FsEntry, FsSnapshot, Mtime, SavedLayer};
 
@@ -92,7 +92,7 @@ pub fn snapshot_archive<R: Read>(
 /// Both of the above from one reading: the audit of the image in `reader` and its final
 /// filesystem. An audit made this way spares a squash's verification a second read of the
 /// source; it costs the hashing, which runs while the reader waits for the daemon anyway.
-pub fn survey_archive<R: Read>(
+pub fn audit_archive_with_files<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(AuditReport, FsSnapshot)> {

@@ -107,7 +107,7 @@ pub fn choose_method(
 }
 
 /// The builder for a multi-stage squash: BuildKit only where it loses nothing (`special` from
-/// the audit's scan says no devices or FIFOs) and the source has a tag for `--from`; otherwise
+/// the audit says no devices or FIFOs) and the source has a tag for `--from`; otherwise
 /// the classic builder.
 pub fn choose_builder(special: Option<&SpecialFiles>, source_tag: Option<&str>) -> Builder {
     let harmless = special.is_some_and(|s| s.devices == 0 && s.fifos == 0);

@@ -25,7 +25,7 @@ pub use crate::reference::validate_tag;
 pub use dockerfile::{known_differences, render, render_copying, render_stage, KnownDifference};
 pub use method::{choose_builder, choose_method, Method, MethodChoice, MethodPick};
 pub use plan::{Healthcheck, KeyValue, PlanField, SquashPlan};
-pub use run::{preflight, squash, Preflight, SourceScan, SquashOptions, SquashOutcome};
+pub use run::{preflight, squash, Preflight, SourceAudit, SquashOptions, SquashOutcome};
 pub use verify::{
     config_differences, Allowance, AllowedDifference, ConfigComparison, ConfigDifference,
     Verification,

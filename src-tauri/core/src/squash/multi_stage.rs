@@ -96,7 +96,7 @@ pub(super) fn dockerfile(
     render_copying(plan, &copy_from)
 }
 
-/// Builds the multi-stage Dockerfile. The source's files come from the scan, or from a read
+/// Builds the multi-stage Dockerfile. The source's files come from its audit, or from a read
 /// beside the build; BuildKit's cache records of the copy are pruned after.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn build(

@@ -31,7 +31,9 @@ use super::method::{choose_method, Method, MethodChoice, MethodPick};
 use super::multi_stage;
 use super::plan::SquashPlan;
 use super::verify::{check, Verification};
-use crate::audit::{read_saved, snapshot_image, snapshots_around, FsSnapshot, SpecialFiles};
+use crate::audit::{
+    read_saved, snapshot_image, snapshots_around, AuditReport, FsSnapshot, SpecialFiles,
+};
 use crate::daemon::{Daemon, DaemonInfo};
 use crate::disk::host_disk;
 use crate::error::{Error, Result};
@@ -39,7 +41,7 @@ use crate::hold::Hold;
 use crate::image_size::of_images;
 use crate::images::{inspect, real_tags};
 use crate::job::{CancelToken, Progress, ProgressSink};
-use crate::ledger::Ledger;
+use crate::left_behind::LeftBehind;
 use crate::made::MadeImages;
 use crate::reference::{validate_tag, Naming, Reference};
 
@@ -92,7 +94,7 @@ pub struct SquashOutcome {
     /// direct method.
     pub known_differences: Vec<KnownDifference>,
     /// Images left dangling by the squash (the one the tag moved away from), for the prune.
-    pub left_dangling: Vec<String>,
+    pub left_behind: Vec<String>,
     /// Wall time of making the image: the build, with the source's read for the verification
     /// running beside it; for the direct method, the source's first read (when no audit made
     /// one), the writing and the load.
@@ -126,13 +128,13 @@ pub async fn preflight(
     daemon: &Daemon,
     plan: &SquashPlan,
     choice: MethodChoice,
-    scan: SourceScan<'_>,
+    source_audit: SourceAudit,
 ) -> Result<Preflight> {
     plan.validate()?;
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
     let source_tag = own_tag(&source, &plan.source_name, Naming::of(daemon.info()));
-    let method = pick_method(choice, &scan, source_tag.as_deref(), daemon.info());
+    let method = pick_method(choice, &source_audit, source_tag.as_deref(), daemon.info());
     let tag_taken_by = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) => found.id,
         Err(bollard::errors::Error::DockerResponseServerError {
@@ -140,7 +142,7 @@ pub async fn preflight(
         }) => None,
         Err(e) => return Err(Error::from_docker(e)),
     };
-    let copy = match scan.filesystem_bytes {
+    let copy = match source_audit.filesystem_bytes {
         Some(bytes) => bytes,
         None => of_images(daemon, &[&plan.source_id]).await?[0].files,
     };
@@ -175,26 +177,37 @@ pub async fn preflight(
     })
 }
 
-/// What a read of the source before the squash found (the audit), when there was one.
+/// What an audit of the source before the squash found, when there was one.
 #[derive(Debug, Clone, Default)]
-pub struct SourceScan<'a> {
+pub struct SourceAudit {
     /// Devices and FIFOs: with them a multi-stage squash takes the classic builder, which keeps
     /// everything.
-    pub special_files: Option<&'a SpecialFiles>,
-    /// The source's final filesystem (a survey's): the verification then reads only the result,
-    /// and the direct method reads the source once instead of twice.
+    pub special_files: Option<SpecialFiles>,
+    /// The source's final filesystem (an audit's with files): the verification then reads only
+    /// the result, and the direct method reads the source once instead of twice.
     pub files: Option<Arc<FsSnapshot>>,
     /// The audit's filesystem bytes: about what the copy needs on disk.
     pub filesystem_bytes: Option<u64>,
 }
 
-/// Runs the squash, guided by what an earlier read of the source found (`scan`, empty when
-/// none was made).
+impl SourceAudit {
+    /// What `report` says, with the final filesystem when the audit kept it.
+    pub fn of(report: &AuditReport, files: Option<Arc<FsSnapshot>>) -> SourceAudit {
+        SourceAudit {
+            special_files: Some(report.special_files.clone()),
+            files,
+            filesystem_bytes: Some(report.filesystem_bytes),
+        }
+    }
+}
+
+/// Runs the squash, guided by what an earlier audit of the source found (`source_audit`,
+/// empty when none was made).
 pub async fn squash(
     daemon: &Daemon,
     plan: &SquashPlan,
     options: &SquashOptions,
-    scan: SourceScan<'_>,
+    source_audit: SourceAudit,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<SquashOutcome> {
@@ -204,7 +217,13 @@ pub async fn squash(
     let source_id = source.id.clone().unwrap_or_else(|| plan.source_id.clone());
     let naming = Naming::of(daemon.info());
     let source_tag = own_tag(&source, &plan.source_name, naming);
-    let method = pick_method(options.method, &scan, source_tag.as_deref(), daemon.info()).method;
+    let method = pick_method(
+        options.method,
+        &source_audit,
+        source_tag.as_deref(),
+        daemon.info(),
+    )
+    .method;
     if options.keep_layers > 0 && method != Method::Direct {
         return Err(Error::InvalidInput(
             "only the direct method keeps layers: a multi-stage copy makes one layer of everything"
@@ -270,7 +289,7 @@ pub async fn squash(
             builder,
             &made,
             &source_id,
-            scan.files,
+            source_audit.files,
             sink,
             cancel,
         )
@@ -283,7 +302,14 @@ pub async fn squash(
         None => {
             let keep = options.keep_layers;
             load_direct(
-                daemon, plan, keep, &made, &source_id, scan.files, sink, cancel,
+                daemon,
+                plan,
+                keep,
+                &made,
+                &source_id,
+                source_audit.files,
+                sink,
+                cancel,
             )
             .await
         }
@@ -343,7 +369,7 @@ pub async fn squash(
         }
     };
     let tagged = verified.passed;
-    let mut left_dangling = Vec::new();
+    let mut left_behind = Vec::new();
     if tagged {
         // The image the tag named before, and the source if its tag moved, may now be nameless.
         let mut previous: Vec<&String> = replaced.iter().collect();
@@ -352,11 +378,11 @@ pub async fn squash(
         }
         previous.dedup();
         for old in previous.into_iter().filter(|old| **old != result_id) {
-            left_dangling.extend(now_dangling(daemon, old).await?);
+            left_behind.extend(now_dangling(daemon, old).await?);
         }
-        if let Some(ledger) = Ledger::default_location() {
+        if let Some(record) = LeftBehind::default_location() {
             // The labels help a later prune preview; failing to write them stops nothing.
-            let _ = ledger.record(&left_dangling, &plan.source_name);
+            let _ = record.record(&left_behind, &plan.source_name);
         }
     } else {
         made.remove_all(daemon).await;
@@ -383,7 +409,7 @@ pub async fn squash(
             .into_iter()
             .filter(|k| k.field != "RootFS" || layer_count(&result) > 1)
             .collect(),
-        left_dangling,
+        left_behind,
         build_seconds,
         verify_seconds,
     })
@@ -395,7 +421,7 @@ pub async fn squash(
 /// (sent as the classic builder's: Podman has no BuildKit).
 fn pick_method(
     choice: MethodChoice,
-    scan: &SourceScan,
+    source_audit: &SourceAudit,
     source_tag: Option<&str>,
     engine: &DaemonInfo,
 ) -> MethodPick {
@@ -405,10 +431,10 @@ fn pick_method(
             method: Method::Classic,
             reason: "Podman's builder, Buildah, which keeps device nodes and FIFOs (Podman has no BuildKit)".into(),
         },
-        false => choose_method(MethodChoice::MultiStage, scan.special_files, source_tag),
+        false => choose_method(MethodChoice::MultiStage, source_audit.special_files.as_ref(), source_tag),
     }
     };
-    let uncopyable = scan
+    let uncopyable = source_audit
         .files
         .as_deref()
         .and_then(|files| super::direct::copyable(files).err());
@@ -421,7 +447,7 @@ fn pick_method(
             }
         }
         (MethodChoice::MultiStage, _) => multi_stage(),
-        _ => choose_method(choice, scan.special_files, source_tag),
+        _ => choose_method(choice, source_audit.special_files.as_ref(), source_tag),
     }
 }
 
@@ -435,8 +461,8 @@ struct MadeImage {
 }
 
 /// Writes and loads the squashed image with the direct method, keeping the first `keep`
-/// layers. It needs a snapshot of the source read from its saved archive: the scan's when an
-/// audit made one, else one read now (always for a partial squash, which needs the
+/// layers. It needs a snapshot of the source read from its saved archive: the audit's when it
+/// kept one, else one read now (always for a partial squash, which needs the
 /// filesystem of the kept layers too).
 #[allow(clippy::too_many_arguments)]
 async fn load_direct(

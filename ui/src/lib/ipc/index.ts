@@ -165,8 +165,8 @@ export function listImages(): Promise<ImageSummary[]> {
 }
 
 /** Bytes the images take on disk, shared layers counted once. Slower than the list. */
-export function diskUsage(): Promise<number> {
-  return call("disk_usage");
+export function imagesDiskBytes(): Promise<number> {
+  return call("images_disk_bytes");
 }
 
 /** Tries every endpoint and says what each answered. */
@@ -229,8 +229,8 @@ export function openExport(path: string, reveal: boolean): Promise<void> {
  * Docker's disk usage per kind, and the host disk when the daemon is on this machine (null
  * when it is remote). Slow on a busy host: the daemon sizes every container and volume.
  */
-export function diskOverview(): Promise<DiskUsage> {
-  return call("disk_overview");
+export function diskUsage(): Promise<DiskUsage> {
+  return call("disk_usage");
 }
 
 /** The dangling images a prune would remove now: untagged, and no container uses them. */

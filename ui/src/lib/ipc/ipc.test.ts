@@ -45,10 +45,10 @@ describe("toIpcError", () => {
 describe("wrappers", () => {
   it("call the command by its Rust name with camel-cased args", async () => {
     const setHost = vi.fn(() => fakeInfo());
-    mockCommands({ set_docker_host: setHost, disk_usage: () => 42 });
+    mockCommands({ set_docker_host: setHost, images_disk_bytes: () => 42 });
     await expect(ipc.setDockerHost("tcp://127.0.0.1:2375")).resolves.toMatchObject({ product: "Docker Engine" });
     expect(setHost).toHaveBeenCalledWith({ host: "tcp://127.0.0.1:2375" });
-    await expect(ipc.diskUsage()).resolves.toBe(42);
+    await expect(ipc.imagesDiskBytes()).resolves.toBe(42);
   });
 
   it("reject with a normalised IpcError", async () => {
@@ -78,7 +78,7 @@ describe("wrappers", () => {
     expect(result).toEqual({ imagesDeleted: ["sha256:a", "sha256:b"], spaceReclaimed: 7, skipped: [] });
     expect(heard).toEqual([{ stage: "removing", done: 0, total: 2 }]);
     await expect(ipc.previewPrune()).resolves.toMatchObject({ keptInUse: 0 });
-    await expect(ipc.diskOverview()).rejects.toMatchObject({ code: "daemon", message: "Command disk_overview not found" });
+    await expect(ipc.diskUsage()).rejects.toMatchObject({ code: "daemon", message: "Command disk_usage not found" });
   });
 
   it("hand audit progress from the channel to the callback, then the report", async () => {

@@ -5,7 +5,7 @@
  *
  *     mockCommands({ connect: () => fakeInfo(), list_images: () => fakeImages(3) });
  *     mockCommands({ audit_image: (args) => { progressSender(args)({ stage: "reading", done: 1, total: 2 }); return fakeReport(); } });
- *     mockCommands({ disk_overview: () => fakeDiskUsage(), preview_prune: () => fakePrunePreview(3) });
+ *     mockCommands({ disk_usage: () => fakeDiskUsage(), preview_prune: () => fakePrunePreview(3) });
  *     mockCommands({ plan_squash: () => fakePlan(), render_squash: () => "FROM scratch\n", run_squash: () => fakeOutcome() });
  */
 import { emit } from "@tauri-apps/api/event";
@@ -155,7 +155,7 @@ export function connectedHandlers(images: ImageSummary[]): Handlers {
     connect: () => fakeInfo(),
     get_settings: () => ({ dockerHost: null }),
     list_images: () => images,
-    disk_usage: () => 1_234_000_000,
+    images_disk_bytes: () => 1_234_000_000,
     diagnose: () => FAKE_ATTEMPTS,
   };
 }
@@ -439,7 +439,7 @@ export function fakeOutcome(overrides: Partial<SquashOutcome> = {}): SquashOutco
     layersAfter: 1,
     verified: { passed: true, filesystem: [], config: [], allowed: [] },
     knownDifferences: [],
-    leftDangling: [],
+    leftBehind: [],
     buildSeconds: 3.1,
     verifySeconds: 0.4,
     ...overrides,
@@ -611,7 +611,7 @@ export function installMockBackend(scenario: string): void {
             sourceId: plan.sourceId,
             tag: plan.tag,
             movedTag: moved,
-            leftDangling: moved === null ? [] : [plan.sourceId],
+            leftBehind: moved === null ? [] : [plan.sourceId],
             sizeBefore: source?.size ?? 2_100_000_000,
             sizeAfter: Math.round((source?.size ?? 2_100_000_000) * 0.55),
             engineSizeBefore: source?.engineSize ?? 2_100_000_000,
@@ -634,7 +634,7 @@ export function installMockBackend(scenario: string): void {
   const everyCommand: Record<Command, Handler> = {
     connect: () => delay(300, connect),
     list_images: () => delay(150, () => images),
-    disk_usage: () => delay(900, () => images.reduce((sum, i) => sum + i.size, 0) * 0.6),
+    images_disk_bytes: () => delay(900, () => images.reduce((sum, i) => sum + i.size, 0) * 0.6),
     diagnose: () => delay(200, () => FAKE_ATTEMPTS),
     start_help: () => fakeStartHelp(),
     get_settings: () => ({ dockerHost }),
@@ -656,7 +656,7 @@ export function installMockBackend(scenario: string): void {
       running.get(args.imageId as string)?.();
       return null;
     },
-    disk_overview: () =>
+    disk_usage: () =>
       delay(1200, () =>
         fakeDiskUsage({
           buildCache: { count: buildCache.entries, active: 0, size: buildCache.reclaimable, reclaimable: buildCache.reclaimable },

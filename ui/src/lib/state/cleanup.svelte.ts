@@ -97,7 +97,7 @@ export class Cleanup {
   constructor(hooks: CleanupHooks = {}) {
     this.#hooks = hooks;
     const lost = (err: IpcError) => this.#lost(err);
-    this.overview = new Loaded(() => ipc.diskOverview(), lost);
+    this.overview = new Loaded(() => ipc.diskUsage(), lost);
     this.preview = new Loaded(() => ipc.previewPrune(), lost);
     this.cache = new Loaded(() => ipc.previewBuildCache(), lost);
   }

@@ -9,7 +9,7 @@ const CANDIDATES = fakeCandidates(2);
 
 function handlers(overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
   return {
-    disk_overview: () => fakeDiskUsage(),
+    disk_usage: () => fakeDiskUsage(),
     preview_prune: () => fakePrunePreview(CANDIDATES),
     preview_build_cache: () => fakeCachePreview(),
     ...overrides,
@@ -19,7 +19,7 @@ function handlers(overrides: Record<string, (args: Record<string, unknown>) => u
 describe("Cleanup", () => {
   it("loads the three previews on open, each on its own", async () => {
     const overview = deferred<unknown>();
-    mockCommands(handlers({ disk_overview: () => overview.promise }));
+    mockCommands(handlers({ disk_usage: () => overview.promise }));
     const cleanup = new Cleanup();
     cleanup.open();
     await settle();
@@ -53,7 +53,7 @@ describe("Cleanup", () => {
   it("previews for the toolbar's hint only when something dangles, and everything when open", async () => {
     const overview = vi.fn(() => fakeDiskUsage());
     const preview = vi.fn(() => fakePrunePreview(CANDIDATES));
-    mockCommands(handlers({ disk_overview: overview, preview_prune: preview }));
+    mockCommands(handlers({ disk_usage: overview, preview_prune: preview }));
     const cleanup = new Cleanup();
     cleanup.imagesLoaded(0);
     expect(preview).not.toHaveBeenCalled();
@@ -104,7 +104,7 @@ describe("Cleanup", () => {
     const onConnectionLost = vi.fn();
     mockCommands(
       handlers({
-        disk_overview: () => Promise.reject(unavailable()),
+        disk_usage: () => Promise.reject(unavailable()),
         preview_prune: () => Promise.reject(unavailable()),
         preview_build_cache: () => Promise.reject(unavailable()),
       }),

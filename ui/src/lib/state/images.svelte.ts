@@ -27,9 +27,9 @@ export class Images {
   error = $state.raw<IpcError | null>(null);
 
   /** Bytes on disk, shared layers once; null while unknown. */
-  diskUsage = $state<number | null>(null);
-  diskUsageLoading = $state(false);
-  diskUsageError = $state<string | null>(null);
+  diskBytes = $state<number | null>(null);
+  diskBytesLoading = $state(false);
+  diskBytesError = $state<string | null>(null);
 
   filter = $state("");
   sortKey = $state<SortKey>("created");
@@ -78,22 +78,22 @@ export class Images {
     } finally {
       if (generation === this.#generation) this.loading = false;
     }
-    void this.#loadDiskUsage(generation);
+    void this.#loadDiskBytes(generation);
   }
 
-  async #loadDiskUsage(generation: number): Promise<void> {
-    this.diskUsageLoading = true;
-    this.diskUsageError = null;
+  async #loadDiskBytes(generation: number): Promise<void> {
+    this.diskBytesLoading = true;
+    this.diskBytesError = null;
     try {
-      const bytes = await ipc.diskUsage();
+      const bytes = await ipc.imagesDiskBytes();
       if (generation !== this.#generation) return;
-      this.diskUsage = bytes;
+      this.diskBytes = bytes;
     } catch (e) {
       if (generation !== this.#generation) return;
-      this.diskUsage = null;
-      this.diskUsageError = ipc.toIpcError(e).message;
+      this.diskBytes = null;
+      this.diskBytesError = ipc.toIpcError(e).message;
     } finally {
-      if (generation === this.#generation) this.diskUsageLoading = false;
+      if (generation === this.#generation) this.diskBytesLoading = false;
     }
   }
 

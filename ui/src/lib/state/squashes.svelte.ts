@@ -338,8 +338,8 @@ export class SquashJob {
         if (this.phase === "running") this.progress = progress;
       });
       this.outcome = outcome;
-      if (outcome.leftDangling.length > 0) {
-        this.leftBehind = new LeftBehind(outcome.leftDangling, this.#hooks);
+      if (outcome.leftBehind.length > 0) {
+        this.leftBehind = new LeftBehind(outcome.leftBehind, this.#hooks);
         void this.leftBehind.load();
       }
       this.phase = "done";

@@ -256,7 +256,7 @@ describe("SquashJob", () => {
     const prune = vi.fn((_args: Record<string, unknown>) => ({ imagesDeleted: [left], spaceReclaimed: 12_300_000, skipped: [] }));
     mockCommands(
       backend({
-        run_squash: () => fakeOutcome({ leftDangling: [left], movedTag: "web:1.2" }),
+        run_squash: () => fakeOutcome({ leftBehind: [left], movedTag: "web:1.2" }),
         preview_prune: () => ({
           images: [
             {

@@ -60,7 +60,7 @@ describe("Images", () => {
   it("keeps the newest refresh's answer when an older one lands later", async () => {
     const calls = [deferred<unknown>(), deferred<unknown>()];
     let n = 0;
-    mockCommands({ list_images: () => calls[n++].promise, disk_usage: () => 1 });
+    mockCommands({ list_images: () => calls[n++].promise, images_disk_bytes: () => 1 });
     const images = new Images();
     const older = images.refresh();
     const newer = images.refresh();
@@ -80,7 +80,7 @@ describe("Images", () => {
         if (list.length === 0) throw { code: "stream", message: "connection reset", attempts: null };
         return list;
       },
-      disk_usage: () => 1,
+      images_disk_bytes: () => 1,
     });
     const images = new Images({ onConnectionLost });
     await images.refresh();

@@ -1,4 +1,4 @@
-//! The final filesystem's snapshot (`snapshot.rs`): metadata, layers resolved, times, the survey.
+//! The final filesystem's snapshot (`snapshot.rs`): metadata, layers resolved, times, the audit with files.
 
 use super::*;
 
@@ -275,7 +275,7 @@ fn a_snapshot_fails_like_an_audit_on_a_bad_archive() {
 }
 
 #[test]
-fn a_survey_is_the_audit_and_the_snapshot_from_one_reading() {
+fn an_audit_with_files_is_the_audit_and_the_snapshot_from_one_reading() {
     let layers = [
         layer_of(&reference_tree()),
         layer_of(&[
@@ -285,7 +285,8 @@ fn a_survey_is_the_audit_and_the_snapshot_from_one_reading() {
     ];
     let archive = legacy(&layers, false);
     let (report, files) =
-        survey_archive(archive.as_slice(), &mut |_| ControlFlow::Continue(())).expect("survey");
+        audit_archive_with_files(archive.as_slice(), &mut |_| ControlFlow::Continue(()))
+            .expect("audit with files");
     assert_eq!(report, audit(&archive).expect("audit"));
     assert_eq!(files, snapshot(&layers));
     assert!(files.entries.contains_key("/etc/extra"));

@@ -1,5 +1,5 @@
 //! The direct squash: no builder. The source's `docker save` stream is read a second time
-//! (the first reading, an audit's survey or the verification's, said which layer entry holds
+//! (the first reading, an audit with files or the verification's, said which layer entry holds
 //! each file's final bytes), one layer holding the final filesystem is written from it, and
 //! that layer with its config goes straight into the daemon's image load, as it is written.
 //!
@@ -61,7 +61,7 @@ pub(crate) struct Loaded {
 }
 
 /// Writes the squashed image of `plan`'s source and loads it. `source` must be a snapshot read
-/// from the source's saved archive (a survey's or the verification's); `base`, for a partial
+/// from the source's saved archive (an audit's or the verification's); `base`, for a partial
 /// squash, the filesystem of the first layers, which are kept. The result is noted in `made`
 /// before anything else can fail.
 pub(crate) async fn load_squashed(

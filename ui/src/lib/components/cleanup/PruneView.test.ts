@@ -32,7 +32,7 @@ const IMAGES = [
 function backend(overrides: Handlers = {}): Handlers {
   return {
     ...connectedHandlers(IMAGES),
-    disk_overview: () => fakeDiskUsage(),
+    disk_usage: () => fakeDiskUsage(),
     preview_prune: () => fakePrunePreview(CANDIDATES, 1),
     preview_build_cache: () => fakeCachePreview(),
     ...overrides,
@@ -106,7 +106,7 @@ describe("disk & prune view", () => {
 
   it("shows the dangling images before the slower overview answers", async () => {
     const overview = deferred<DiskUsage>();
-    await openCleanup(backend({ disk_overview: () => overview.promise }));
+    await openCleanup(backend({ disk_usage: () => overview.promise }));
     expect(screen.getByTestId("disk-overview-loading")).toBeTruthy();
     expect(screen.getAllByTestId("prune-candidate")).toHaveLength(3);
 
@@ -116,7 +116,7 @@ describe("disk & prune view", () => {
   });
 
   it("hides the host disk when the daemon is remote", async () => {
-    await openCleanup(backend({ disk_overview: () => fakeDiskUsage({ hostDisk: null }) }));
+    await openCleanup(backend({ disk_usage: () => fakeDiskUsage({ hostDisk: null }) }));
     await screen.findByTestId("disk-overview");
     expect(screen.queryByTestId("host-disk")).toBeNull();
   });
@@ -185,7 +185,7 @@ describe("disk & prune view", () => {
     });
     const preview = vi.fn(() => fakePrunePreview(CANDIDATES, 1));
     const overview = vi.fn(() => fakeDiskUsage());
-    await openCleanup(backend({ prune_images: prune, preview_prune: preview, disk_overview: overview }));
+    await openCleanup(backend({ prune_images: prune, preview_prune: preview, disk_usage: overview }));
     await screen.findByTestId("disk-overview");
     const previewsBefore = preview.mock.calls.length;
     const overviewsBefore = overview.mock.calls.length;
@@ -313,7 +313,7 @@ describe("disk & prune view", () => {
           .fn()
           .mockReturnValueOnce(fakeInfo())
           .mockRejectedValue({ code: "daemonUnavailable", message: "gone", attempts: FAKE_ATTEMPTS }),
-        disk_overview: () => Promise.reject({ code: "daemonUnavailable", message: "gone", attempts: null }),
+        disk_usage: () => Promise.reject({ code: "daemonUnavailable", message: "gone", attempts: null }),
       }),
     );
     render(App);

@@ -46,7 +46,7 @@ function backend(overrides: Handlers = {}): Handlers {
     render_squash: () => "FROM scratch\n",
     // The plan's tag is the image's own name, so the preflight finds the image itself under it.
     preflight_squash: () => fakePreflight({ tagTakenBy: WEB.id }),
-    run_squash: () => fakeOutcome({ sourceId: WEB.id, tag: "web:1.2", leftDangling: [WEB.id] }),
+    run_squash: () => fakeOutcome({ sourceId: WEB.id, tag: "web:1.2", leftBehind: [WEB.id] }),
     cancel_squash: () => null,
     preview_prune: () => ({ images: [ORIGINAL], estimatedBytes: ORIGINAL.uniqueSize, keptInUse: 0 }),
     prune_images: () => ({ imagesDeleted: [WEB.id], spaceReclaimed: 2_000_000_000, skipped: [] }),

@@ -467,7 +467,7 @@ describe("squash view", () => {
     const prune = vi.fn((_args: Record<string, unknown>) => ({ imagesDeleted: [left], spaceReclaimed: 12_300_000, skipped: [] }));
     await openSquash(
       backend({
-        run_squash: () => fakeOutcome({ leftDangling: [left], movedTag: "web:1.2" }),
+        run_squash: () => fakeOutcome({ leftBehind: [left], movedTag: "web:1.2" }),
         preview_prune: () => ({
           images: [{ id: left, shortId: "d1d1d1d1d1d1", created: NOW, size: 30_000_000, uniqueSize: 12_300_000, leftBy: "web:1.2" }],
           estimatedBytes: 12_300_000,

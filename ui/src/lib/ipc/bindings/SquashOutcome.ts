@@ -37,7 +37,7 @@ knownDifferences: Array<KnownDifference>,
 /**
  * Images left dangling by the squash (the one the tag moved away from), for the prune.
  */
-leftDangling: Array<string>, 
+leftBehind: Array<string>, 
 /**
  * Wall time of making the image: the build, with the source's read for the verification
  * running beside it; for the direct method, the source's first read (when no audit made

@@ -4,7 +4,7 @@
 export const COMMANDS = [
   "connect",
   "list_images",
-  "disk_usage",
+  "images_disk_bytes",
   "diagnose",
   "start_help",
   "get_settings",
@@ -13,7 +13,7 @@ export const COMMANDS = [
   "cancel_audit",
   "export_audit",
   "open_export",
-  "disk_overview",
+  "disk_usage",
   "preview_prune",
   "prune_images",
   "preview_build_cache",

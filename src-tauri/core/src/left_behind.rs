@@ -2,15 +2,15 @@
 //! preview, later and from the app or the CLI alike, can say "left by squashing app:1.2".
 //!
 //! ```no_run
-//! use squashbox_core::ledger::Ledger;
-//! if let Some(ledger) = Ledger::default_location() {
-//!     ledger.record(&["sha256:5e1f…".to_string()], "app:1.2")?;
-//!     assert_eq!(ledger.left_by().get("sha256:5e1f…").map(String::as_str), Some("app:1.2"));
+//! use squashbox_core::left_behind::LeftBehind;
+//! if let Some(record) = LeftBehind::default_location() {
+//!     record.record(&["sha256:5e1f…".to_string()], "app:1.2")?;
+//!     assert_eq!(record.left_by().get("sha256:5e1f…").map(String::as_str), Some("app:1.2"));
 //! }
 //! # Ok::<(), squashbox_core::Error>(())
 //! ```
 //!
-//! The ledger only labels what the daemon already lists: it never decides what a prune removes,
+//! The record only labels what the daemon already lists: it never decides what a prune removes,
 //! so a lost or unreadable file costs the labels and nothing else.
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use crate::platform::data_dir;
 /// Old entries go first; a user squashing daily needs years to reach this.
 const MAX_ENTRIES: usize = 1000;
 
-pub struct Ledger {
+pub struct LeftBehind {
     path: PathBuf,
 }
 
@@ -36,14 +36,14 @@ struct Entry {
     left_by: String,
 }
 
-impl Ledger {
-    pub fn at(path: PathBuf) -> Ledger {
-        Ledger { path }
+impl LeftBehind {
+    pub fn at(path: PathBuf) -> LeftBehind {
+        LeftBehind { path }
     }
 
     /// `left-behind.json` in the app's [data folder](crate::platform::data_dir).
-    pub fn default_location() -> Option<Ledger> {
-        Some(Ledger::at(data_dir()?.join("left-behind.json")))
+    pub fn default_location() -> Option<LeftBehind> {
+        Some(LeftBehind::at(data_dir()?.join("left-behind.json")))
     }
 
     /// Notes that a squash of `left_by` left the images `ids` dangling. Two squashes finishing
@@ -88,13 +88,13 @@ mod tests {
     #[test]
     fn records_are_read_back_and_a_later_squash_relabels_an_image() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::at(dir.path().join("sub/left-behind.json"));
-        assert!(ledger.left_by().is_empty());
-        ledger
+        let record = LeftBehind::at(dir.path().join("sub/left-behind.json"));
+        assert!(record.left_by().is_empty());
+        record
             .record(&["sha256:a".into(), "sha256:b".into()], "app:1")
             .unwrap();
-        ledger.record(&["sha256:b".into()], "app:2").unwrap();
-        let left_by = ledger.left_by();
+        record.record(&["sha256:b".into()], "app:2").unwrap();
+        let left_by = record.left_by();
         assert_eq!(left_by.len(), 2);
         assert_eq!(left_by["sha256:a"], "app:1");
         assert_eq!(left_by["sha256:b"], "app:2");
@@ -105,16 +105,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("left-behind.json");
         std::fs::write(&path, "{ not json").unwrap();
-        let ledger = Ledger::at(path);
-        assert!(ledger.left_by().is_empty());
-        ledger.record(&["sha256:a".into()], "app:1").unwrap();
-        assert_eq!(ledger.left_by()["sha256:a"], "app:1");
+        let record = LeftBehind::at(path);
+        assert!(record.left_by().is_empty());
+        record.record(&["sha256:a".into()], "app:1").unwrap();
+        assert_eq!(record.left_by()["sha256:a"], "app:1");
     }
 
     /// Set in the processes that [`two_processes_recording_at_once_lose_nothing`] starts: the
-    /// ledger file each writes to, and the prefix that keeps its IDs apart from the other's.
-    const WRITER_FILE: &str = "SQUASHBOX_TEST_LEDGER_WRITER_FILE";
-    const WRITER_PREFIX: &str = "SQUASHBOX_TEST_LEDGER_WRITER_PREFIX";
+    /// record file each writes to, and the prefix that keeps its IDs apart from the other's.
+    const WRITER_FILE: &str = "SQUASHBOX_TEST_LEFT_BEHIND_WRITER_FILE";
+    const WRITER_PREFIX: &str = "SQUASHBOX_TEST_LEFT_BEHIND_WRITER_PREFIX";
     const RECORDS_PER_WRITER: usize = 300;
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
             .iter()
             .map(|prefix| {
                 std::process::Command::new(&exe)
-                    .args(["ledger::tests::one_of_two_writers", "--exact"])
+                    .args(["left_behind::tests::one_of_two_writers", "--exact"])
                     .args(["--ignored", "--nocapture", "--test-threads=1"])
                     .env(WRITER_FILE, &path)
                     .env(WRITER_PREFIX, prefix)
@@ -138,7 +138,7 @@ mod tests {
         for mut writer in writers {
             assert!(writer.wait().unwrap().success(), "a writer failed");
         }
-        let left_by = Ledger::at(path).left_by();
+        let left_by = LeftBehind::at(path).left_by();
         let kept = ["a", "b"].map(|prefix| {
             (0..RECORDS_PER_WRITER)
                 .filter(|i| left_by.contains_key(&format!("sha256:{prefix}{i}")))
@@ -158,9 +158,9 @@ mod tests {
         ) else {
             return;
         };
-        let ledger = Ledger::at(PathBuf::from(path));
+        let record = LeftBehind::at(PathBuf::from(path));
         for i in 0..RECORDS_PER_WRITER {
-            ledger
+            record
                 .record(&[format!("sha256:{prefix}{i}")], &format!("app:{prefix}"))
                 .unwrap();
         }
@@ -169,12 +169,12 @@ mod tests {
     #[test]
     fn the_oldest_entries_go_past_the_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::at(dir.path().join("left-behind.json"));
+        let record = LeftBehind::at(dir.path().join("left-behind.json"));
         let ids: Vec<String> = (0..MAX_ENTRIES + 5)
             .map(|i| format!("sha256:{i}"))
             .collect();
-        ledger.record(&ids, "app:1").unwrap();
-        let left_by = ledger.left_by();
+        record.record(&ids, "app:1").unwrap();
+        let left_by = record.left_by();
         assert_eq!(left_by.len(), MAX_ENTRIES);
         assert!(!left_by.contains_key("sha256:0"));
         assert!(left_by.contains_key(&format!("sha256:{}", MAX_ENTRIES + 4)));
