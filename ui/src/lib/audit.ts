@@ -6,8 +6,9 @@
  *     headline(report);                        // "A squash would save 1.03 GB (49%): …"
  *     visibleTreeRows(report.tree, expanded);  // the tree as the rows to draw
  */
-import { formatBytes, formatShare } from "./format";
+import { formatBytes, formatShare, plural } from "./format";
 import type { AuditReport, ImageSummary, OtherEntries, Progress, SpecialFiles, TreeNode, WastedFile } from "./ipc";
+import type { SortDir } from "./sort";
 
 /** dive's efficiency score (0–1) with one decimal: `"51.6%"`. */
 export function formatEfficiency(score: number): string {
@@ -20,10 +21,6 @@ export function headline(report: AuditReport): string {
   if (report.reclaimableBytes === 0) return `A squash would save nothing: ${sizes}`;
   const share = formatShare(report.reclaimableBytes, report.layerBytes);
   return `A squash would save ${formatBytes(report.reclaimableBytes)} (${share}): ${sizes}`;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** `"2 device nodes, 1 FIFO and 3 files with capabilities"`, or null when there are none. */
@@ -78,7 +75,6 @@ export function imageName(image: ImageSummary): string {
 }
 
 export type WastedSortKey = "bytes" | "path";
-export type SortDir = "asc" | "desc";
 
 /** Largest first is the useful default for bytes; paths read best A to Z. */
 export const WASTED_DEFAULT_DIR: Record<WastedSortKey, SortDir> = { bytes: "desc", path: "asc" };

@@ -7,8 +7,10 @@ import {
   formatSeconds,
   formatShare,
   outcomeText,
+  plural,
   routeText,
   relativeTime,
+  shortId,
   sizeTitle,
   sourceLabel,
   splitTag,
@@ -105,6 +107,15 @@ describe("daemon words", () => {
     expect(outcomeText({ kind: "noSocket" })).toBe("no socket there");
     expect(outcomeText({ kind: "failed", reason: "permission denied", problem: null })).toBe("failed: permission denied");
     expect(outcomeText({ kind: "skipped" })).toBe("not tried");
+  });
+});
+
+describe("plural and shortId", () => {
+  it("agrees the noun with the count, and shortens an ID as docker images does", () => {
+    expect(plural(1, "entry", "entries")).toBe("1 entry");
+    expect(plural(0, "entry", "entries")).toBe("0 entries");
+    expect(plural(2, "image was", "images were")).toBe("2 images were");
+    expect(shortId("sha256:" + "ab".repeat(32))).toBe("abababababab");
   });
 });
 

@@ -82,6 +82,11 @@ export function formatDate(unixSeconds: number): string {
   return dateFormat.format(new Date(unixSeconds * 1000));
 }
 
+/** `"sha256:0123456789abcdef…"` → `"0123456789ab"`, as `docker images` shows an ID. */
+export function shortId(id: string): string {
+  return id.replace(/^sha256:/, "").slice(0, 12);
+}
+
 /**
  * `"localhost:5000/app:1.2"` → `["localhost:5000/app", "1.2"]`: the tag is after the last
  * colon that follows the last slash, so a registry port is not mistaken for it.
@@ -141,6 +146,11 @@ export function outcomeText(outcome: Outcome): string {
     case "skipped":
       return "not tried";
   }
+}
+
+/** `"1 image"`, `"3 images"`: the count with the noun that agrees with it. */
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** `"3 images"`, or `"3 of 12 images"` while a filter hides some. */

@@ -2,9 +2,8 @@
  * The words of "Make it smaller", the guided squash for someone who was told to make an image
  * smaller and wants nothing else to know. Pure, so each sentence is tested once.
  */
-import { formatBytes, formatShare } from "./format";
+import { formatBytes, formatShare, shortId } from "./format";
 import type { ImageSummary, SquashOutcome } from "./ipc";
-import { shortId } from "./prune";
 import { sourceName } from "./squash";
 
 /** What the intro says it could save: the audit's figure, or why it cannot say yet. */

@@ -3,9 +3,9 @@
  * stays a one-liner and these rules are tested without a DOM.
  */
 import type { ImageSummary } from "./ipc";
+import type { SortDir } from "./sort";
 
 export type SortKey = "created" | "size" | "name" | "saving";
-export type SortDir = "asc" | "desc";
 
 /** The direction a column starts in when first chosen: newest, largest, A→Z, most saved. */
 export const DEFAULT_DIR: Record<SortKey, SortDir> = {

@@ -9,9 +9,8 @@
  *     keepSavingText(report.layers, 1);   // "Squashing the other 3 would still save about 1.03 GB."
  */
 import { cleanCommand } from "./audit";
-import { formatBytes } from "./format";
+import { formatBytes, plural } from "./format";
 import type { LayerAudit, MethodChoice, SquashOutcome } from "./ipc";
-import { plural } from "./prune";
 
 /** A build step longer than this is cut, so the list stays one line per choice. */
 const STEP_CHARS = 60;

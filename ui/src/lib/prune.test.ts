@@ -10,7 +10,6 @@ import {
   removedCount,
   removingFraction,
   removingText,
-  shortId,
   usageRows,
 } from "./prune";
 
@@ -68,7 +67,6 @@ describe("removing", () => {
     expect(pruneResultText(0, 0)).toBe("Removed nothing");
     expect(cacheResultText(1, 2_000)).toBe("Freed 1 entry · 2.00 kB reclaimed");
     expect(cacheResultText(0, 0)).toBe("Freed nothing: no build cache was unused");
-    expect(shortId("sha256:" + "ab".repeat(32))).toBe("abababababab");
   });
 });
 

@@ -6,12 +6,8 @@
  *     usageRows(overview);                  // Images, Containers, Volumes, Build cache
  *     removingText(progress, ids.length);   // "Removing 2 of 5…"
  */
-import { formatBytes } from "./format";
+import { formatBytes, plural } from "./format";
 import type { CachePreview, DiskUsage, HostDisk, KindUsage, Progress, PrunePreview, PruneResult } from "./ipc";
-
-export function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
 
 type Kind = "images" | "containers" | "volumes" | "buildCache";
 
@@ -101,11 +97,6 @@ export function pruneResultText(removed: number, spaceReclaimed: number): string
 export function cacheResultText(entries: number, spaceReclaimed: number): string {
   if (entries === 0 && spaceReclaimed === 0) return "Freed nothing: no build cache was unused";
   return `Freed ${plural(entries, "entry", "entries")} · ${formatBytes(spaceReclaimed)} reclaimed`;
-}
-
-/** `"sha256:0123456789abcdef…"` → `"0123456789ab"`, as `docker images` shows an ID. */
-export function shortId(id: string): string {
-  return id.replace(/^sha256:/, "").slice(0, 12);
 }
 
 /** The clean-up's headline: what Squashbox's own actions free, beside Docker's figure. */

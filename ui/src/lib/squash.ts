@@ -9,7 +9,7 @@
  *     stageText(progress);            // "Building — step 2 of 3"
  *     sizeText(outcome);              // "2.10 GB → 1.07 GB, 49% smaller"
  */
-import { formatBytes, formatSeconds, formatShare } from "./format";
+import { formatBytes, formatSeconds, formatShare, plural, shortId } from "./format";
 import type {
   DifferenceKind,
   Healthcheck,
@@ -23,7 +23,6 @@ import type {
   SquashOutcome,
   SquashPlan,
 } from "./ipc";
-import { plural, shortId } from "./prune";
 
 /** The stage name of "Copy as a stage for my Dockerfile". */
 export const STAGE_NAME = "squashed";

@@ -7,7 +7,8 @@
  */
 import * as ipc from "../ipc";
 import type { ImageSummary, IpcError } from "../ipc";
-import { DEFAULT_DIR, filterImages, sortImages, stepIndex, type SortDir, type SortKey } from "../imageQuery";
+import { DEFAULT_DIR, filterImages, sortImages, stepIndex, type SortKey } from "../imageQuery";
+import type { SortDir } from "../sort";
 
 export interface ImagesHooks {
   /** A refresh found the daemon gone; the owner goes back to looking for it. */
