@@ -7,13 +7,13 @@
 #   verification after it, from the outcome's own clock;
 #   docker-squash (PyPI, installed into target/bench-venv) and `docker export | docker import` of
 #   the same image, for comparison;
-#   the CLI's multi-stage path with the builder left to it (one audit of the source, files kept, then the
-#   build, then a read of the result only; BuildKit on these images) ÷ a plain BuildKit build of
-#   the same Dockerfile;
+#   the CLI's multi-stage path with the builder left to it (one audit of the source keeping its
+#   files, then the build, then a read of the result only; BuildKit on these images) ÷ a plain
+#   BuildKit build of the same Dockerfile;
 #   result size ÷ the audit's filesystem bytes (goal ≤ 1.01);
-#   the direct method (--method direct: one audit of the source, files kept, then a second read that writes
-#   the one layer straight into `docker load`, then the comparison) ÷ the plain classic build
-#   (goal ≤ 2.0), its part after that audit (what a squash after an audit in the window costs)
+#   the direct method (--method direct: one audit of the source keeping its files, then a second
+#   read that writes the one layer straight into `docker load`, then the comparison) ÷ the plain
+#   classic build (goal ≤ 2.0), its part after that audit (what a squash after an audit in the window costs)
 #   ÷ the plain build (goal ≤ 1.0), and both ÷ `docker save` of the source plus `docker load`
 #   of the result, timed apart: the least any client-side flatten can take;
 #   a partial squash by the same method (--keep-layers 1: the first layer kept as it is, one

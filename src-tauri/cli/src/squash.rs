@@ -210,7 +210,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         }
         if !outcome.left_behind.is_empty() {
             println!(
-                "Left dangling (prune to free): {}",
+                "Left behind without a name (prune to free): {}",
                 terminal_safe(&outcome.left_behind.join(", "))
             );
         }

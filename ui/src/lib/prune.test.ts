@@ -71,7 +71,7 @@ describe("removing", () => {
 });
 
 describe("freeSummary", () => {
-  it("leads with what the clean-up's own actions free, and keeps Docker's figure apart", () => {
+  it("leads with what the prune view's own actions free, and keeps Docker's figure apart", () => {
     // 1.5 + 3.0 + 4.5 MB from three dangling images, 2.4 GB of cache; Docker says 1.3 GB of images.
     const summary = freeSummary(fakePrunePreview(3), fakeCachePreview(), fakeDiskUsage());
     expect(summary).toEqual({

@@ -1,9 +1,9 @@
 /**
- * How the disk overview and a clean-up read on screen: the rows of Docker's usage, the host
+ * How the disk usage and a prune read on screen: the rows of Docker's usage, the host
  * disk, the progress and the outcome of a prune. Pure functions, tested directly, so the
- * clean-up components only lay things out.
+ * prune view's components only lay things out.
  *
- *     usageRows(overview);                  // Images, Containers, Volumes, Build cache
+ *     usageRows(disk);                      // Images, Containers, Volumes, Build cache
  *     removingText(progress, ids.length);   // "Removing 2 of 5…"
  */
 import { formatBytes, plural } from "./format";
@@ -31,10 +31,10 @@ export interface UsageRow {
   reclaimableShare: number;
 }
 
-export function usageRows(overview: DiskUsage): UsageRow[] {
-  const largest = Math.max(0, ...KINDS.map((k) => overview[k.key].size));
+export function usageRows(disk: DiskUsage): UsageRow[] {
+  const largest = Math.max(0, ...KINDS.map((k) => disk[k.key].size));
   return KINDS.map(({ key, label, active }) => {
-    const usage = overview[key];
+    const usage = disk[key];
     return {
       key,
       label,
@@ -47,8 +47,8 @@ export function usageRows(overview: DiskUsage): UsageRow[] {
 }
 
 /** Docker's own total: every kind added up. */
-export function dockerBytes(overview: DiskUsage): number {
-  return KINDS.reduce((sum, k) => sum + overview[k.key].size, 0);
+export function dockerBytes(disk: DiskUsage): number {
+  return KINDS.reduce((sum, k) => sum + disk[k.key].size, 0);
 }
 
 /** `"Disk at / — 58.0 GB free of 252 GB"` */
@@ -99,7 +99,7 @@ export function cacheResultText(entries: number, spaceReclaimed: number): string
   return `Freed ${plural(entries, "entry", "entries")} · ${formatBytes(spaceReclaimed)} reclaimed`;
 }
 
-/** The clean-up's headline: what Squashbox's own actions free, beside Docker's figure. */
+/** The prune view's headline: what Squashbox's own actions free, beside Docker's figure. */
 export interface FreeSummary {
   /** The previews' figures added up: the dangling images' estimate and the unused build cache. */
   bytes: number;
@@ -110,7 +110,7 @@ export interface FreeSummary {
 }
 
 /**
- * What the clean-up below will free, from the previews it acts on (null until both answered),
+ * What the prune view's sections will free, from the previews it acts on (null until both answered),
  * and Docker's own reclaimable figure for images, which is shown beside it and explained.
  */
 export function freeSummary(preview: PrunePreview | null, cache: CachePreview | null, usage: DiskUsage | null): FreeSummary | null {

@@ -1,15 +1,15 @@
 /**
  * The app's state, wired together: a connect loads the images; an image refresh, an audit,
- * a squash, a clean-up or the daemon's own news that finds it gone sends the connection back to
+ * a squash, a prune or the daemon's own news that finds it gone sends the connection back to
  * looking for it; news of a changed image list refreshes it, and a new list refreshes the
- * clean-up's preview.
+ * prune preview.
  *
  *     const session = createSession();
  *     session.start();
  */
 import * as ipc from "../ipc";
 import { Audits } from "./audits.svelte";
-import { Cleanup } from "./cleanup.svelte";
+import { Prune } from "./prune.svelte";
 import { Clock } from "./clock.svelte";
 import { Connection } from "./connection.svelte";
 import { Images } from "./images.svelte";
@@ -20,7 +20,7 @@ export interface Session {
   images: Images;
   audits: Audits;
   squashes: Squashes;
-  cleanup: Cleanup;
+  prune: Prune;
   clock: Clock;
   start(): void;
   dispose(): void;
@@ -35,12 +35,12 @@ export function createSession(): Session {
     onConnectionLost: (err) => connection.lost(err),
     onLoaded: () => {
       clock.tick();
-      cleanup.imagesLoaded(images.prunable);
+      prune.imagesLoaded(images.prunable);
     },
   });
   const audits = new Audits({ onConnectionLost: (err) => connection.lost(err) });
   const squashes = new Squashes({ onConnectionLost: (err) => connection.lost(err) }, audits);
-  const cleanup: Cleanup = new Cleanup({ onConnectionLost: (err) => connection.lost(err) });
+  const prune: Prune = new Prune({ onConnectionLost: (err) => connection.lost(err) });
   const connection: Connection = new Connection({ onConnected: () => void images.refresh() });
 
   let settle: ReturnType<typeof setTimeout> | null = null;
@@ -59,7 +59,7 @@ export function createSession(): Session {
     images,
     audits,
     squashes,
-    cleanup,
+    prune,
     clock,
     start() {
       clock.start();

@@ -34,10 +34,10 @@ const NO_SETTINGS: ReadonlySet<Setting> = Object.freeze(new Set<Setting>());
 export type SquashPhase = "loading" | "loadFailed" | "editing" | "running" | "done" | "failed" | "cancelled";
 
 /**
- * Squash pressed: idle → surveying (the audit's read still going) → checking (preflight) →
+ * Squash pressed: idle → auditing (the audit's read still going) → checking (preflight) →
  * confirm (tag taken, low disk) → the run.
  */
-export type StartStep = "idle" | "surveying" | "checking" | "confirm";
+export type StartStep = "idle" | "auditing" | "checking" | "confirm";
 
 interface Hooks {
   onConnectionLost: (err: IpcError) => void;
@@ -137,7 +137,7 @@ export class SquashJob {
    * twice), a multi-stage squash whether BuildKit would lose anything, and the verification
    * need not read the image again.
    */
-  survey = $state.raw<AuditRun | null>(null);
+  sourceAudit = $state.raw<AuditRun | null>(null);
   #audits: Audits | null;
 
   constructor(image: ImageSummary, hooks: Hooks, audits: Audits | null = null, guided = false) {
@@ -158,7 +158,7 @@ export class SquashJob {
       if (this.guided) this.plan.tag = sourceName(this.image);
       this.phase = "editing";
       this.edited();
-      this.#startSurvey();
+      this.#startSourceAudit();
     } catch (e) {
       const err = ipc.toIpcError(e);
       if (lostDaemon(err, this.#hooks)) return;
@@ -206,10 +206,10 @@ export class SquashJob {
     }
   }
 
-  #startSurvey(): void {
+  #startSourceAudit(): void {
     if (this.#audits === null) return;
     const run = this.#audits.start(this.image.id);
-    this.survey = run;
+    this.sourceAudit = run;
     if (run.phase !== "running") return;
     void run.finished.then(() => {
       // The builder a multi-stage squash picks may change now that the image's contents are known.
@@ -219,8 +219,8 @@ export class SquashJob {
   }
 
   /** Stops waiting for the audit's read: it is cancelled, and the squash reads the image itself. */
-  async skipSurvey(): Promise<void> {
-    if (this.survey?.phase === "running") await this.#audits?.cancel(this.image.id);
+  async skipAudit(): Promise<void> {
+    if (this.sourceAudit?.phase === "running") await this.#audits?.cancel(this.image.id);
   }
 
   /** The Dockerfile as a stage to paste into one's own (`FROM scratch AS squashed`). */
@@ -280,10 +280,10 @@ export class SquashJob {
   /** Squash pressed: a fresh preflight, then the run, or first the confirm when it warns. */
   async start(): Promise<void> {
     if (!this.canStart) return;
-    if (this.survey?.phase === "running") {
-      this.startStep = "surveying";
-      await this.survey.finished;
-      if (this.startStep !== "surveying") return;
+    if (this.sourceAudit?.phase === "running") {
+      this.startStep = "auditing";
+      await this.sourceAudit.finished;
+      if (this.startStep !== "auditing") return;
     }
     this.startStep = "checking";
     this.startError = null;

@@ -364,17 +364,17 @@ describe("the read of the image beside the editor", () => {
     mockCommands(backend({ audit_image: auditImage, cancel_audit: cancelAudit, run_squash: runSquash }));
     const job = await opened(new Squashes({}, new Audits()));
     expect(auditImage).toHaveBeenCalledWith(expect.objectContaining({ imageId: IMAGE.id }));
-    expect(job.survey?.phase).toBe("running");
+    expect(job.sourceAudit?.phase).toBe("running");
 
     const started = job.start();
     await settle();
-    expect(job.startStep).toBe("surveying");
+    expect(job.startStep).toBe("auditing");
     expect(runSquash).not.toHaveBeenCalled();
 
-    await job.skipSurvey();
+    await job.skipAudit();
     await started;
     expect(cancelAudit).toHaveBeenCalled();
-    expect(job.survey?.phase).toBe("cancelled");
+    expect(job.sourceAudit?.phase).toBe("cancelled");
     expect(runSquash).toHaveBeenCalledTimes(1);
     expect(job.phase).toBe("done");
   });

@@ -2,10 +2,10 @@
  * The Disk & Prune view: Docker's disk usage, the dangling images a prune would remove and
  * the build cache, each previewed before anything goes, and each removal asked about first.
  *
- *     const cleanup = new Cleanup({ onConnectionLost: (err) => connection.lost(err) });
- *     cleanup.open();          // shows the view and loads the three previews
- *     cleanup.askRemove();     // the confirm, naming exactly the previewed images
- *     await cleanup.remove();  // removes those and no others, then previews again
+ *     const prune = new Prune({ onConnectionLost: (err) => connection.lost(err) });
+ *     prune.open();          // shows the view and loads the three previews
+ *     prune.askRemove();     // the confirm, naming exactly the previewed images
+ *     await prune.remove();  // removes those and no others, then previews again
  */
 import * as ipc from "../ipc";
 import type { CachePreview, CachePruneResult, DiskUsage, IpcError, Progress, PruneCandidate, PrunePreview, PruneResult } from "../ipc";
@@ -58,16 +58,16 @@ export class Loaded<T> {
 export type PruneStep = "idle" | "confirm" | "removing" | "done" | "failed";
 export type CacheStep = "idle" | "confirm" | "freeing" | "done" | "failed";
 
-export interface CleanupHooks {
+export interface PruneHooks {
   /** A load or a prune found the daemon gone; the owner goes back to looking for it. */
   onConnectionLost?: (err: IpcError) => void;
 }
 
-export class Cleanup {
+export class Prune {
   /** The view is on screen in place of the image list. */
   isOpen = $state(false);
 
-  readonly overview: Loaded<DiskUsage>;
+  readonly usage: Loaded<DiskUsage>;
   readonly preview: Loaded<PrunePreview>;
   readonly cache: Loaded<CachePreview>;
 
@@ -90,14 +90,14 @@ export class Cleanup {
   /** The confirmed bytes, as the preview estimated them. */
   confirmingBytes = $derived(this.confirming.reduce((sum, c) => sum + c.uniqueSize, 0));
 
-  #hooks: CleanupHooks;
+  #hooks: PruneHooks;
   // A preview asked for while the confirm or the removal was showing; loaded once it ends.
   #previewWanted = false;
 
-  constructor(hooks: CleanupHooks = {}) {
+  constructor(hooks: PruneHooks = {}) {
     this.#hooks = hooks;
     const lost = (err: IpcError) => this.#lost(err);
-    this.overview = new Loaded(() => ipc.diskUsage(), lost);
+    this.usage = new Loaded(() => ipc.diskUsage(), lost);
     this.preview = new Loaded(() => ipc.previewPrune(), lost);
     this.cache = new Loaded(() => ipc.previewBuildCache(), lost);
   }
@@ -118,7 +118,7 @@ export class Cleanup {
   }
 
   refresh(): void {
-    void this.overview.load();
+    void this.usage.load();
     this.loadPreview();
     void this.cache.load();
   }
@@ -191,7 +191,7 @@ export class Cleanup {
       this.step = "failed";
     }
     this.loadPreview();
-    void this.overview.load();
+    void this.usage.load();
   }
 
   /** Puts the outcome away. */
@@ -226,7 +226,7 @@ export class Cleanup {
       this.cacheStep = "failed";
     }
     void this.cache.load();
-    void this.overview.load();
+    void this.usage.load();
   }
 
   dismissCache(): void {
@@ -241,7 +241,7 @@ export class Cleanup {
     this.confirming = [];
     this.#previewWanted = false;
     // Dropped, so the other loads failing the same way do not report the loss again.
-    for (const loaded of [this.overview, this.preview, this.cache]) loaded.drop();
+    for (const loaded of [this.usage, this.preview, this.cache]) loaded.drop();
     this.#hooks.onConnectionLost?.(err);
   }
 }

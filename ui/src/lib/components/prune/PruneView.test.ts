@@ -43,7 +43,7 @@ const text = (testId: string) => screen.getByTestId(testId).textContent?.replace
 const kind = (key: string) => screen.getAllByTestId("disk-kind").find((r) => r.dataset.kind === key)!;
 const cell = (key: string, testId: string) => within(kind(key)).getByTestId(testId).textContent?.replace(/\s+/g, " ").trim();
 
-async function openCleanup(handlers: Handlers) {
+async function openPrune(handlers: Handlers) {
   mockCommands(handlers);
   render(App);
   await screen.findAllByTestId("image-row");
@@ -53,13 +53,13 @@ async function openCleanup(handlers: Handlers) {
 
 describe("disk & prune view", () => {
   it("opens from the toolbar with Docker's usage, the host disk and the dangling images", async () => {
-    await openCleanup(backend());
+    await openPrune(backend());
 
     expect(screen.getByTestId("prune-view")).toBeTruthy();
     expect(screen.queryByTestId("image-table")).toBeNull();
     expect(screen.getByTestId("connection-bar")).toBeTruthy();
 
-    await screen.findByTestId("disk-overview");
+    await screen.findByTestId("disk-usage");
     expect(screen.getAllByTestId("disk-kind").map((r) => r.dataset.kind)).toEqual(["images", "containers", "volumes", "buildCache"]);
     expect(cell("images", "disk-kind-size")).toBe("4.20 GB");
     expect(cell("images", "disk-kind-count")).toBe("24 (6 in use)");
@@ -83,7 +83,7 @@ describe("disk & prune view", () => {
   });
 
   it("leads with what clean-up frees, with Docker's larger figure beside it, explained", async () => {
-    await openCleanup(backend());
+    await openPrune(backend());
 
     const sections = [...screen.getByTestId("prune-view").querySelectorAll("section")].map((s) => s.dataset.testid);
     expect(sections[0]).toBe("free-headline");
@@ -98,26 +98,26 @@ describe("disk & prune view", () => {
 
   it("says which squash left an image dangling", async () => {
     const [left, other] = CANDIDATES;
-    await openCleanup(backend({ preview_prune: () => fakePrunePreview([{ ...left, leftBy: "app:1.2" }, other]) }));
+    await openPrune(backend({ preview_prune: () => fakePrunePreview([{ ...left, leftBy: "app:1.2" }, other]) }));
     const rows = screen.getAllByTestId("prune-candidate");
     expect(within(rows[0]).getByTestId("prune-candidate-left-by").textContent).toBe("left by squashing app:1.2");
     expect(within(rows[1]).queryByTestId("prune-candidate-left-by")).toBeNull();
   });
 
-  it("shows the dangling images before the slower overview answers", async () => {
-    const overview = deferred<DiskUsage>();
-    await openCleanup(backend({ disk_usage: () => overview.promise }));
-    expect(screen.getByTestId("disk-overview-loading")).toBeTruthy();
+  it("shows the dangling images before the slower usage answers", async () => {
+    const usage = deferred<DiskUsage>();
+    await openPrune(backend({ disk_usage: () => usage.promise }));
+    expect(screen.getByTestId("disk-usage-loading")).toBeTruthy();
     expect(screen.getAllByTestId("prune-candidate")).toHaveLength(3);
 
-    overview.resolve(fakeDiskUsage());
-    expect(await screen.findByTestId("disk-overview")).toBeTruthy();
-    expect(screen.queryByTestId("disk-overview-loading")).toBeNull();
+    usage.resolve(fakeDiskUsage());
+    expect(await screen.findByTestId("disk-usage")).toBeTruthy();
+    expect(screen.queryByTestId("disk-usage-loading")).toBeNull();
   });
 
   it("hides the host disk when the daemon is remote", async () => {
-    await openCleanup(backend({ disk_usage: () => fakeDiskUsage({ hostDisk: null }) }));
-    await screen.findByTestId("disk-overview");
+    await openPrune(backend({ disk_usage: () => fakeDiskUsage({ hostDisk: null }) }));
+    await screen.findByTestId("disk-usage");
     expect(screen.queryByTestId("host-disk")).toBeNull();
   });
 
@@ -152,7 +152,7 @@ describe("disk & prune view", () => {
 
   it("asks first, with the safe answer focused, and No removes nothing", async () => {
     const prune = vi.fn(() => ({ imagesDeleted: [], spaceReclaimed: 0, skipped: [] }));
-    await openCleanup(backend({ prune_images: prune }));
+    await openPrune(backend({ prune_images: prune }));
 
     await fireEvent.click(screen.getByTestId("prune-images"));
     const confirm = screen.getByTestId("prune-confirm");
@@ -184,11 +184,11 @@ describe("disk & prune view", () => {
       return answer.promise;
     });
     const preview = vi.fn(() => fakePrunePreview(CANDIDATES, 1));
-    const overview = vi.fn(() => fakeDiskUsage());
-    await openCleanup(backend({ prune_images: prune, preview_prune: preview, disk_usage: overview }));
-    await screen.findByTestId("disk-overview");
+    const usage = vi.fn(() => fakeDiskUsage());
+    await openPrune(backend({ prune_images: prune, preview_prune: preview, disk_usage: usage }));
+    await screen.findByTestId("disk-usage");
     const previewsBefore = preview.mock.calls.length;
-    const overviewsBefore = overview.mock.calls.length;
+    const usagesBefore = usage.mock.calls.length;
 
     await fireEvent.click(screen.getByTestId("prune-images"));
     await fireEvent.click(screen.getByTestId("prune-confirm-yes"));
@@ -215,13 +215,13 @@ describe("disk & prune view", () => {
 
     await waitFor(() => expect(screen.getByTestId("prune-empty")).toBeTruthy());
     expect(preview.mock.calls.length).toBe(previewsBefore + 1);
-    expect(overview.mock.calls.length).toBe(overviewsBefore + 1);
+    expect(usage.mock.calls.length).toBe(usagesBefore + 1);
   });
 
   it("keeps the confirmed list when a newer preview arrives while the question is open", async () => {
     const prune = vi.fn((_args: Record<string, unknown>): PruneResult => ({ imagesDeleted: IDS, spaceReclaimed: 9_000_000, skipped: [] }));
     const preview = vi.fn(() => fakePrunePreview(CANDIDATES));
-    await openCleanup(backend({ prune_images: prune, preview_prune: preview }));
+    await openPrune(backend({ prune_images: prune, preview_prune: preview }));
 
     await fireEvent.click(screen.getByTestId("prune-images"));
     // A build beside us left a fourth dangling image; the refresh must not slip it in.
@@ -239,7 +239,7 @@ describe("disk & prune view", () => {
 
   it("says why a removal failed and shows what is left", async () => {
     const preview = vi.fn(() => fakePrunePreview(CANDIDATES));
-    await openCleanup(
+    await openPrune(
       backend({
         preview_prune: preview,
         prune_images: () => {
@@ -259,7 +259,7 @@ describe("disk & prune view", () => {
   it("frees the build cache only after its own confirm, then shows the result", async () => {
     const pruneCache = vi.fn(() => ({ entriesDeleted: 57, spaceReclaimed: 2_400_000_000 }));
     const cachePreview = vi.fn(() => fakeCachePreview());
-    await openCleanup(backend({ prune_build_cache: pruneCache, preview_build_cache: cachePreview }));
+    await openPrune(backend({ prune_build_cache: pruneCache, preview_build_cache: cachePreview }));
     await screen.findByTestId("prune-cache-summary");
 
     await fireEvent.click(screen.getByTestId("prune-cache"));
@@ -279,7 +279,7 @@ describe("disk & prune view", () => {
   });
 
   it("goes back to the list with the back button and Escape", async () => {
-    await openCleanup(backend());
+    await openPrune(backend());
     await fireEvent.click(screen.getByTestId("prune-back"));
     expect(screen.queryByTestId("prune-view")).toBeNull();
     expect(screen.getByTestId("image-table")).toBeTruthy();
@@ -292,7 +292,7 @@ describe("disk & prune view", () => {
 
   it("goes to the no-daemon screen when the daemon goes away mid-prune", async () => {
     const connect = vi.fn<() => unknown>(() => fakeInfo());
-    await openCleanup(
+    await openPrune(
       backend({
         connect,
         prune_images: () => {
@@ -306,7 +306,7 @@ describe("disk & prune view", () => {
     expect(await screen.findByTestId("no-daemon")).toBeTruthy();
   });
 
-  it("goes to the no-daemon screen when the overview finds the daemon gone", async () => {
+  it("goes to the no-daemon screen when the usage finds the daemon gone", async () => {
     mockCommands(
       backend({
         connect: vi
