@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the tests whose outcome depends on the engine (the integration modules images, audit,
-# squash, squash_cancel, squash_direct and events, and the prune tests) on each extra engine of
+# squash, squash_cancel, squash_direct, events and prune, and the prune tests) on each extra engine of
 # scripts/engines.sh, by pointing DOCKER_HOST (and PATH, for the docker CLI) at it. Engines it
 # had to start are stopped again at the end. One log per engine under target/engines/.
 # Usage: scripts/test-engines.sh [ENGINE...]   (docker28 podman4 by default; `default` runs the
@@ -18,7 +18,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(docker28 podman4)
 
 features=(--features squashbox/custom-protocol)
-integration_modules=(images:: audit:: squash:: squash_cancel:: squash_direct:: events::)
+integration_modules=(images:: audit:: squash:: squash_cancel:: squash_direct:: events:: prune::)
 
 # `--workspace` as in scripts/test.sh: the same packages give the same features, so nothing is
 # compiled twice (the tests themselves are squashbox-cli's).

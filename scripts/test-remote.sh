@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the tests whose outcome depends on how the daemon is reached (the integration modules
-# images, audit, squash, squash_cancel, squash_direct and events, and the prune tests) over the
-# two remote routes, on loopback only, plus the remote tests of their own (src-tauri/cli/
+# images, audit, squash, squash_cancel, squash_direct, events and prune, and the prune tests)
+# over the two remote routes, on loopback only, plus the remote tests of their own (src-tauri/core/
 # tests/integration/remote.rs: the clear errors, the remote's disk figures):
 #   ssh  an sshd of this script's own on 127.0.0.1 (its own port, config, host key; a client key
 #        and known_hosts made here), whose login shell runs `docker` against the local daemon;
@@ -32,7 +32,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(ssh tls errors)
 
 features=(--features squashbox/custom-protocol)
-integration_modules=(images:: audit:: squash:: squash_cancel:: squash_direct:: events::)
+integration_modules=(images:: audit:: squash:: squash_cancel:: squash_direct:: events:: prune::)
 
 # The pid in a pidfile this script wrote, if that process is still the program it started.
 live_pid() {

@@ -1,5 +1,5 @@
-//! Test helpers shared by the integration tests (`src-tauri/cli/tests/`) and the end-to-end
-//! tests (`tests/e2e`): fixture images built `FROM scratch` (nothing is ever pulled) and removed
+//! Test helpers shared by the integration tests (`src-tauri/{core,cli}/tests/`) and the
+//! end-to-end tests (`tests/e2e`): fixture images built `FROM scratch` (nothing is ever pulled) and removed
 //! again when the test ends, pass or fail. Unix only: a fixture's shell is a symlink to a static
 //! busybox, and the daemons the tests run are Linux ones.
 
@@ -442,4 +442,81 @@ pub fn isolated_data_dir() -> PathBuf {
 pub fn isolated_left_behind() -> squashbox_core::left_behind::LeftBehind {
     isolated_data_dir();
     squashbox_core::left_behind::LeftBehind::default_location().expect("a data folder")
+}
+
+/// Removes an image the test made (not a fixture) when the test ends, however it ends.
+pub struct Made(pub String);
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        let _ = docker_output(&["rmi", "-f", &self.0]);
+    }
+}
+
+/// Bytes of the file the audit fixture writes and deletes later.
+pub const DELETED: usize = 3000;
+/// Bytes of the file it keeps (with a hard link to it).
+pub const KEPT: usize = 700;
+
+/// busybox, then a file written and deleted later, a file kept with a hard link to it. By the
+/// classic builder on every engine: the figures below follow from how it stores a link made in
+/// a later step (BuildKit on Engine 28.5's containerd store does not store the file again).
+pub fn wasteful_fixture() -> Fixture {
+    let deleted = vec![b'd'; DELETED];
+    let kept = vec![b'k'; KEPT];
+    Fixture::build_classic(&FixtureSpec {
+        name: "audit",
+        files: &[("deleted.bin", &deleted), ("kept.bin", &kept)],
+        steps: &[
+            "COPY deleted.bin /data/deleted.bin",
+            "RUN [\"/bin/busybox\", \"rm\", \"/data/deleted.bin\"]",
+            "COPY kept.bin /data/kept.bin",
+            "RUN [\"/bin/busybox\", \"ln\", \"/data/kept.bin\", \"/data/kept-link\"]",
+        ],
+    })
+}
+
+/// An image no build can make, imported from a tar written here: a root entry (`./`) of mode
+/// 0700 with an xattr, and a file with a `user.origin` xattr. `docker import` keeps the layer
+/// byte for byte (`docker load` too, tried by hand); unpacking it, the daemon sets the file's
+/// xattr and ignores the root entry.
+pub fn xattr_image() -> Made {
+    let mut layer = tar::Builder::new(Vec::new());
+    layer
+        .append_pax_extensions([("SCHILY.xattr.user.origin", b"root".as_slice())])
+        .unwrap();
+    // Every numeric field set: Go's tar reads an empty one as 0, ours refuses it.
+    let header = |kind, mode, size| {
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(kind);
+        header.set_mode(mode);
+        header.set_size(size);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        header
+    };
+    let mut root = header(tar::EntryType::Directory, 0o700, 0);
+    // The tar crate refuses to name an entry `./`.
+    root.as_old_mut().name[..2].copy_from_slice(b"./");
+    root.set_cksum();
+    layer.append(&root, std::io::empty()).unwrap();
+    layer
+        .append_pax_extensions([("SCHILY.xattr.user.origin", b"loaded".as_slice())])
+        .unwrap();
+    let content = b"a file with a user xattr\n";
+    let mut file = header(tar::EntryType::Regular, 0o644, content.len() as u64);
+    layer
+        .append_data(&mut file, "origin.txt", content.as_slice())
+        .unwrap();
+    // Every such image its own: two tests copying the same content would share the classic
+    // builder's cached copy, and one test's clean-up would remove the other's result mid-test.
+    let name = unique_name("xattr");
+    let mut own = header(tar::EntryType::Regular, 0o644, name.len() as u64);
+    layer
+        .append_data(&mut own, ".squashbox-fixture", name.as_bytes())
+        .unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    Made(import_layer(file.path()))
 }

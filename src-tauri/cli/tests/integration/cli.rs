@@ -1,12 +1,7 @@
 //! The command-line front, run as a user would run it.
 
-use std::process::Command;
-
+use crate::cli;
 use crate::support::{Fixture, FixtureSpec};
-
-fn cli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
-}
 
 #[test]
 fn images_json_lists_a_fixture() {

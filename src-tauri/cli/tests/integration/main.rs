@@ -1,22 +1,21 @@
-//! Integration tests against the real Docker daemon (the README's test command starts one).
-//! One binary, so fixtures and the connection code are compiled once. They test the core and
-//! the CLI together (several run `squashbox-cli` itself), so they live with the CLI, and
-//! `cargo test -p squashbox-cli` runs them without compiling the app. Unix only, as the fixtures
-//! are (Linux daemons; the Windows workflow lints the rest).
+//! The CLI's integration tests against the real Docker daemon (the README's test command
+//! starts one), each running `squashbox-cli` as a user would, in modules named as the core's
+//! tests of the same work are (`src-tauri/core/tests/integration`), so that one filter
+//! (`-- squash::`) runs both. Unix only, as the fixtures are (Linux
+//! daemons; the Windows workflow lints the rest).
 
 #![cfg(unix)]
 
 use squashbox_test_support as support;
 
 mod audit;
-mod build;
 mod cli;
-mod daemon;
-mod events;
-mod images;
-mod remote;
+mod prune;
 mod squash;
-mod squash_cancel;
-mod squash_config;
 mod squash_direct;
 mod verify;
+
+/// The CLI binary this package builds, to run as a user would.
+fn cli() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
+}

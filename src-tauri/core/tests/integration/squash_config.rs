@@ -13,7 +13,7 @@ use squashbox_core::squash::{known_differences, render, render_stage, SquashPlan
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::support::{docker, docker_output, unique_name, Fixture, FixtureSpec};
+use crate::support::{docker, docker_output, unique_name, Fixture, FixtureSpec, Made};
 
 /// The fields a `COPY` into scratch drops, as `docker image inspect` names them.
 const FIELDS: &[&str] = &[
@@ -53,15 +53,6 @@ fn configured_fixture() -> Fixture {
             r#"ONBUILD RUN ["/bin/busybox", "touch", "/marks/onbuild-ran"]"#,
         ],
     })
-}
-
-/// Removes an image made by the test when the test ends, however it ends.
-struct Made(String);
-
-impl Drop for Made {
-    fn drop(&mut self) {
-        let _ = docker_output(&["rmi", "-f", &self.0]);
-    }
 }
 
 fn inspect(image: &str) -> Value {

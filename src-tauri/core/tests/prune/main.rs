@@ -11,7 +11,6 @@ use squashbox_core::endpoint::{Environment, Route};
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::prune;
 use squashbox_core::squash::{squash, MethodChoice, SourceAudit, SquashOptions, SquashPlan};
-use std::process::Command;
 
 use support::{daemon_reclaimed, docker, docker_output, Fixture, FixtureSpec};
 
@@ -112,31 +111,6 @@ async fn prune_removes_what_the_preview_listed_and_spares_tagged_and_used_images
 
     docker(&["rm", &container]);
     used_fixture.rebuild_leaving_dangling();
-}
-
-#[tokio::test]
-async fn cli_dry_run_lists_and_removes_nothing() {
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let (_fixture, dangling) = dangling_with_unique_bytes("prune-dry", 10_000);
-    let output = Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
-        .args(["prune", "--dry-run", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["dryRun"], true);
-    assert_eq!(json["imagesDeleted"], serde_json::json!([]));
-    assert_eq!(json["spaceReclaimed"], 0);
-    assert!(json["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|i| i["id"] == dangling.as_str()));
-    docker(&["image", "inspect", &dangling]);
 }
 
 /// Here, where the tests take turns: while the integration tests build and remove fixtures the

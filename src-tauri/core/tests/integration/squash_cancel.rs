@@ -10,8 +10,8 @@ use squashbox_core::Error;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use super::squash::{prepared, run, Squashed};
-use crate::support::{all_image_ids, docker, docker_output, unique_name};
+use super::squash::{prepared, run};
+use crate::support::{all_image_ids, docker, docker_output, unique_name, Made};
 
 /// When the second squash is cancelled.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,7 +97,7 @@ async fn cancel_a_second_squash(at: CancelAt, same_settings: bool, move_tag: boo
             value: marker.clone(),
         });
     }
-    let _second_cleanup = Squashed(again.tag.clone());
+    let _second_cleanup = Made(again.tag.clone());
     let before = all_image_ids();
     let cancel = CancelToken::new();
     if at == CancelAt::BeforeTheBuild {
