@@ -182,6 +182,15 @@ describe("folderSizes", () => {
     expect(rows.reduce((sum, r) => sum + r.after, 0)).toBe(report.tree.bytes);
   });
 
+  it("gives a top-level file that was deleted later a row of its own, not other", () => {
+    const report = fakeReport();
+    const zip = { path: "/big.zip", wastedBytes: 256_000_000, layers: [1, 2] };
+    const withZip = { ...report, wastedBytes: report.wastedBytes + zip.wastedBytes, wastedFiles: [...report.wastedFiles, zip] };
+    const rows = folderSizes(withZip);
+    expect(rows.find((r) => r.folder === "/big.zip")).toEqual({ folder: "/big.zip", before: 256_000_000, after: 0 });
+    expect(rows.reduce((sum, r) => sum + r.before - r.after, 0)).toBe(withZip.wastedBytes);
+  });
+
   it("folds the smaller folders into other", () => {
     const rows = folderSizes(fakeReport(), 2);
     expect(rows.map((r) => r.folder)).toEqual(["/usr", "/app", "other"]);

@@ -174,9 +174,9 @@ export function adviceText(advice: WasteAdvice): string {
   return `${formatBytes(advice.bytes)} in ${what} ${where}.`;
 }
 
-/** One top-level folder of the image, before a squash (what its layers hold) and after. */
+/** One top-level entry of the image, before a squash (what its layers hold) and after. */
 export interface FolderSize {
-  /** `/usr`, or `other` for the rest of the top level. */
+  /** `/usr`, `/big.zip` (a file at the top), or `other` for the rest of the top level. */
   folder: string;
   before: number;
   after: number;
@@ -184,9 +184,11 @@ export interface FolderSize {
 
 /**
  * The image by top-level folder: what the layers hold there and what a container sees, which a
- * squash leaves. The layers' figure adds the wasted files under the folder to what survives; the
- * report lists the largest 100 wasted files, and the bytes beyond them land in `other`, so the
- * totals always match the report's. Largest first, at most `max` rows besides `other`.
+ * squash leaves. The layers' figure adds the wasted files under the folder to what survives; a
+ * top-level entry gone by the end (`/big.zip` added, then deleted) is a row of its own that a
+ * squash takes to nothing. The report lists the largest 100 wasted files, and the bytes beyond
+ * them land in `other`, so the totals always match the report's. Largest first, at most `max`
+ * rows besides `other`.
  */
 export function folderSizes(report: AuditReport, max = 6): FolderSize[] {
   const top = (path: string) => "/" + (path.split("/").find((part) => part !== "") ?? "");
@@ -196,7 +198,9 @@ export function folderSizes(report: AuditReport, max = 6): FolderSize[] {
   const other: FolderSize = { folder: "other", before: report.tree.other?.bytes ?? 0, after: report.tree.other?.bytes ?? 0 };
   let listed = 0;
   for (const file of report.wastedFiles) {
-    const row = rows.get(top(file.path)) ?? other;
+    const folder = top(file.path);
+    let row = rows.get(folder);
+    if (row === undefined) rows.set(folder, (row = { folder, before: 0, after: 0 }));
     row.before += file.wastedBytes;
     listed += file.wastedBytes;
   }

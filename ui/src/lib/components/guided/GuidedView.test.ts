@@ -91,6 +91,7 @@ describe("Make it smaller", () => {
     await openSmaller(backend({ run_squash: run, prune_images: prune }));
     expect(text("smaller-expected")).toBe("It should save 1.03 GB (49% of what its layers hold), as an audit measured.");
 
+    expect(screen.getByRole("heading", { level: 1 }).textContent).toContain("Make smaller:");
     await fireEvent.click(screen.getByTestId("smaller-start"));
     // The name moving is what the person chose: no "tag taken" question.
     await screen.findByTestId("smaller-done-panel");
@@ -113,6 +114,10 @@ describe("Make it smaller", () => {
     expect(prune.mock.calls[0][0]).toMatchObject({ ids: [WEB.id] });
     expect(text("smaller-finished-text")).toContain("web:1.2 names the smaller image (7e7e7e7e7e7e)");
     expect(text("smaller-freed")).toBe("Removed 1 image · 2.00 GB reclaimed");
+    // The title names what is left: the result under the name, not the original just removed.
+    const title = screen.getByTestId("smaller-view").querySelector(".title")!.textContent!.replace(/\s+/g, " ");
+    expect(title).toContain("Made smaller: web:1.2 7e7e7e7e7e7e");
+    expect(title).not.toContain(WEB.shortId);
   });
 
   it("keeps the original when asked, and still ends on the name to use", async () => {

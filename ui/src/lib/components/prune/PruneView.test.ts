@@ -94,6 +94,14 @@ describe("disk & prune view", () => {
     );
     expect(text("free-docker")).toContain("1.30 GB Docker calls reclaimable in images");
     expect(text("free-docker")).toContain("Squashbox never removes a tagged image");
+    // Each section's heading in plain words first, Docker's term beside it.
+    const headings = [...screen.getByTestId("prune-view").querySelectorAll("h2")].map((h) => h.textContent?.replace(/\s+/g, " ").trim());
+    expect(headings).toContainEqual(
+      expect.stringMatching(/^Images without a name 3 left behind by a rebuild or a squash; Docker calls them dangling/),
+    );
+    expect(headings).toContainEqual(
+      expect.stringMatching(/^Saved build steps kept to speed up later builds; Docker calls this the build cache/),
+    );
   });
 
   it("says which squash left an image dangling", async () => {
