@@ -79,6 +79,21 @@ pub struct SquashArgs {
     json: bool,
 }
 
+fn layers(count: u32) -> String {
+    match count {
+        1 => "1 layer".to_owned(),
+        n => format!("{n} layers"),
+    }
+}
+
+fn method_words(method: Method) -> &'static str {
+    match method {
+        Method::Direct => "direct",
+        Method::Classic => "multi-stage, classic builder",
+        Method::BuildKit => "multi-stage, BuildKit",
+    }
+}
+
 /// The method the flags ask for: a builder named alone means a multi-stage squash.
 fn method_choice(method: MethodFlag, builder: BuilderFlag) -> Result<MethodChoice, Error> {
     Ok(match (method, builder) {
@@ -121,6 +136,13 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     };
     let preflight = squash::preflight(&daemon, &plan, choice, source_audit.clone()).await?;
     bar.clear();
+    // Said before the work starts, as the window says it beside the Squash button: which method
+    // Auto picked and why (or why the one asked for is the one used).
+    eprintln!(
+        "method: {}: {}",
+        method_words(preflight.method.method),
+        terminal_safe(&preflight.method.reason)
+    );
     for warning in &preflight.warnings {
         eprintln!("warning: {}", terminal_safe(warning));
     }
@@ -143,22 +165,18 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     if args.json {
         print_json(&outcome)?;
     } else {
-        let method = match outcome.method {
-            Method::Direct => "direct",
-            Method::Classic => "multi-stage, classic builder",
-            Method::BuildKit => "multi-stage, BuildKit",
-        };
         println!(
-            "{} → {} ({method})",
+            "{} → {} ({})",
             terminal_safe(&args.image),
             terminal_safe(&outcome.tag),
+            method_words(outcome.method)
         );
         println!(
-            "Before {} in {} layers · After {} in {} layers · {:.0}% smaller",
+            "Before {} in {} · After {} in {} · {:.0}% smaller",
             human_bytes(outcome.size_before),
-            outcome.layers_before,
+            layers(outcome.layers_before),
             human_bytes(outcome.size_after),
-            outcome.layers_after,
+            layers(outcome.layers_after),
             percent(
                 outcome.size_before.saturating_sub(outcome.size_after),
                 outcome.size_before

@@ -38,6 +38,22 @@ fn cli_squash_json_has_the_documented_fields() {
     }
     assert_eq!(json["verified"]["passed"], true, "{json}");
     assert_eq!(json["sourceId"], fixture.id.as_str());
+    // Auto's pick and its reason, said before the work starts.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let method = stderr.lines().find_map(|l| l.strip_prefix("method: "));
+    let (name, why) = method
+        .and_then(|m| m.split_once(": "))
+        .unwrap_or_else(|| panic!("no method line in:\n{stderr}"));
+    assert!(
+        [
+            "direct",
+            "multi-stage, classic builder",
+            "multi-stage, BuildKit"
+        ]
+        .contains(&name),
+        "{name}"
+    );
+    assert!(why.len() > 20, "a reason, not a word: {why}");
     let env = docker(&["image", "inspect", "--format", "{{json .Config.Env}}", &tag]);
     assert!(env.contains(r#""EXTRA=$HOME \"q\"""#), "{env}");
 }

@@ -19,6 +19,10 @@ fn the_cli_squashes_directly_when_asked() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("(direct)"), "{stdout}");
+    assert!(
+        stdout.contains("After ") && stdout.contains(" in 1 layer ·"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Verified"), "{stdout}");
     let refused = cli()
         .args([
