@@ -34,11 +34,12 @@ use super::verify::{check, Verification};
 use crate::audit::{
     read_saved, snapshot_image, snapshots_around, AuditReport, FsSnapshot, SpecialFiles,
 };
+use crate::build::Builder;
 use crate::daemon::{Daemon, DaemonInfo};
 use crate::disk::host_disk;
 use crate::error::{Error, Result};
 use crate::hold::Hold;
-use crate::image_size::of_images;
+use crate::image_size::{of_images, ImageSize};
 use crate::images::{inspect, real_tags};
 use crate::job::{CancelToken, Progress, ProgressSink};
 use crate::left_behind::LeftBehind;
@@ -202,7 +203,10 @@ impl SourceAudit {
 }
 
 /// Runs the squash, guided by what an earlier audit of the source found (`source_audit`,
-/// empty when none was made).
+/// empty when none was made), in four steps: `resolve` settles what it will do (every refusal
+/// comes before anything is made), `make` builds or writes the image, `check_and_tag` verifies
+/// it and tags it only when it passed, and `note_left_behind` says what lost its name. A
+/// failure after the first step removes what the job made, and only that.
 pub async fn squash(
     daemon: &Daemon,
     plan: &SquashPlan,
@@ -211,6 +215,103 @@ pub async fn squash(
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<SquashOutcome> {
+    let job = resolve(daemon, plan, options, &source_audit).await?;
+    // What the job makes is noted from here on, so that a failure removes exactly that.
+    let made = MadeImages::before_job(daemon, &[&job.source_id]).await?;
+    let started = Instant::now();
+    let checked = async {
+        let image = make(
+            daemon,
+            plan,
+            options,
+            &job,
+            &made,
+            source_audit.files,
+            sink,
+            cancel,
+        )
+        .await?;
+        let build_seconds = started.elapsed().as_secs_f64();
+        // Untagged until it verifies, the result is what a `docker image prune` elsewhere
+        // would take: held by a container meanwhile.
+        let hold = Hold::take(daemon, &image.result_id).await?;
+        let checked = check_and_tag(daemon, plan, options, &job, image, sink, cancel).await;
+        hold.release(daemon).await;
+        Ok::<_, Error>((checked?, build_seconds))
+    }
+    .await;
+    let (checked, build_seconds) = match checked {
+        Ok(checked) => checked,
+        Err(err) => {
+            made.remove_all(daemon).await;
+            return Err(err);
+        }
+    };
+    let left_behind = match checked.verified.passed {
+        true => note_left_behind(daemon, plan, &job, &checked).await?,
+        false => {
+            made.remove_all(daemon).await;
+            Vec::new()
+        }
+    };
+    let Checked {
+        result_id,
+        result,
+        verified,
+        verify_seconds,
+        sizes,
+        moved_tag,
+    } = checked;
+    Ok(SquashOutcome {
+        source_id: job.source_id,
+        result_id,
+        tag: plan.tag.clone(),
+        tagged: verified.passed,
+        moved_tag,
+        method: job.method,
+        size_before: sizes[0].files,
+        size_after: sizes[1].files,
+        engine_size_before: sizes[0].engine,
+        engine_size_after: sizes[1].engine,
+        layers_before: layer_count(&job.source),
+        layers_after: layer_count(&result),
+        verified,
+        // A note on extra layers only where the result has them.
+        known_differences: job
+            .method
+            .builder()
+            .map(|builder| known_differences(plan, builder))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|k| k.field != "RootFS" || layer_count(&result) > 1)
+            .collect(),
+        left_behind,
+        build_seconds,
+        verify_seconds,
+    })
+}
+
+/// What a squash will do, settled before anything is made.
+struct Resolved {
+    source: bollard::models::ImageInspect,
+    source_id: String,
+    method: Method,
+    /// The multi-stage method's builder and Dockerfile; `None` for the direct method.
+    dockerfile: Option<(Builder, String)>,
+    /// The source's own tag, to move to the result too, in the engine's spelling.
+    tag_to_move: Option<String>,
+    /// The image the plan's tag names now, which the user agreed it may move from.
+    replaced: Option<String>,
+}
+
+/// Reads the source and the plan's tag and settles the method, the Dockerfile and the tags;
+/// refuses here whatever the squash could not do as asked.
+async fn resolve(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    options: &SquashOptions,
+    source_audit: &SourceAudit,
+) -> Result<Resolved> {
     plan.validate()?;
     validate_tag(&plan.tag)?;
     let source = inspect(daemon, &plan.source_id).await?;
@@ -219,7 +320,7 @@ pub async fn squash(
     let source_tag = own_tag(&source, &plan.source_name, naming);
     let method = pick_method(
         options.method,
-        &source_audit,
+        source_audit,
         source_tag.as_deref(),
         daemon.info(),
     )
@@ -233,7 +334,7 @@ pub async fn squash(
     if let Some(why) = multi_stage::refusal(daemon, method, &source_id).await? {
         return Err(Error::InvalidInput(why));
     }
-    // Refused before anything is made: a Dockerfile the plan cannot be written as.
+    // A Dockerfile the plan cannot be written as is refused here too.
     let dockerfile = match method.builder() {
         Some(builder) => Some((
             builder,
@@ -241,7 +342,6 @@ pub async fn squash(
         )),
         None => None,
     };
-    // In the engine's spelling, which on Podman may not be the name the user gave.
     let tag_to_move = match options.move_source_tag {
         false => None,
         true if source_tag
@@ -259,7 +359,6 @@ pub async fn squash(
             )))
         }
     };
-
     let replaced = match daemon.docker().inspect_image(&plan.tag).await {
         Ok(found) if !options.overwrite_tag => {
             return Err(Error::InvalidInput(format!(
@@ -278,141 +377,154 @@ pub async fn squash(
         }) => None,
         Err(e) => return Err(Error::from_docker(e)),
     };
+    Ok(Resolved {
+        source,
+        source_id,
+        method,
+        dockerfile,
+        tag_to_move,
+        replaced,
+    })
+}
 
-    // What the job makes is noted from here on, so that a failure removes exactly that.
-    let made = MadeImages::before_job(daemon, &[&source_id]).await?;
-    let started = Instant::now();
-    let made_image = match dockerfile {
-        Some((builder, dockerfile)) => multi_stage::build(
-            daemon,
-            &dockerfile,
-            builder,
-            &made,
-            &source_id,
-            source_audit.files,
-            sink,
-            cancel,
-        )
-        .await
-        .map(|built| MadeImage {
-            result_id: built.result_id,
-            source_files: built.source_files,
-            result_files: None,
-        }),
+/// Builds (multi-stage) or writes and loads (direct) the squashed image, untagged.
+#[allow(clippy::too_many_arguments)]
+async fn make(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    options: &SquashOptions,
+    job: &Resolved,
+    made: &MadeImages,
+    source_files: Option<Arc<FsSnapshot>>,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<MadeImage> {
+    match &job.dockerfile {
+        Some((builder, dockerfile)) => {
+            let built = multi_stage::build(
+                daemon,
+                dockerfile,
+                *builder,
+                made,
+                &job.source_id,
+                source_files,
+                sink,
+                cancel,
+            )
+            .await?;
+            Ok(MadeImage {
+                result_id: built.result_id,
+                source_files: built.source_files,
+                result_files: None,
+            })
+        }
         None => {
-            let keep = options.keep_layers;
             load_direct(
                 daemon,
                 plan,
-                keep,
-                &made,
-                &source_id,
-                source_audit.files,
+                options.keep_layers,
+                made,
+                &job.source_id,
+                source_files,
                 sink,
                 cancel,
             )
             .await
         }
-    };
-    let build_seconds = started.elapsed().as_secs_f64();
-    // Untagged until it verifies, the result is what a `docker image prune` elsewhere would
-    // take: held by a container meanwhile.
-    let held = match made_image {
-        Ok(image) => Hold::take(daemon, &image.result_id)
-            .await
-            .map(|hold| (image, hold)),
-        Err(err) => Err(err),
-    };
-    let (made_image, hold) = match held {
-        Ok(held) => held,
-        Err(err) => {
-            made.remove_all(daemon).await;
-            return Err(err);
-        }
-    };
-    let result_id = made_image.result_id.clone();
-    let finished = async {
-        let source_files = made_image.source_files?;
-        if made_image.result_files.is_some() {
-            check_layer_count(daemon, &result_id, options.keep_layers + 1).await?;
-        }
-        let verified = check(
+    }
+}
+
+/// The made image after its check, tagged when it passed.
+struct Checked {
+    result_id: String,
+    result: bollard::models::ImageInspect,
+    verified: Verification,
+    /// The check's wall time (see [`SquashOutcome::verify_seconds`]).
+    verify_seconds: f64,
+    /// The source's and the result's.
+    sizes: Vec<ImageSize>,
+    /// The source's tag, as the user named it, when it moved to the result.
+    moved_tag: Option<String>,
+}
+
+/// Compares the made image with the source and, only when it is the same, gives it its tags.
+async fn check_and_tag(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    options: &SquashOptions,
+    job: &Resolved,
+    image: MadeImage,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<Checked> {
+    let checking = Instant::now();
+    let result_id = image.result_id;
+    let source_files = image.source_files?;
+    if image.result_files.is_some() {
+        check_layer_count(daemon, &result_id, options.keep_layers + 1).await?;
+    }
+    let verified = check(
+        daemon,
+        plan,
+        job.method,
+        source_files,
+        image.result_files,
+        &result_id,
+        sink,
+        cancel,
+    )
+    .await?;
+    let verify_seconds = checking.elapsed().as_secs_f64();
+    let result = inspect(daemon, &result_id).await?;
+    let sizes = of_images(daemon, &[&job.source_id, &result_id]).await?;
+    let moved_tag = match verified.passed {
+        true => publish(
             daemon,
-            plan,
-            method,
-            source_files,
-            made_image.result_files,
             &result_id,
+            &plan.tag,
+            job.tag_to_move.clone(),
             sink,
             cancel,
         )
-        .await?;
-        let verify_seconds = started.elapsed().as_secs_f64() - build_seconds;
-        let result = inspect(daemon, &result_id).await?;
-        let sizes = of_images(daemon, &[&source_id, &result_id]).await?;
-        let moved_tag = match verified.passed {
-            true => publish(daemon, &result_id, &plan.tag, tag_to_move, sink, cancel)
-                .await?
-                // As the user named it.
-                .map(|_| plan.source_name.clone()),
-            false => None,
-        };
-        Ok::<_, Error>((verified, verify_seconds, result, sizes, moved_tag))
-    }
-    .await;
-    hold.release(daemon).await;
-    let (verified, verify_seconds, result, sizes, moved_tag) = match finished {
-        Ok(finished) => finished,
-        Err(err) => {
-            made.remove_all(daemon).await;
-            return Err(err);
-        }
+        .await?
+        .map(|_| plan.source_name.clone()),
+        false => None,
     };
-    let tagged = verified.passed;
-    let mut left_behind = Vec::new();
-    if tagged {
-        // The image the tag named before, and the source if its tag moved, may now be nameless.
-        let mut previous: Vec<&String> = replaced.iter().collect();
-        if moved_tag.is_some() {
-            previous.push(&source_id);
-        }
-        previous.dedup();
-        for old in previous.into_iter().filter(|old| **old != result_id) {
-            left_behind.extend(now_dangling(daemon, old).await?);
-        }
-        if let Some(record) = LeftBehind::default_location() {
-            // The labels help a later prune preview; failing to write them stops nothing.
-            let _ = record.record(&left_behind, &plan.source_name);
-        }
-    } else {
-        made.remove_all(daemon).await;
-    }
-    Ok(SquashOutcome {
-        source_id,
+    Ok(Checked {
         result_id,
-        tag: plan.tag.clone(),
-        tagged,
-        moved_tag,
-        method,
-        size_before: sizes[0].files,
-        size_after: sizes[1].files,
-        engine_size_before: sizes[0].engine,
-        engine_size_after: sizes[1].engine,
-        layers_before: layer_count(&source),
-        layers_after: layer_count(&result),
+        result,
         verified,
-        // A note on extra layers only where the result has them.
-        known_differences: method
-            .builder()
-            .map(|builder| known_differences(plan, builder))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|k| k.field != "RootFS" || layer_count(&result) > 1)
-            .collect(),
-        left_behind,
-        build_seconds,
         verify_seconds,
+        sizes,
+        moved_tag,
     })
+}
+
+/// The images a tagged result left without a name (the one the tag named before, and the
+/// source if its tag moved), remembered for a later prune preview.
+async fn note_left_behind(
+    daemon: &Daemon,
+    plan: &SquashPlan,
+    job: &Resolved,
+    checked: &Checked,
+) -> Result<Vec<String>> {
+    let mut previous: Vec<&String> = job.replaced.iter().collect();
+    if checked.moved_tag.is_some() {
+        previous.push(&job.source_id);
+    }
+    previous.dedup();
+    let mut left_behind = Vec::new();
+    for old in previous
+        .into_iter()
+        .filter(|old| **old != checked.result_id)
+    {
+        left_behind.extend(now_dangling(daemon, old).await?);
+    }
+    if let Some(record) = LeftBehind::default_location() {
+        // The labels help a later prune preview; failing to write them stops nothing.
+        let _ = record.record(&left_behind, &plan.source_name);
+    }
+    Ok(left_behind)
 }
 
 /// The method for `choice`, as [`choose_method`] picks it, except that Auto leaves the direct
