@@ -132,6 +132,16 @@ fn print_report(image: &str, report: &AuditReport) {
             terminal_safe(&one_line(command, 70))
         );
     }
+    if let Some(base) = report.base_layers {
+        let (first, them) = match base {
+            1 => ("layer 0 is".to_owned(), "it"),
+            n => (format!("layers 0–{} are", n - 1), "them"),
+        };
+        println!(
+            "\nThe history says {first} the base image (its build ends there with CMD or ENTRYPOINT): \
+             `squash --keep-layers {base}` keeps {them} shared with other images on that base."
+        );
+    }
     if !report.wasted_files.is_empty() {
         println!("\nMost wasted files:");
         for file in report.wasted_files.iter().take(10) {

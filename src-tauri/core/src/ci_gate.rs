@@ -262,6 +262,7 @@ mod tests {
             reclaimable_bytes: wasted,
             wasted_bytes: wasted,
             efficiency,
+            base_layers: None,
             layers: vec![layer(0, base), layer(1, layer_bytes - base)],
             wasted_files: Vec::new(),
             tree: TreeNode::default(),

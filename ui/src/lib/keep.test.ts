@@ -21,15 +21,15 @@ function layers(...lost: number[]): LayerAudit[] {
 describe("keepChoices", () => {
   it("offers each k that leaves a layer to squash, named by its last build step", () => {
     expect(keepChoices(fakeReport().layers, 4)).toEqual([
-      { keep: 1, label: "1: ADD file:4f7bd01a2b in /" },
-      { keep: 2, label: "1–2: RUN apt-get update && apt-get install -y build-essential py…" },
-      { keep: 3, label: "1–3: COPY . /app" },
+      { keep: 1, label: "1: ADD file:4f7bd01a2b in / · saves 1.03 GB" },
+      { keep: 2, label: "1–2: RUN apt-get update && apt-get install -y build-essential py… · saves 28.0 MB" },
+      { keep: 3, label: "1–3: COPY . /app · saves nothing" },
     ]);
   });
 
   it("cuts a long build step, and numbers alone without an audit", () => {
     const long = [{ ...layers(0)[0], createdBy: `RUN ${"x".repeat(100)}` }, ...layers(0, 0).slice(1)];
-    expect(keepChoices(long, 2)[0].label).toBe(`1: RUN ${"x".repeat(55)}…`);
+    expect(keepChoices(long, 2)[0].label).toBe(`1: RUN ${"x".repeat(55)}… · saves nothing`);
     expect(keepChoices(null, 3)).toEqual([
       { keep: 1, label: "1" },
       { keep: 2, label: "1–2" },
@@ -39,22 +39,34 @@ describe("keepChoices", () => {
 });
 
 describe("suggestedKeep", () => {
-  it("is the longest run of leading layers that lose nothing", () => {
-    expect(suggestedKeep(layers(0, 0, 5, 0))).toBe(2);
-    expect(suggestedKeep(layers(3, 0, 0))).toBe(0);
-    expect(suggestedKeep(fakeReport().layers)).toBe(0);
+  const byWaste = (...lost: number[]) => suggestedKeep({ layers: layers(...lost), baseLayers: null }).keep;
+
+  it("is the base image's layers where the history says where it ends", () => {
+    expect(suggestedKeep({ layers: layers(3, 0, 5, 0), baseLayers: 2 })).toEqual({ keep: 2, fromHistory: true });
+    // A history that claims every layer (or none) leaves it to the waste.
+    expect(suggestedKeep({ layers: layers(0, 0, 5), baseLayers: 3 })).toEqual({ keep: 2, fromHistory: false });
+    expect(suggestedKeep({ layers: layers(0, 5), baseLayers: 0 })).toEqual({ keep: 1, fromHistory: false });
+  });
+
+  it("is otherwise the longest run of leading layers that lose nothing", () => {
+    expect(byWaste(0, 0, 5, 0)).toBe(2);
+    expect(byWaste(3, 0, 0)).toBe(0);
+    expect(suggestedKeep(fakeReport()).keep).toBe(0);
   });
 
   it("never suggests every layer: one is left to squash", () => {
-    expect(suggestedKeep(layers(0, 0, 0))).toBe(2);
-    expect(suggestedKeep(layers(0))).toBe(0);
+    expect(byWaste(0, 0, 0)).toBe(2);
+    expect(byWaste(0)).toBe(0);
   });
 
   it("says why in plain words", () => {
-    expect(suggestedText(1)).toBe(
+    expect(suggestedText({ keep: 1, fromHistory: false })).toBe(
       "Suggested: the first layer wastes nothing, so squashing it gains nothing. Most likely that is the base image.",
     );
-    expect(suggestedText(2)).toContain("the first 2 layers waste nothing, so squashing them");
+    expect(suggestedText({ keep: 2, fromHistory: false })).toContain("the first 2 layers waste nothing, so squashing them");
+    expect(suggestedText({ keep: 3, fromHistory: true })).toBe(
+      "Suggested: the first 3 layers are most likely the base image, whose build ends there with the command it runs (CMD or ENTRYPOINT). Kept, they stay shared with other images on that base.",
+    );
   });
 });
 

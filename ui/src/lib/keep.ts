@@ -4,13 +4,13 @@
  * the Layers card only lays things out. The core keeps the layers and refuses a method that
  * cannot; this only says so before Squash is pressed.
  *
- *     keepChoices(report.layers, 4);      // [{ keep: 1, label: "1: ADD file:… in /" }, …]
- *     suggestedKeep(report.layers);       // 1: the base wastes nothing
+ *     keepChoices(report.layers, 4);      // [{ keep: 1, label: "1: ADD file:… in / · saves 1.03 GB" }, …]
+ *     suggestedKeep(report);              // { keep: 1, fromHistory: true }: the base image
  *     keepSavingText(report.layers, 1);   // "Squashing the other 3 would still save about 1.03 GB."
  */
 import { cleanCommand } from "./audit";
 import { formatBytes, plural } from "./format";
-import type { LayerAudit, MethodChoice, SquashOutcome } from "./ipc";
+import type { AuditReport, LayerAudit, MethodChoice, SquashOutcome } from "./ipc";
 
 /** A build step longer than this is cut, so the list stays one line per choice. */
 const STEP_CHARS = 60;
@@ -23,7 +23,8 @@ export function keepsLayers(choice: MethodChoice): boolean {
 export interface KeepChoice {
   /** How many leading layers stay. */
   keep: number;
-  /** `"1–3: RUN apt-get update"`: the layers kept, and the last one's build step. */
+  /** `"1–3: RUN apt-get update · saves 28.0 MB"`: the layers kept, the last one's build step,
+   * and what the squash of the others would still save. */
   label: string;
 }
 
@@ -34,33 +35,51 @@ function shortStep(createdBy: string | null): string {
 
 /**
  * Each k that leaves a layer to squash, 1 to `count` − 1. The audit's layers, when there is one,
- * name each k's last build step; without it only the numbers are known.
+ * name each k's last build step and what that choice still saves; without it only the numbers
+ * are known.
  */
 export function keepChoices(layers: readonly LayerAudit[] | null, count: number): KeepChoice[] {
   const total = layers?.length ?? count;
   return Array.from({ length: Math.max(0, total - 1) }, (_, i) => {
     const keep = i + 1;
     const range = keep === 1 ? "1" : `1–${keep}`;
-    const step = layers === null ? "" : shortStep(layers[i].createdBy);
-    return { keep, label: step === "" ? range : `${range}: ${step}` };
+    if (layers === null) return { keep, label: range };
+    const step = shortStep(layers[i].createdBy);
+    const saving = keepSaving(layers, keep);
+    const saves = saving === 0 ? " · saves nothing" : ` · saves ${formatBytes(saving)}`;
+    return { keep, label: (step === "" ? range : `${range}: ${step}`) + saves };
   });
 }
 
-/**
- * The longest run of leading layers that lose no bytes to later ones: they waste nothing, so
- * squashing them gains nothing, and they are most likely the base image. 0 when there is none;
- * never every layer, which would leave nothing to squash.
- */
-export function suggestedKeep(layers: readonly LayerAudit[]): number {
-  const wasting = layers.findIndex((layer) => layer.bytesLostLater > 0);
-  const run = wasting === -1 ? layers.length : wasting;
-  return Math.min(run, layers.length - 1);
+export interface Suggestion {
+  /** How many leading layers to keep; 0 for no suggestion. */
+  keep: number;
+  /** The history says the base image ends there; otherwise the layers waste nothing. */
+  fromHistory: boolean;
 }
 
-/** Why the suggestion is one: `"Suggested: the first 2 layers waste nothing, …"`. */
-export function suggestedText(keep: number): string {
-  const first =
-    keep === 1 ? "the first layer wastes nothing, so squashing it" : `the first ${keep} layers waste nothing, so squashing them`;
+/**
+ * The base image's layers when the history says where it ends (the audit's `baseLayers`): kept,
+ * they stay shared with every image on that base. Otherwise the longest run of leading layers
+ * that lose no bytes to later ones: squashing them gains nothing, and they are most likely the
+ * base. Never every layer, which would leave nothing to squash.
+ */
+export function suggestedKeep(report: Pick<AuditReport, "layers" | "baseLayers">): Suggestion {
+  const { layers, baseLayers } = report;
+  if (baseLayers !== null && baseLayers > 0 && baseLayers < layers.length) return { keep: baseLayers, fromHistory: true };
+  const wasting = layers.findIndex((layer) => layer.bytesLostLater > 0);
+  const run = wasting === -1 ? layers.length : wasting;
+  return { keep: Math.max(0, Math.min(run, layers.length - 1)), fromHistory: false };
+}
+
+/** Why the suggestion is one: `"Suggested: the first 2 layers are the base image, …"`. */
+export function suggestedText({ keep, fromHistory }: Suggestion): string {
+  const one = keep === 1;
+  if (fromHistory) {
+    const first = one ? "the first layer is" : `the first ${keep} layers are`;
+    return `Suggested: ${first} most likely the base image, whose build ends there with the command it runs (CMD or ENTRYPOINT). Kept, ${one ? "it stays" : "they stay"} shared with other images on that base.`;
+  }
+  const first = one ? "the first layer wastes nothing, so squashing it" : `the first ${keep} layers waste nothing, so squashing them`;
   return `Suggested: ${first} gains nothing. Most likely that is the base image.`;
 }
 

@@ -279,6 +279,7 @@ mod tests {
             reclaimable_bytes: 200,
             wasted_bytes: 200,
             efficiency: 0.5,
+            base_layers: None,
             layers: vec![LayerAudit {
                 index: 0,
                 digest: None,

@@ -699,6 +699,7 @@ impl Stack {
         };
         let tree = self.tree(checkpoint, bytes_of)?;
 
+        let base_layers = super::base::base_layers(&self.config, self.layers.len());
         let layers = self
             .layers
             .into_iter()
@@ -722,6 +723,7 @@ impl Stack {
             reclaimable_bytes: layer_bytes.saturating_sub(filesystem_bytes),
             wasted_bytes,
             efficiency,
+            base_layers,
             layers,
             wasted_files,
             tree,

@@ -25,6 +25,7 @@
 //! one from the daemon.
 
 mod archive;
+mod base;
 mod diff;
 pub mod export;
 mod from_daemon;
@@ -191,6 +192,10 @@ pub struct AuditReport {
     pub efficiency: f64,
     /// In image order, base first.
     pub layers: Vec<LayerAudit>,
+    /// How many of the first layers the base image gave, as far as the history says (see the
+    /// `base` module): what a partial squash would keep. `None` when it does not say.
+    #[serde(default)]
+    pub base_layers: Option<u32>,
     /// The paths with the most wasted bytes, largest first (ties by path), at most 100.
     pub wasted_files: Vec<WastedFile>,
     /// The final filesystem by directory, cut down for drawing.

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use crate::support::{docker, wasteful_fixture, Fixture, DELETED, KEPT};
+use crate::support::{docker, wasteful_fixture, Fixture, FixtureSpec, DELETED, KEPT};
 
 /// Bytes of regular files in the image's filesystem as `docker export` gives it, each hard-link
 /// group once (a tar's hard-link entries carry no bytes).
@@ -99,6 +99,42 @@ async fn figures_match_docker_export_and_what_the_fixture_wrote() {
     let last = progress.last().expect("progress was reported");
     assert!(last.done > 0);
     assert!(progress.windows(2).all(|w| w[0].done <= w[1].done));
+}
+
+/// A base image's history ends with the command it runs; the audit finds where from that.
+#[tokio::test]
+async fn the_history_says_where_the_base_image_ends() {
+    let fixture = Fixture::build(&FixtureSpec {
+        name: "audit-base",
+        files: &[("app.txt", b"the image's own file\n")],
+        steps: &["CMD [\"/bin/sh\"]", "COPY app.txt /app.txt"],
+    });
+    let audited = audit_image(
+        &daemon().await,
+        &fixture.tag,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    let layers = audited.report.layers.len() as u32;
+    assert_eq!(
+        audited.report.base_layers,
+        Some(layers - 1),
+        "{:?}",
+        audited.report.layers
+    );
+    // The wasteful fixture's history has no CMD: no guess.
+    let plain = wasteful_fixture();
+    let audited = audit_image(
+        &daemon().await,
+        &plain.tag,
+        &|_: Progress| {},
+        &CancelToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(audited.report.base_layers, None);
 }
 
 #[tokio::test]

@@ -261,6 +261,7 @@ export function fakeReport(overrides: Partial<AuditReport> = {}): AuditReport {
     reclaimableBytes: 1_030_000_000,
     wastedBytes: 1_030_000_000,
     efficiency: 0.516,
+    baseLayers: null,
     layers: [
       {
         index: 0,

@@ -272,9 +272,9 @@ describe("squash view", () => {
     const options = [...select.options].map((o) => o.textContent?.trim());
     expect(options).toEqual([
       "Keep layers…",
-      "1: ADD file:4f7bd01a2b in / (suggested)",
-      "1–2: RUN apt-get update && apt-get install -y build-essential py…",
-      "1–3: COPY . /app",
+      "1: ADD file:4f7bd01a2b in / · saves 1.03 GB (suggested)",
+      "1–2: RUN apt-get update && apt-get install -y build-essential py… · saves 28.0 MB",
+      "1–3: COPY . /app · saves nothing",
     ]);
     // Suggested, never picked for the user: Squash waits for a k.
     expect(select.value).toBe("0");

@@ -37,6 +37,11 @@ efficiency: number,
  */
 layers: Array<LayerAudit>, 
 /**
+ * How many of the first layers the base image gave, as far as the history says (see the
+ * `base` module): what a partial squash would keep. `None` when it does not say.
+ */
+baseLayers: number | null, 
+/**
  * The paths with the most wasted bytes, largest first (ties by path), at most 100.
  */
 wastedFiles: Array<WastedFile>, 
