@@ -183,7 +183,7 @@ pub fn print_image_table(list: &[ImageSummary]) {
     }
     if list.iter().any(|i| matches!(i.saving, Saving::Likely(_))) {
         println!(
-            "COULD SAVE: what an audit measured a squash saves; \"maybe\": a later build step deletes files (audit the image to measure)."
+            "COULD SAVE: what an audit measured a squash saves; \"maybe\" or \"≤ size\": a later build step deletes files, at most what the earlier steps that name them wrote (audit the image to measure)."
         );
     }
     if engine_differs {
@@ -197,7 +197,10 @@ pub fn print_image_table(list: &[ImageSummary]) {
 fn saving_cell(saving: &Saving) -> String {
     match saving {
         Saving::Measured { bytes, .. } => human_bytes(*bytes),
-        Saving::Likely(_) => "maybe".into(),
+        Saving::Likely(hint) => match hint.up_to {
+            Some(bytes) => format!("≤ {}", human_bytes(bytes)),
+            None => "maybe".into(),
+        },
         Saving::Unknown => "-".into(),
     }
 }

@@ -68,9 +68,10 @@ pub async fn usage(daemon: &Daemon) -> Result<DiskUsage> {
 }
 
 /// `/system/df` with `query`, one request at a time (the daemon refuses a second while one
-/// runs). On the containerd image store the daemon answers 404 when an image it is counting is
-/// removed meanwhile ("snapshot … does not exist", seen on Engine 28.5 while another program
-/// removed images): that answer says nothing about the images left, so it is asked again.
+/// runs). The daemon fails the count when an image it is counting is removed meanwhile (404
+/// "snapshot … does not exist" on Engine 28.5's containerd store, Podman's 500 "image not
+/// known", seen while another program removed images): that answer says nothing about the
+/// images left, so it is asked again.
 pub(crate) async fn raw_usage(daemon: &Daemon, query: &str) -> Result<RawUsage> {
     let _turn = daemon.disk_usage_turn().lock().await;
     let path = format!("/system/df?{query}");
@@ -78,12 +79,11 @@ pub(crate) async fn raw_usage(daemon: &Daemon, query: &str) -> Result<RawUsage> 
     // test run sharing the daemon) makes the daemon refuse: 500 "a disk usage operation is
     // already running". It ends in seconds, so it is waited out too.
     let passing = |err: &Error| match err {
-        Error::Daemon { status: 404, .. } => true,
         Error::Daemon {
             status: 500,
             message,
-        } => message.contains("already running"),
-        _ => false,
+        } if message.contains("already running") => true,
+        other => crate::image_size::lost_an_image(other),
     };
     crate::retry::while_passing(USAGE_TRIES, Duration::from_millis(250), passing, || {
         crate::raw::get_json(daemon, &path)

@@ -84,20 +84,27 @@ pub(crate) async fn list_steadily(
     daemon: &Daemon,
     options: ListImagesOptions,
 ) -> Result<Vec<bollard::models::ImageSummary>> {
-    let lost_one = |err: &Error| match err {
+    let pause = std::time::Duration::from_millis(200);
+    crate::retry::while_passing(LIST_TRIES, pause, lost_an_image, || async {
+        let listed = daemon.docker().list_images(Some(options.clone())).await;
+        listed.map_err(Error::from_docker)
+    })
+    .await
+}
+
+/// The daemon's answer when an image went away while it read it: 404 (Docker; Engine 28.5's
+/// containerd store says "content digest … not found"), or Podman 4.3's 500 "… image not known"
+/// (an inspect or a history too: "locating image with ID …: image not known") and "checking if
+/// image … is dangling: reading data blob size …".
+pub(crate) fn lost_an_image(err: &Error) -> bool {
+    match err {
         Error::Daemon { status, message } => {
             *status == 404
                 || (*status == 500
                     && (message.contains("image not known") || message.contains("is dangling")))
         }
         _ => false,
-    };
-    let pause = std::time::Duration::from_millis(200);
-    crate::retry::while_passing(LIST_TRIES, pause, lost_one, || async {
-        let listed = daemon.docker().list_images(Some(options.clone())).await;
-        listed.map_err(Error::from_docker)
-    })
-    .await
+    }
 }
 
 /// How often a list that lost an image under it is asked for before its error is reported.
@@ -208,5 +215,34 @@ mod tests {
         assert_eq!(two.files, 15);
         let none = ImageSize::of_listed(&listed(30, Some(vec![manifest(false, Some(99))])));
         assert_eq!(none.files, 30);
+    }
+
+    #[test]
+    fn an_image_gone_mid_read_is_told_from_other_failures() {
+        let daemon = |status, message: &str| Error::Daemon {
+            status,
+            message: message.into(),
+        };
+        for gone in [
+            daemon(404, "No such image: sha256:9a1c"),
+            // Podman 4.3, an inspect of an image removed meanwhile (seen in the engine matrix).
+            daemon(
+                500,
+                "locating image with ID \"909fb3687f9a\": image not known",
+            ),
+            daemon(
+                500,
+                "checking if image \"9a1c\" is dangling: reading data blob size",
+            ),
+        ] {
+            assert!(lost_an_image(&gone), "{gone:?}");
+        }
+        for other in [
+            daemon(500, "a disk usage operation is already running"),
+            daemon(409, "conflict: unable to delete 9a1c (cannot be forced)"),
+            Error::Cancelled,
+        ] {
+            assert!(!lost_an_image(&other), "{other:?}");
+        }
     }
 }

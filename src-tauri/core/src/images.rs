@@ -186,10 +186,10 @@ async fn image_facts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String, 
                     Ok(Some((id, ImageFacts { layers, hint })))
                 }
                 // Removed between the list and the inspection: not an error, just gone.
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => Ok(None),
-                Err(e) => Err(Error::from_docker(e)),
+                Err(e) => match Error::from_docker(e) {
+                    gone if crate::image_size::lost_an_image(&gone) => Ok(None),
+                    other => Err(other),
+                },
             }
         })
         .buffer_unordered(INSPECT_CONCURRENCY)

@@ -55,6 +55,12 @@ pub struct Hint {
     pub steps: u32,
     /// The step's command as the history has it (`RUN /bin/sh -c rm …`), cut to a line.
     pub command: String,
+    /// What the earlier steps that name a path it removes wrote (`COPY big.zip /tmp/big.zip`
+    /// before `rm /tmp/big.zip`): at most what a squash saves by that deletion, if their
+    /// layers hold nothing else. `None` when no earlier step names one.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub up_to: Option<u64>,
 }
 
 /// One history entry, oldest first.
@@ -79,6 +85,7 @@ pub fn hint_from_history(history: &[Step]) -> Option<Hint> {
                 step: index as u32 + 1,
                 steps: history.len() as u32,
                 command: one_line(&step.created_by),
+                up_to: written_before(&history[..index], &removed_paths(&step.created_by)),
             });
         }
         written += step.size;
@@ -110,6 +117,50 @@ fn deletes_files(command: &str) -> bool {
             &["purge", "remove", "autoremove", "erase", "clean"],
         )
         || after(&["apk"], &["del"])
+}
+
+/// The absolute paths an `rm`, `rmdir` or `unlink` in `command` names, globs cut off
+/// (`/var/lib/apt/lists/*` → `/var/lib/apt/lists`).
+fn removed_paths(command: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for part in command.split(['&', ';', '|', '\n']) {
+        let mut words = part
+            .split(|c: char| c.is_whitespace() || "\"'[],()".contains(c))
+            .filter(|w| !w.is_empty());
+        if !words.any(|w| ["rm", "rmdir", "unlink"].contains(&w)) {
+            continue;
+        }
+        for word in words.filter(|w| w.starts_with('/')) {
+            let path = word.trim_end_matches(['*', '/']);
+            if path.len() > 1 {
+                paths.push(path.to_owned());
+            }
+        }
+    }
+    paths
+}
+
+/// Bytes of the layers of the `earlier` steps whose commands name one of `paths` or a path
+/// under one; `None` when none does.
+fn written_before(earlier: &[Step], paths: &[String]) -> Option<u64> {
+    let names = |command: &str| {
+        command
+            .split(|c: char| c.is_whitespace() || "\"'[],;&|()=".contains(c))
+            .any(|word| {
+                paths.iter().any(|path| {
+                    word == path
+                        || word
+                            .strip_prefix(path.as_str())
+                            .is_some_and(|rest| rest.starts_with('/'))
+                })
+            })
+    };
+    let bytes: u64 = earlier
+        .iter()
+        .filter(|step| step.size > 0 && names(&step.created_by))
+        .map(|step| step.size)
+        .sum();
+    (bytes > 0).then_some(bytes)
 }
 
 fn one_line(command: &str) -> String {
@@ -219,6 +270,36 @@ mod tests {
         let hint = hint_from_history(&history).unwrap();
         assert_eq!((hint.step, hint.steps), (4, 5));
         assert!(hint.command.contains("rm /tmp/big.zip"), "{}", hint.command);
+        // The step that wrote /tmp/big.zip, and not the one that wrote the rest.
+        assert_eq!(hint.up_to, Some(20_000_000));
+    }
+
+    #[test]
+    fn the_estimate_counts_the_steps_that_name_what_is_removed() {
+        let history = [
+            step("ADD file:4f7bd01a2b in / ", 80_000_000),
+            step("/bin/sh -c #(nop) COPY dir:9a1c in /tmp/build ", 30_000_000),
+            step(
+                "RUN /bin/sh -c make -C /tmp/build/src && cp /tmp/build/app /app",
+                5_000_000,
+            ),
+            step("RUN /bin/sh -c apt-get install -y zip", 9_000_000),
+            step("RUN /bin/sh -c rm -rf /tmp/build/* /var/cache/apt/*", 1_000),
+        ];
+        let hint = hint_from_history(&history).unwrap();
+        assert_eq!(hint.step, 5);
+        assert_eq!(hint.up_to, Some(35_000_000));
+        // Removed paths no earlier step names, or no path at all: no figure.
+        let unnamed = [
+            step("ADD file:4f7bd01a2b in / ", 80_000_000),
+            step("RUN /bin/sh -c rm -rf /opt/old", 1_000),
+        ];
+        assert_eq!(hint_from_history(&unnamed).unwrap().up_to, None);
+        let purge = [
+            step("ADD file:4f7bd01a2b in / ", 80_000_000),
+            step("RUN /bin/sh -c apt-get purge -y curl", 1_000),
+        ];
+        assert_eq!(hint_from_history(&purge).unwrap().up_to, None);
     }
 
     #[test]

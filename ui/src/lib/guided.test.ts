@@ -10,8 +10,11 @@ describe("expectedSaving", () => {
       "It should save 1.03 GB (49% of what its layers hold), as an audit measured.",
     );
     expect(expectedSaving({ ...image, saving: { kind: "measured", bytes: 0, layerBytes: 9 } })).toContain("An audit found nothing to save");
-    expect(expectedSaving({ ...image, saving: { kind: "likely", step: 3, steps: 4, command: "RUN rm x" } })).toContain(
+    expect(expectedSaving({ ...image, saving: { kind: "likely", step: 3, steps: 4, command: "RUN rm x", upTo: null } })).toContain(
       "Step 3 of its build deletes files",
+    );
+    expect(expectedSaving({ ...image, saving: { kind: "likely", step: 3, steps: 4, command: "RUN rm /x", upTo: 5_000_000 } })).toContain(
+      "a squash drops them. Up to 5.00 MB, by its history; the exact figure shows at the end.",
     );
     expect(expectedSaving({ ...image, saving: { kind: "unknown" } })).toBe("How much it saves shows at the end.");
   });

@@ -13,8 +13,12 @@ export function expectedSaving(image: ImageSummary): string {
       return image.saving.bytes === 0
         ? "An audit found nothing to save: the layers hold no file twice. A squash would only make one layer of them."
         : `It should save ${formatBytes(image.saving.bytes)} (${formatShare(image.saving.bytes, image.saving.layerBytes)} of what its layers hold), as an audit measured.`;
-    case "likely":
-      return `Step ${image.saving.step} of its build deletes files, which still take space in the layers before it: a squash drops them. How much it saves shows at the end.`;
+    case "likely": {
+      const { step, upTo } = image.saving;
+      const deletes = `Step ${step} of its build deletes files, which still take space in the layers before it: a squash drops them.`;
+      if (upTo === null) return `${deletes} How much it saves shows at the end.`;
+      return `${deletes} Up to ${formatBytes(upTo)}, by its history; the exact figure shows at the end.`;
+    }
     case "unknown":
       return "How much it saves shows at the end.";
   }

@@ -85,7 +85,7 @@ describe("sorting by what a squash could save", () => {
     const saving = (id: string, s: ImageSummary["saving"]) => fakeImage(id, ["x:" + id], { size: 1, created: 1, layers: 1, saving: s });
     const big = saving("a1", { kind: "measured", bytes: 900, layerBytes: 1000 });
     const none = saving("b2", { kind: "measured", bytes: 0, layerBytes: 1000 });
-    const hint = saving("c3", { kind: "likely", step: 2, steps: 3, command: "RUN rm x" });
+    const hint = saving("c3", { kind: "likely", step: 2, steps: 3, command: "RUN rm x", upTo: null });
     const unknown = saving("d4", { kind: "unknown" });
     expect(sortImages([unknown, none, hint, big], "saving", "desc")).toEqual([big, none, hint, unknown]);
     expect(sortImages([unknown, none, hint, big], "saving", "asc")).toEqual([unknown, hint, none, big]);

@@ -6,7 +6,7 @@ import { formatBytes, formatShare } from "./format";
 import type { Saving } from "./ipc";
 
 export interface SavingCell {
-  /** What the cell says: "20.0 MB", "maybe", "nothing", "—". */
+  /** What the cell says: "20.0 MB", "up to 20.0 MB", "maybe", "nothing", "—". */
   text: string;
   /** A quieter figure beside it (the share of the layers), or null. */
   detail: string | null;
@@ -29,11 +29,13 @@ export function savingCell(saving: Saving): SavingCell {
       };
     case "likely":
       return {
-        text: "maybe",
+        text: saving.upTo === null ? "maybe" : `up to ${formatBytes(saving.upTo)}`,
         detail: null,
         title:
           `Not measured yet. Step ${saving.step} of ${saving.steps} deletes files (${saving.command}); ` +
-          "files deleted in a later step still take space in the image. Audit to measure.",
+          "files deleted in a later step still take space in the image. " +
+          (saving.upTo === null ? "" : `The earlier steps that wrote what it deletes made ${formatBytes(saving.upTo)} of layers. `) +
+          "Audit to measure.",
         kind: "likely",
       };
     case "unknown":

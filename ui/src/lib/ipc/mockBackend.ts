@@ -217,7 +217,7 @@ export function fakeImages(n: number, nowSeconds = Math.floor(Date.now() / 1000)
 /** Every kind the list shows: measured (some nothing), hinted, unknown. */
 function fakeSaving(i: number, size: number): Saving {
   if (i % 3 === 0) return { kind: "measured", bytes: i % 9 === 0 ? 0 : Math.floor(size / 3), layerBytes: size };
-  if (i % 3 === 1) return { kind: "likely", step: 4, steps: 6, command: "RUN /bin/sh -c rm -rf /tmp/build" };
+  if (i % 3 === 1) return { kind: "likely", step: 4, steps: 6, command: "RUN /bin/sh -c rm -rf /tmp/build", upTo: 312_000_000 };
   return { kind: "unknown" };
 }
 

@@ -26,7 +26,7 @@ const LOOSE = fakeImage("c3", [], {
   size: 2_100_000_000,
   created: NOW - 60,
   layers: 3,
-  saving: { kind: "likely", step: 3, steps: 5, command: "RUN rm -rf /tmp/x" },
+  saving: { kind: "likely", step: 3, steps: 5, command: "RUN rm -rf /tmp/x", upTo: null },
 });
 const ORIGINAL: PruneCandidate = {
   id: WEB.id,

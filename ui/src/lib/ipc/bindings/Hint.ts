@@ -7,4 +7,10 @@ export type Hint = { step: number, steps: number,
 /**
  * The step's command as the history has it (`RUN /bin/sh -c rm …`), cut to a line.
  */
-command: string, };
+command: string, 
+/**
+ * What the earlier steps that name a path it removes wrote (`COPY big.zip /tmp/big.zip`
+ * before `rm /tmp/big.zip`): at most what a squash saves by that deletion, if their
+ * layers hold nothing else. `None` when no earlier step names one.
+ */
+upTo: number | null, };
