@@ -41,7 +41,11 @@ async fn make_it_smaller(width: u32, height: u32) {
     let saving = app
         .wait_for_text(&format!("{row} [data-testid=image-saving]"))
         .await;
-    assert_eq!(saving, "maybe", "a hint from the history until an audit");
+    // The history's hint until an audit: the COPY step names the file the RUN step removes.
+    assert_eq!(
+        saving, "up to 3.00 MB",
+        "a hint from the history until an audit"
+    );
     app.screenshot(&format!("smaller-list-{width}x{height}"))
         .await;
 

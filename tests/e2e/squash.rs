@@ -6,22 +6,13 @@ use fantoccini::Locator;
 use std::time::Duration;
 
 use crate::harness::App;
-use crate::support::{self, Fixture, FixtureSpec};
+use crate::support::{self, Fixture, FixtureSpec, Made};
 
 /// The value typed in: everything a Dockerfile's word processing would eat if it were not escaped.
 const EDITED: &str = r#"it's $HOME "quoted" \ back"#;
 
 /// The squash builds one image and reads two; this daemon may be busy with other tests' builds.
 const SQUASH_WAIT: Duration = Duration::from_secs(180);
-
-/// Removes the image a tag names when the test ends, pass or fail.
-struct RemovedOnDrop(String);
-
-impl Drop for RemovedOnDrop {
-    fn drop(&mut self) {
-        let _ = support::docker_output(&["rmi", "-f", &self.0]);
-    }
-}
 
 #[tokio::test]
 async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
@@ -44,7 +35,7 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
     });
     // The plan's default target, `repo:tag-squashed`.
     let target = format!("{}-squashed", fixture.tag);
-    let _result = RemovedOnDrop(target.clone());
+    let _result = Made(target.clone());
     let data = tempfile::tempdir().unwrap();
     let app = App::launch(&[("SQUASHBOX_DATA_DIR", data.path().to_str().unwrap())]).await;
     app.wait_for_rows_containing(&fixture.tag).await;
@@ -94,6 +85,36 @@ async fn a_squash_with_an_edited_env_value_is_verified_and_keeps_the_value() {
         .unwrap();
     assert_eq!(marks.len(), 1, "only the environment is marked edited");
     app.screenshot("squash-editor").await;
+
+    // At the smallest size the window is made for, Squash and Cancel stay in view without
+    // scrolling past every setting. The window goes back to its size after (at 720×480 the
+    // action bar covers the method picker, where the click below lands).
+    let size = app
+        .client
+        .execute("return [window.innerWidth, window.innerHeight];", vec![])
+        .await
+        .unwrap();
+    let (width, height) = (
+        size[0].as_u64().unwrap() as u32,
+        size[1].as_u64().unwrap() as u32,
+    );
+    app.resize(720, 480).await;
+    let in_view = app
+        .client
+        .execute(
+            "const r = document.querySelector('[data-testid=squash-run]').getBoundingClientRect();
+             return r.top >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        in_view,
+        serde_json::json!(true),
+        "Squash in view at 720×480"
+    );
+    app.screenshot("squash-editor-720x480").await;
+    app.resize(width, height).await;
 
     // Classic keeps to one layer (BuildKit's WORKDIR adds an empty second one).
     app.click("[data-testid=squash-method-classic]").await;
