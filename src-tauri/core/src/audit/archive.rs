@@ -2,7 +2,7 @@
 //! layers in image order.
 //!
 //! ```text
-//! let layers = archive::read_image(reader, Reading::Sizes, &mut |_| ControlFlow::Continue(()))?;
+//! let (layers, config) = archive::read_image(reader, Reading::Sizes, &mut |_| ControlFlow::Continue(()))?;
 //! ```
 //!
 //! Both layouts are understood by content, not by file names alone: the legacy one (Engine
@@ -43,11 +43,20 @@ const MAX_LAYERS: usize = 1024;
 const REPEAT_FACTOR: usize = 8;
 const REPEATS_ALLOWED: usize = 1 << 16;
 
+/// What the image's config says beside its layers.
+#[derive(Debug, Default)]
+pub(super) struct ConfigFacts {
+    /// The config as the archive holds it.
+    pub bytes: Vec<u8>,
+    /// How many layers the base image gave it, when the history says.
+    pub base_layers: Option<u32>,
+}
+
 pub(super) fn read_image<R: Read>(
     reader: R,
     reading: Reading,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
-) -> Result<(Vec<LayerInput>, Vec<u8>)> {
+) -> Result<(Vec<LayerInput>, ConfigFacts)> {
     let source = Source::new(reader, progress);
     let budget = HeaderBudget::default();
     let mut archive = tar::Archive::new(budget.wrap(BufReader::with_capacity(64 * 1024, source)));
@@ -269,12 +278,15 @@ impl Found {
         parse(path, bytes)
     }
 
-    /// The layers in image order, and the config's bytes.
-    fn into_layers(mut self) -> Result<(Vec<LayerInput>, Vec<u8>)> {
+    /// The layers in image order, and what the config says beside them.
+    fn into_layers(mut self) -> Result<(Vec<LayerInput>, ConfigFacts)> {
         let (config_path, layer_paths) = self.image_parts()?;
         let config: ImageConfig = self.json_file(&config_path)?;
         let config_member = self.resolve(&config_path).to_owned();
-        let config_bytes = self.json.remove(&config_member).unwrap_or_default();
+        let facts = ConfigFacts {
+            bytes: self.json.remove(&config_member).unwrap_or_default(),
+            base_layers: super::base::base_layers(&config.history, layer_paths.len()),
+        };
         let mut created_by = config
             .history
             .into_iter()
@@ -330,7 +342,7 @@ impl Found {
                  {distinct} once): that is not an image"
             )));
         }
-        Ok((layers, config_bytes))
+        Ok((layers, facts))
     }
 
     /// The config's path and the layers' paths, in image order. `manifest.json` names them
@@ -495,11 +507,11 @@ struct RootFs {
 }
 
 #[derive(Deserialize)]
-struct HistoryItem {
-    created_by: Option<String>,
+pub(super) struct HistoryItem {
+    pub created_by: Option<String>,
     /// A step that made no layer (`ENV`, `CMD`…): it has no layer to pair with.
     #[serde(default)]
-    empty_layer: bool,
+    pub empty_layer: bool,
 }
 
 /// An OCI index or image manifest: one of `manifests` or `config` + `layers` is set.

@@ -4,29 +4,15 @@
 //! base's top layer. A guess, offered as a suggestion (the partial squash keeps those layers
 //! byte for byte, shared with every image on the same base), never acted on by itself.
 
-use serde::Deserialize;
+use super::archive::HistoryItem;
 
-#[derive(Deserialize)]
-struct Config {
-    #[serde(default)]
-    history: Vec<Step>,
-}
-
-#[derive(Deserialize)]
-struct Step {
-    created_by: Option<String>,
-    #[serde(default)]
-    empty_layer: bool,
-}
-
-/// How many of the image's `layers` the base image gave it, from the config's bytes; `None`
+/// How many of the image's `layers` the base image gave it, from the config's history; `None`
 /// when the history does not say (no such step, none with layers after it, or a history that
 /// does not account for every layer).
-pub(super) fn base_layers(config: &[u8], layers: usize) -> Option<u32> {
-    let config: Config = serde_json::from_slice(config).ok()?;
+pub(super) fn base_layers(history: &[HistoryItem], layers: usize) -> Option<u32> {
     let mut below = 0usize;
     let mut base = None;
-    for step in &config.history {
+    for step in history {
         if !step.empty_layer {
             below += 1;
         } else if step.created_by.as_deref().is_some_and(runs_a_command) && below > 0 {
@@ -58,14 +44,15 @@ fn runs_a_command(created_by: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn config(steps: &[(&str, bool)]) -> Vec<u8> {
-        let history: Vec<_> = steps
+    fn config(steps: &[(&str, bool)]) -> Vec<HistoryItem> {
+        steps
             .iter()
-            .map(|(by, empty)| json!({ "created_by": by, "empty_layer": empty }))
-            .collect();
-        serde_json::to_vec(&json!({ "history": history })).unwrap()
+            .map(|&(by, empty)| HistoryItem {
+                created_by: Some(by.to_owned()),
+                empty_layer: empty,
+            })
+            .collect()
     }
 
     #[test]
@@ -117,6 +104,6 @@ mod tests {
             ("RUN make", false),
         ]);
         assert_eq!(base_layers(&short, 5), None);
-        assert_eq!(base_layers(b"not json", 2), None);
+        assert_eq!(base_layers(&[], 2), None);
     }
 }

@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
+use super::archive::ConfigFacts;
 use super::layer::{Kind, LayerSummary, Metadata, What, NO_METADATA};
 use super::path_tree::{NodeId, PathTree, ROOT};
 use super::{snapshot, tree};
@@ -226,8 +227,8 @@ pub(super) struct Stack {
     layers: Vec<LayerFacts>,
     /// The sum of every size dive saw, the denominator of its efficiency score.
     dive_seen_bytes: u64,
-    /// The image config the layers came with, as the archive holds it.
-    config: Vec<u8>,
+    /// What the image config the layers came with says.
+    config: ConfigFacts,
 }
 
 #[derive(Default)]
@@ -238,7 +239,7 @@ struct Removed {
 }
 
 impl Stack {
-    pub fn with_config(config: Vec<u8>) -> Self {
+    pub fn with_config(config: ConfigFacts) -> Self {
         Stack {
             config,
             ..Stack::default()
@@ -573,7 +574,7 @@ impl Stack {
                 diff_id: facts.digest.clone(),
             })
             .collect();
-        snapshot.config = self.config.clone();
+        snapshot.config = self.config.bytes.clone();
         Ok(snapshot)
     }
 
@@ -699,7 +700,6 @@ impl Stack {
         };
         let tree = self.tree(checkpoint, bytes_of)?;
 
-        let base_layers = super::base::base_layers(&self.config, self.layers.len());
         let layers = self
             .layers
             .into_iter()
@@ -723,7 +723,7 @@ impl Stack {
             reclaimable_bytes: layer_bytes.saturating_sub(filesystem_bytes),
             wasted_bytes,
             efficiency,
-            base_layers,
+            base_layers: self.config.base_layers,
             layers,
             wasted_files,
             tree,
