@@ -95,10 +95,7 @@ pub fn hint_from_history(history: &[Step]) -> Option<Hint> {
 
 /// Whether a build step's command removes files, by the words shells and package managers use.
 fn deletes_files(command: &str) -> bool {
-    let words: Vec<&str> = command
-        .split(|c: char| c.is_whitespace() || "\"'[],;&|()".contains(c))
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> = shell_words(command).collect();
     // The verb within a few words of the tool, options between them (`apt-get -y purge`).
     let after = |tools: &[&str], verbs: &[&str]| {
         words.iter().enumerate().any(|(at, word)| {
@@ -119,14 +116,19 @@ fn deletes_files(command: &str) -> bool {
         || after(&["apk"], &["del"])
 }
 
+/// The words of a shell command, with its quotes, brackets and separators dropped.
+fn shell_words(command: &str) -> impl Iterator<Item = &str> {
+    command
+        .split(|c: char| c.is_whitespace() || "\"'[],;&|()".contains(c))
+        .filter(|w| !w.is_empty())
+}
+
 /// The absolute paths an `rm`, `rmdir` or `unlink` in `command` names, globs cut off
 /// (`/var/lib/apt/lists/*` → `/var/lib/apt/lists`).
 fn removed_paths(command: &str) -> Vec<String> {
     let mut paths = Vec::new();
     for part in command.split(['&', ';', '|', '\n']) {
-        let mut words = part
-            .split(|c: char| c.is_whitespace() || "\"'[],()".contains(c))
-            .filter(|w| !w.is_empty());
+        let mut words = shell_words(part);
         if !words.any(|w| ["rm", "rmdir", "unlink"].contains(&w)) {
             continue;
         }
@@ -144,8 +146,9 @@ fn removed_paths(command: &str) -> Vec<String> {
 /// under one; `None` when none does.
 fn written_before(earlier: &[Step], paths: &[String]) -> Option<u64> {
     let names = |command: &str| {
-        command
-            .split(|c: char| c.is_whitespace() || "\"'[],;&|()=".contains(c))
+        // `--prefix=/opt/tool` names `/opt/tool`.
+        shell_words(command)
+            .flat_map(|word| word.split('='))
             .any(|word| {
                 paths.iter().any(|path| {
                     word == path
@@ -300,6 +303,13 @@ mod tests {
             step("RUN /bin/sh -c apt-get purge -y curl", 1_000),
         ];
         assert_eq!(hint_from_history(&purge).unwrap().up_to, None);
+        // A path given as an option's value counts as named.
+        let prefixed = [
+            step("ADD file:4f7bd01a2b in / ", 80_000_000),
+            step("RUN /bin/sh -c ./configure --prefix=/opt/tool", 7_000_000),
+            step("RUN /bin/sh -c rm -rf /opt/tool", 1_000),
+        ];
+        assert_eq!(hint_from_history(&prefixed).unwrap().up_to, Some(7_000_000));
     }
 
     #[test]
