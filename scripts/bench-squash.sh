@@ -18,12 +18,15 @@
 #   of the result, timed apart: the least any client-side flatten can take;
 #   a partial squash by the same method (--keep-layers 1: the first layer kept as it is, one
 #   layer on top for the rest), against the same two baselines.
+# The direct method's figures are medians of ROUNDS rounds (3 by default), each round's ratios
+# taken against the baselines measured in that round.
 # It needs the daemon at /var/run/docker.sock, and empties BuildKit's cache (all of it) before
 # each BuildKit build: a record left by an earlier run would turn the copy into a cache hit.
 # Usage: bash scripts/bench-squash.sh [zip|files]...   (both by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ZIP_MB=${ZIP_MB:-1024}
+ROUNDS=${ROUNDS:-3}
 FILES=${FILES:-100000}
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(zip files)
@@ -66,20 +69,34 @@ for case in "${cases[@]}"; do
   "$cli" squash "$image" --tag "$image-squashed" --builder classic --json > "$work/outcome.json"
   ours=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
   read -r build_part verify_part < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/outcome.json")
-  plain=$(seconds sh -c "DOCKER_BUILDKIT=0 docker build --no-cache -q -t '$image-plain' -f '$work/Dockerfile' '$work/empty'")
-  start=$(date +%s%N)
-  "$cli" squash "$image" --tag "$image-direct" --method direct --json > "$work/direct.json"
-  direct=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
-  read -r direct_write direct_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/direct.json")
-  direct_after=$(awk -v a="$direct_write" -v b="$direct_verify" 'BEGIN { printf "%.2f", a + b }')
+  # The direct method against its baselines, in rounds: the plain build here took 1.46 s in one
+  # run and 2.35 s in another, so each round's ratios are taken beside each other and the
+  # medians reported, with their range.
+  plains=() directs=() afters=() writes=() compares=() save_loads=() saves=() loads=()
+  r_direct=() r_after=() r_direct_sl=() r_after_sl=()
+  for _ in $(seq "$ROUNDS"); do
+    plain=$(seconds sh -c "DOCKER_BUILDKIT=0 docker build --no-cache -q -t '$image-plain' -f '$work/Dockerfile' '$work/empty'")
+    docker rmi "$image-plain" >/dev/null
+    start=$(date +%s%N)
+    "$cli" squash "$image" --tag "$image-direct" --method direct --json > "$work/direct.json"
+    direct=$(awk -v s="$start" -v e="$(date +%s%N)" 'BEGIN { printf "%.2f", (e - s) / 1e9 }')
+    read -r direct_write direct_verify < <(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print("%.2f %.2f" % (o["buildSeconds"], o["verifySeconds"]))' "$work/direct.json")
+    direct_after=$(awk -v a="$direct_write" -v b="$direct_verify" 'BEGIN { printf "%.2f", a + b }')
+    saved=$(seconds sh -c "docker save '$image' > /dev/null")
+    docker save "$image-direct" -o "$work/direct.tar"
+    docker rmi "$image-direct" >/dev/null
+    loaded=$(seconds docker load -i "$work/direct.tar")
+    docker rmi "$image-direct" >/dev/null
+    rm -f "$work/direct.tar"
+    save_load=$(awk -v a="$saved" -v b="$loaded" 'BEGIN { printf "%.2f", a + b }')
+    plains+=("$plain") directs+=("$direct") afters+=("$direct_after") writes+=("$direct_write")
+    compares+=("$direct_verify") saves+=("$saved") loads+=("$loaded") save_loads+=("$save_load")
+    r_direct+=("$(ratio "$direct" "$plain")") r_after+=("$(ratio "$direct_after" "$plain")")
+    r_direct_sl+=("$(ratio "$direct" "$save_load")") r_after_sl+=("$(ratio "$direct_after" "$save_load")")
+  done
+  plain=$(median "${plains[@]}") save_load=$(median "${save_loads[@]}")
   partial=$(seconds "$cli" squash "$image" --tag "$image-partial" --method direct --keep-layers 1 --json)
   docker image inspect "$image-partial" >/dev/null 2>&1 || partial="failed"
-  saved=$(seconds sh -c "docker save '$image' > /dev/null")
-  docker save "$image-direct" -o "$work/direct.tar"
-  docker rmi "$image-direct" >/dev/null
-  loaded=$(seconds docker load -i "$work/direct.tar")
-  rm -f "$work/direct.tar"
-  save_load=$(awk -v a="$saved" -v b="$loaded" 'BEGIN { printf "%.2f", a + b }')
   # docker-squash wants a temp folder that does not exist yet; it says "failed" when it fails.
   peer=$(seconds "$venv/bin/docker-squash" -t "$image-docker-squash" --tmp-dir "$work/docker-squash-$case" "$image")
   docker image inspect "$image-docker-squash" >/dev/null 2>&1 || peer="failed"
@@ -107,11 +124,12 @@ for case in "${cases[@]}"; do
   echo "  squashbox-cli squash (build + verify + tag)     ${ours} s   ÷ plain build = $(ratio "$ours" "$plain")"
   echo "    of which the build (source read beside it)    ${build_part} s   ÷ plain build = $(ratio "$build_part" "$plain")"
   echo "    and the verification after it                 ${verify_part} s   ÷ plain build = $(ratio "$verify_part" "$plain")"
-  echo "  squashbox-cli squash --method direct            ${direct} s   ÷ plain build = $(ratio "$direct" "$plain")   ÷ save+load = $(ratio "$direct" "$save_load")"
-  echo "    after the audit (write + load, verify)        ${direct_after} s   ÷ plain build = $(ratio "$direct_after" "$plain")   ÷ save+load = $(ratio "$direct_after" "$save_load")"
-  echo "    of which writing and loading the layer        ${direct_write} s; the comparison ${direct_verify} s"
+  echo "  the direct method, medians of $ROUNDS rounds (range), each ratio against its own round's baselines:"
+  echo "    plain build $(median "${plains[@]}") s ($(range "${plains[@]}")); docker save of the source $(median "${saves[@]}") s ($(range "${saves[@]}")) + docker load of the result $(median "${loads[@]}") s ($(range "${loads[@]}"))"
+  echo "    squashbox-cli squash --method direct          $(median "${directs[@]}") s ($(range "${directs[@]}"))   ÷ plain build = $(median "${r_direct[@]}") ($(range "${r_direct[@]}"))   ÷ save+load = $(median "${r_direct_sl[@]}") ($(range "${r_direct_sl[@]}"))"
+  echo "      after the audit (write + load, verify)      $(median "${afters[@]}") s ($(range "${afters[@]}"))   ÷ plain build = $(median "${r_after[@]}") ($(range "${r_after[@]}"))   ÷ save+load = $(median "${r_after_sl[@]}") ($(range "${r_after_sl[@]}"))"
+  echo "      of which writing and loading the layer      $(median "${writes[@]}") s; the comparison $(median "${compares[@]}") s"
   echo "  squashbox-cli squash --method direct --keep-layers 1   ${partial} s   ÷ plain build = $(ratio "$partial" "$plain")   ÷ save+load = $(ratio "$partial" "$save_load")"
-  echo "  docker save of the source ${saved} s + docker load of the result ${loaded} s = ${save_load} s"
   echo "  docker-squash $("$venv/bin/docker-squash" --version 2>&1 | tail -1)   ${peer} s   ÷ plain build = $(ratio "$peer" "$plain")"
   echo "  docker export | docker import                   ${exported} s   ÷ plain build = $(ratio "$exported" "$plain")"
   echo "  plain BuildKit build of the same Dockerfile     ${plain_kit} s"

@@ -13,7 +13,8 @@
 //! `docker image prune` removes. A container made from the image (created, never started) is
 //! what both `docker image prune` and `docker image prune -a` leave alone, and unlike a
 //! temporary tag it never shows in anyone's image list as a name. It is labelled, so that one
-//! left by a process that was killed can be told apart from the user's containers.
+//! left by a process that was killed can be told apart from the user's containers. The direct
+//! squash also exports one made from its source: the daemon's merged view of the layers.
 
 use bollard::models::ContainerCreateBody;
 use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
@@ -52,6 +53,12 @@ impl Hold {
         Ok(Hold {
             container_id: created.id,
         })
+    }
+
+    /// The container that holds the image (never started: exporting it gives the image's
+    /// filesystem as the daemon merges it).
+    pub fn container_id(&self) -> &str {
+        &self.container_id
     }
 
     /// Removes the container; the image is then as unprotected as it was before.

@@ -14,7 +14,7 @@
 //! ```
 
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -116,8 +116,26 @@ pub(crate) async fn read_saved<T: Send + 'static>(
         .map_err(|e| not_found_or(e, image))?;
     let id = inspect.id.unwrap_or_else(|| image.to_owned());
     let total = inspect.size.and_then(|s| u64::try_from(s).ok());
-    sink.report(Progress::new(stage, 0, total));
+    let saver = daemon.docker().clone().with_timeout(FIRST_BYTE_TIMEOUT);
+    let archive = saver.export_image(&id);
+    let made = read_archive(archive, stage, total, sink, cancel, read).await?;
+    Ok((id, made))
+}
 
+/// Streams `archive`, a tar the daemon sends (`docker save`, `docker export`), into `read` on a
+/// blocking thread, reporting progress under `stage` against `total`, and returns what `read`
+/// made of it.
+pub(crate) async fn read_archive<T: Send + 'static>(
+    archive: impl Stream<Item = std::result::Result<Bytes, bollard::errors::Error>> + Send + 'static,
+    stage: &str,
+    total: Option<u64>,
+    sink: &dyn ProgressSink,
+    cancel: &CancelToken,
+    read: impl FnOnce(ChannelReader, &mut dyn FnMut(u64) -> ControlFlow<()>) -> Result<T>
+        + Send
+        + 'static,
+) -> Result<T> {
+    sink.report(Progress::new(stage, 0, total));
     let (tx, rx) = mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
     let reader_cancel = cancel.clone();
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<u64>();
@@ -132,10 +150,9 @@ pub(crate) async fn read_saved<T: Send + 'static>(
         })
     });
 
-    let exporter = daemon.docker().clone().with_timeout(FIRST_BYTE_TIMEOUT);
     // A task of its own runs on a runtime worker, the thread that hears the socket: awaited
     // here it ran on the caller's thread, which every read of the socket had to wake.
-    let mut pump = tokio::spawn(pump(exporter, id.clone(), tx));
+    let mut pump = tokio::spawn(pump(archive, tx));
     let streamed = loop {
         tokio::select! {
             _ = cancel.cancelled() => break Err(Error::Cancelled),
@@ -155,13 +172,16 @@ pub(crate) async fn read_saved<T: Send + 'static>(
     while let Ok(read) = progress_rx.try_recv() {
         sink.report(Progress::new(stage, read, total));
     }
-    Ok((id, made))
+    Ok(made)
 }
 
-/// Moves `docker save` of `image` into the reader's channel, in batches, until the stream ends
-/// or breaks (the reader then hears why) or the reader stops.
-async fn pump(exporter: bollard::Docker, image: String, tx: mpsc::Sender<Batch>) {
-    let mut archive = exporter.export_image(&image);
+/// Moves `archive` into the reader's channel, in batches, until the stream ends or breaks
+/// (the reader then hears why) or the reader stops.
+async fn pump(
+    archive: impl Stream<Item = std::result::Result<Bytes, bollard::errors::Error>>,
+    tx: mpsc::Sender<Batch>,
+) {
+    let mut archive = std::pin::pin!(archive);
     let mut batch = Vec::new();
     let mut batched = 0;
     loop {

@@ -100,19 +100,22 @@ fn walk<R: Read>(
         let head = head.get(..got).unwrap_or_default();
         let layer = decompressed(sniff(head), head, &mut member)
             .map_err(|e| Error::MalformedArchive(format!("layer {name}: {e}")))?;
-        take_from_layer(layer, &name, paths, take_file)?;
+        take_from_layer(layer, &name, &format!("layer {name}"), paths, take_file)?;
         budget.done(&mut member).map_err(malformed)?;
     }
     Ok(())
 }
 
+/// Hands `take` the regular files of the tar `layer` whose paths `paths` lists, as found in
+/// `member`; `named` says what the tar is, for errors.
 fn take_from_layer(
     layer: impl Read,
     member: &str,
+    named: &str,
     paths: &HashSet<String>,
     take: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
 ) -> Result<()> {
-    let unreadable = |e: io::Error| Error::MalformedArchive(format!("layer {member}: {e}"));
+    let unreadable = |e: io::Error| Error::MalformedArchive(format!("{named}: {e}"));
     let budget = HeaderBudget::default();
     let mut archive = tar::Archive::new(budget.wrap(layer));
     let mut entries = archive.entries().map_err(unreadable)?;
@@ -134,6 +137,34 @@ fn take_from_layer(
         budget.done(&mut entry).map_err(unreadable)?;
     }
     Ok(())
+}
+
+/// What [`FoundFile::member`] says of a file found in a container's export.
+pub const EXPORTED: &str = "the container's export";
+
+/// Hands `take_file` every regular file whose path `paths` lists from `reader`, the tar
+/// `docker export` writes of a container (its filesystem as one tree: what a squash takes
+/// file bytes from, never headers, since a container adds and replaces runtime files).
+/// Progress and errors as for [`read_files`].
+pub fn read_exported_files<R: Read>(
+    reader: R,
+    paths: &HashSet<String>,
+    take_file: &mut dyn FnMut(&FoundFile, &mut dyn Read) -> Result<()>,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<()> {
+    let mut source = Source::new(reader, progress);
+    let taken = take_from_layer(
+        BufReader::with_capacity(64 * 1024, &mut source),
+        EXPORTED,
+        EXPORTED,
+        paths,
+        take_file,
+    );
+    if let Some(stopped) = source.stopped() {
+        return Err(stopped);
+    }
+    taken?;
+    source.report()
 }
 
 fn malformed(e: io::Error) -> Error {

@@ -379,3 +379,96 @@ async fn auto_leaves_names_that_are_not_utf8_to_the_multi_stage_method() {
     assert_ne!(auto.method, Method::Direct);
     assert!(auto.tagged);
 }
+
+/// How many containers were made from `image` to be exported (the hold's label names the
+/// image) since `since`, a Unix time, and how many of them are still there.
+fn export_containers(image: &str, since: u64) -> (usize, usize) {
+    let label = format!("label={}={image}", squashbox_core::hold::HOLD_LABEL);
+    let now = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs() + 1;
+    let created = docker(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &now.to_string(),
+        "--filter",
+        "type=container",
+        "--filter",
+        "event=create",
+        "--filter",
+        &label,
+        "--format",
+        "{{.ID}}",
+    ]);
+    let left = docker(&["ps", "-a", "-q", "--filter", &label]);
+    (created.lines().count(), left.lines().count())
+}
+
+/// An image built from `files` (path, content) imported as one layer.
+fn imported(files: &[(&str, &[u8])]) -> Made {
+    let mut layer = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut header = tar::Header::new_ustar();
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_700_000_000);
+        header.set_size(content.len() as u64);
+        layer.append_data(&mut header, path, *content).unwrap();
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
+    Made(import_layer(file.path()))
+}
+
+#[tokio::test]
+async fn a_whole_squash_takes_the_files_bytes_from_a_container_it_then_removes() {
+    // An image of its own: an ID no other test squashes meanwhile.
+    let name = unique_name("exported");
+    let source = imported(&[("app/data", name.as_bytes()), ("etc/motd", b"hello\n")]);
+    let daemon = daemon().await;
+    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
+    plan.tag = unique_name("direct-exported");
+    let _cleanup = Made(plan.tag.clone());
+    let since = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
+    let (outcome, _) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Direct),
+        SourceAudit::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    assert!(outcome.unwrap().verified.passed);
+    assert_identical(&daemon, &source.0, &plan.tag).await;
+    assert_eq!(export_containers(&source.0, since), (1, 0));
+}
+
+#[tokio::test]
+async fn an_image_with_a_hosts_file_of_its_own_is_squashed_from_its_saved_layers() {
+    // A container holds the runtime's /etc/hosts, not this one: its export cannot serve.
+    let name = unique_name("own-hosts");
+    let source = imported(&[
+        ("etc/hosts", b"10.0.0.1 db\n"),
+        ("app/data", name.as_bytes()),
+    ]);
+    let daemon = daemon().await;
+    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
+    plan.tag = unique_name("direct-own-hosts");
+    let _cleanup = Made(plan.tag.clone());
+    let since = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
+    let (outcome, _) = run(
+        &daemon,
+        &plan,
+        options(MethodChoice::Direct),
+        SourceAudit::default(),
+        &CancelToken::new(),
+    )
+    .await;
+    assert!(outcome.unwrap().verified.passed);
+    let result = assert_identical(&daemon, &source.0, &plan.tag).await;
+    assert_eq!(result.entries["/etc/hosts"].size, 12);
+    assert_eq!(export_containers(&source.0, since), (0, 0));
+}

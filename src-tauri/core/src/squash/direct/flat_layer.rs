@@ -3,9 +3,9 @@
 //! entry that wrote them.
 //!
 //! ```text
-//! let layer = FlatLayer::plan(&source_snapshot)?;   // layer.size is known before writing
+//! let layer = FlatLayer::plan(&source_snapshot, None, Feed::Saved)?;   // layer.size is known before writing
 //! layer.write_upfront(&mut out)?;                   // root, directories, symlinks, devices…
-//! // for each wanted file the second read of `docker save` finds:
+//! // for each wanted file the second read of `docker save` (or the container's export) finds:
 //! layer.write_file(&found, content, &mut out)?;
 //! layer.write_links(&mut out)?;                     // hard links, then the end of the tar
 //! ```
@@ -14,13 +14,14 @@
 //! holds; then the regular files as the archive brings them; hard links last, when every name
 //! they point at exists. Directories no layer describes (made to hold a deeper entry) are
 //! left for the extraction to make again, as it made them for the source. Nothing a runtime
-//! adds is here: only what the layers hold.
+//! adds is here: only what the layers hold. Every header is the snapshot's; only the bytes of
+//! regular files come from the feed, and only in the size the snapshot gave them.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 
 use super::tar_header::{self, Header, Kind, BLOCK};
-use crate::audit::reread::FoundFile;
+use crate::audit::reread::{FoundFile, EXPORTED};
 use crate::audit::{EntryKind, FsEntry, FsSnapshot};
 use crate::error::{Error, Result};
 
@@ -40,6 +41,27 @@ pub(super) struct FlatLayer<'s> {
     links: Vec<(&'s str, &'s str)>,
     /// The layer tar's size in bytes, end-of-archive blocks included.
     pub size: u64,
+    feed: Feed,
+}
+
+/// Where the regular files' bytes come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Feed {
+    /// The source's `docker save` archive, read again: each file from the layer entry that
+    /// wrote its final bytes.
+    Saved,
+    /// `docker export` of a container made from the source: each file at its own path, the
+    /// layers already merged by the daemon. Whole squashes only.
+    Exported,
+}
+
+impl Feed {
+    fn reading(self) -> &'static str {
+        match self {
+            Feed::Saved => "the second reading of the image",
+            Feed::Exported => "the container's export of the image",
+        }
+    }
 }
 
 /// An entry written before any file's bytes.
@@ -62,7 +84,17 @@ impl<'s> FlatLayer<'s> {
     /// which member holds each layer). Without a `base` it holds the whole filesystem; on top
     /// of one it holds what the layers above the base changed: their entries, a whiteout for
     /// each base path they deleted, and an opaque marker on a directory they replaced whole.
-    pub fn plan(source: &'s FsSnapshot, base: Option<Base<'s>>) -> Result<FlatLayer<'s>> {
+    /// `feed` says where the files' bytes will come from; an export serves no partial squash.
+    pub fn plan(
+        source: &'s FsSnapshot,
+        base: Option<Base<'s>>,
+        feed: Feed,
+    ) -> Result<FlatLayer<'s>> {
+        if base.is_some() && feed == Feed::Exported {
+            return Err(Error::InvalidInput(
+                "a partial squash takes its files from the saved image, not an export".into(),
+            ));
+        }
         let mut layer = FlatLayer {
             snapshot: source,
             upfront: Vec::new(),
@@ -70,6 +102,7 @@ impl<'s> FlatLayer<'s> {
             waiting: HashSet::new(),
             links: Vec::new(),
             size: END_OF_ARCHIVE,
+            feed,
         };
         let kept = base.as_ref().map_or(0, |b| b.layers);
         let from_above = |entry: &FsEntry| entry.layer.is_some_and(|l| l >= kept);
@@ -118,10 +151,27 @@ impl<'s> FlatLayer<'s> {
                     ..link
                 });
                 layer.links.push((path, first));
+                // An export gives the inode's bytes under whichever of its names it walks to
+                // first, and names the others as links to it.
+                if feed == Feed::Exported {
+                    layer
+                        .wanted
+                        .entry(EXPORTED.to_owned())
+                        .or_default()
+                        .insert(relative(path).to_owned(), first);
+                }
                 continue;
             }
             layer.size += tar_header::entry_size(&header(path, entry, None));
             match (&entry.bytes_from, entry.size) {
+                (Some(_), size) if size > 0 && feed == Feed::Exported => {
+                    layer
+                        .wanted
+                        .entry(EXPORTED.to_owned())
+                        .or_default()
+                        .insert(relative(path).to_owned(), path);
+                    layer.waiting.insert(path);
+                }
                 (Some(from), size) if size > 0 => {
                     let member = source
                         .layers
@@ -150,6 +200,10 @@ impl<'s> FlatLayer<'s> {
             }
         }
         Ok(layer)
+    }
+
+    pub fn feed(&self) -> Feed {
+        self.feed
     }
 
     /// The layer members and paths whose bytes the layer needs: what to read again.
@@ -198,6 +252,10 @@ impl<'s> FlatLayer<'s> {
             Error::MalformedArchive(format!("{path} is not in the image's filesystem"))
         })?;
         if !self.waiting.remove(path) {
+            if self.feed == Feed::Exported {
+                // The same inode under another of its names: its bytes are written.
+                return Ok(());
+            }
             return Err(Error::InvalidInput(format!(
                 "layer {} names {} twice; the direct method cannot tell which copy is the final one (the multi-stage method can)",
                 found.member, found.path
@@ -205,8 +263,10 @@ impl<'s> FlatLayer<'s> {
         }
         if found.size != entry.size {
             return Err(Error::MalformedArchive(format!(
-                "{path} has {} bytes in the second reading of the image and {} in the first",
-                found.size, entry.size
+                "{path} has {} bytes in {} and {} in the image's layers",
+                found.size,
+                self.feed.reading(),
+                entry.size
             )));
         }
         let io_error = |e: io::Error| Error::Stream(format!("writing {path}: {e}"));
@@ -215,7 +275,8 @@ impl<'s> FlatLayer<'s> {
         let copied = io::copy(&mut content.take(entry.size), out).map_err(io_error)?;
         if copied != entry.size {
             return Err(Error::MalformedArchive(format!(
-                "the image archive ends in the middle of {path}"
+                "{} ends in the middle of {path}",
+                self.feed.reading()
             )));
         }
         let padding = tar_header::padded(entry.size) - entry.size;
@@ -228,7 +289,8 @@ impl<'s> FlatLayer<'s> {
     pub fn write_links(&self, out: &mut impl Write) -> Result<()> {
         if let Some(missing) = self.waiting.iter().min() {
             return Err(Error::MalformedArchive(format!(
-                "the second reading of the image did not bring the bytes of {missing} ({} files in all)",
+                "{} did not bring the bytes of {missing} ({} files in all)",
+                self.feed.reading(),
                 self.waiting.len()
             )));
         }
@@ -329,7 +391,7 @@ fn removals(base: &FsSnapshot, source: &FsSnapshot, kept: u32) -> Vec<String> {
 /// A whiteout or opaque marker: an empty regular file whose name is the message.
 fn marker_header(marker: &str) -> Header<'_> {
     Header {
-        path: marker.strip_prefix('/').unwrap_or(marker),
+        path: relative(marker),
         kind: Kind::File,
         size: 0,
         mode: 0o644,
@@ -341,10 +403,14 @@ fn marker_header(marker: &str) -> Header<'_> {
     }
 }
 
+/// An absolute path as a tar names it.
+fn relative(path: &str) -> &str {
+    path.strip_prefix('/').unwrap_or(path)
+}
+
 /// The header of the snapshot's entry at `path` (absolute; `""` for the root); `link` names
 /// the hard link's target.
 fn header<'e>(path: &'e str, entry: &'e FsEntry, link: Option<&'e str>) -> Header<'e> {
-    let relative = |p: &'e str| p.strip_prefix('/').unwrap_or(p);
     let kind = match entry.kind {
         EntryKind::File => Kind::File,
         EntryKind::Dir => Kind::Dir,

@@ -1,12 +1,19 @@
-//! The direct squash: no builder. The source's `docker save` stream is read a second time
-//! (the first reading, an audit with files or the verification's, said which layer entry holds
-//! each file's final bytes), one layer holding the final filesystem is written from it, and
-//! that layer with its config goes straight into the daemon's image load, as it is written.
+//! The direct squash: no builder. A snapshot of the source read from its `docker save` stream
+//! (an audit with files, or the squash's own first reading) says what every entry of the final
+//! filesystem is; one layer holding exactly that is written, and goes with its config straight
+//! into the daemon's image load, as it is written.
 //!
 //! ```text
-//! let loaded = direct::load_squashed(daemon, &plan, source_files, &made, sink, &cancel).await?;
+//! let loaded = direct::load_squashed(daemon, &plan, source_files, None, &made, sink, &cancel).await?;
 //! // loaded.result_id: untagged; loaded.result_files: the filesystem that was loaded
 //! ```
+//!
+//! Every header is the snapshot's. The files' bytes come from `docker export` of a container
+//! made from the source and never started (the daemon merges the layers and sends only the
+//! final files: 0.5 to 0.8 s on Engine 20.10 here where `docker save` took 2.8 s, for a 514 MB
+//! image holding 270 MB of files); from the saved archive read again where a container cannot give them (a
+//! partial squash, which also copies the kept layers from it, and an image with a file of its
+//! own where a container has the runtime's, such as `/etc/hosts`).
 //!
 //! Nothing lands on the client's disk: the layer's size is added up before it is written (the
 //! archive must state it first), so the load starts at once. The daemon checks the layer
@@ -28,13 +35,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use self::flat_layer::{Base, FlatLayer};
+use self::flat_layer::{Base, Feed, FlatLayer};
 use self::tar_header::{Header, Kind};
 use super::plan::SquashPlan;
-use crate::audit::reread::{self, Wanted};
-use crate::audit::{hex, sha256_text, snapshot_archive, Batch, ChannelReader, FsSnapshot, Mtime};
+use crate::audit::reread::{self, FoundFile, Wanted, EXPORTED};
+use crate::audit::{hex, read_archive, read_saved, sha256_text, snapshot_archive};
+use crate::audit::{Batch, ChannelReader, FsSnapshot, Mtime};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
+use crate::hold::Hold;
 use crate::job::{CancelToken, ProgressSink};
 use crate::made::MadeImages;
 
@@ -76,46 +85,66 @@ pub(crate) async fn load_squashed(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
+    let feed = match base {
+        None if exportable(&source) => Feed::Exported,
+        _ => Feed::Saved,
+    };
+    // The export is of a container made from the source, never started: what the hold is.
+    let container = match feed {
+        Feed::Exported => Some(Hold::take(daemon, &plan.source_id).await?),
+        Feed::Saved => None,
+    };
     let (body_tx, body_rx) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     let (check_tx, check_rx) = mpsc::channel::<Batch>(CHUNKS_IN_FLIGHT);
     let created = now_rfc3339();
     let for_writer = plan.clone();
-    let writing = crate::audit::read_saved(
-        daemon,
-        &plan.source_id,
-        "squashing",
-        sink,
-        cancel,
-        move |saved, progress| {
-            let mut out = Outlet::new(body_tx, check_tx);
-            let written = write_archive(
-                saved,
-                progress,
-                &source,
-                base.as_deref(),
-                &for_writer,
-                &created,
-                &mut out,
-            );
-            let written = written.and_then(|()| out.finish());
-            match written {
-                Ok(()) => Ok(Sent::Whole),
-                // The load's own answer says why it stopped reading.
-                Err(_) if out.docker_stopped_reading => Ok(Sent::Refused),
-                // The load must fail rather than take a cut-off archive for a whole one.
-                Err(err) => {
-                    out.abort(&err);
-                    Err(err)
-                }
+    let source_size = files_bytes(&source);
+    let write = move |archive: ChannelReader, progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
+        let mut out = Outlet::new(body_tx, check_tx);
+        let written = write_archive(
+            archive,
+            feed,
+            progress,
+            &source,
+            base.as_deref(),
+            &for_writer,
+            &created,
+            &mut out,
+        );
+        let written = written.and_then(|()| out.finish());
+        match written {
+            Ok(()) => Ok(Sent::Whole),
+            // The load's own answer says why it stopped reading.
+            Err(_) if out.docker_stopped_reading => Ok(Sent::Refused),
+            // The load must fail rather than take a cut-off archive for a whole one.
+            Err(err) => {
+                out.abort(&err);
+                Err(err)
             }
-        },
-    );
+        }
+    };
+    let writing = async {
+        match &container {
+            Some(hold) => {
+                let exporter = daemon.docker().clone().with_timeout(LOAD_TIMEOUT);
+                let archive = exporter.export_container(hold.container_id());
+                let total = Some(source_size);
+                read_archive(archive, STAGE, total, sink, cancel, write).await
+            }
+            None => read_saved(daemon, &plan.source_id, STAGE, sink, cancel, write)
+                .await
+                .map(|(_, sent)| sent),
+        }
+    };
     let checking = tokio::task::spawn_blocking(move || {
         snapshot_archive(ChannelReader::new(check_rx), &mut |_| {
             ControlFlow::Continue(())
         })
     });
     let (written, loaded) = tokio::join!(writing, load(daemon, body_rx));
+    if let Some(hold) = container {
+        hold.release(daemon).await;
+    }
     // Whatever happened, an image the daemon says it loaded is ours to account for.
     if let Ok(id) = &loaded {
         made.note(id);
@@ -128,14 +157,53 @@ pub(crate) async fn load_squashed(
         // story; the load failed only because the archive was cut off.
         (Err(err), _) => Err(err),
         (Ok(_), Err(err)) => Err(err),
-        (Ok((_, Sent::Refused)), Ok(_)) => Err(Error::Stream(
+        (Ok(Sent::Refused), Ok(_)) => Err(Error::Stream(
             "Docker stopped reading the squashed image yet says it loaded it".into(),
         )),
-        (Ok((_, Sent::Whole)), Ok(result_id)) => Ok(Loaded {
+        (Ok(Sent::Whole), Ok(result_id)) => Ok(Loaded {
             result_id,
             result_files: result_files??,
         }),
     }
+}
+
+/// The progress stage of writing the squashed image.
+const STAGE: &str = "squashing";
+
+/// Paths where a container holds the runtime's file rather than the image's (Docker's init
+/// layer, Podman's stubs): a container's export cannot give the image's bytes there.
+const RUNTIME_FILES: [&str; 8] = [
+    "/.dockerenv",
+    "/dev/console",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/mtab",
+    "/etc/resolv.conf",
+    "/run/.containerenv",
+    "/.containerenv",
+];
+
+/// Whether a container's export can give every byte the squashed layer needs: yes unless the
+/// image has a file with content where a container puts the runtime's (the saved archive is
+/// read again then). Either way the layer's headers are the snapshot's, and the comparison
+/// with the source checks what was sent.
+fn exportable(source: &FsSnapshot) -> bool {
+    RUNTIME_FILES.iter().all(|path| {
+        source
+            .entries
+            .get(*path)
+            .is_none_or(|entry| entry.kind != crate::audit::EntryKind::File || entry.size == 0)
+    })
+}
+
+/// What the export of the source's filesystem roughly comes to: its files' bytes and a header
+/// for each entry, the figure its progress counts towards.
+fn files_bytes(source: &FsSnapshot) -> u64 {
+    source
+        .entries
+        .values()
+        .map(|entry| tar_header::padded(entry.size) + tar_header::BLOCK)
+        .sum()
 }
 
 /// How the archive's sending ended, when the writer did not fail on its own.
@@ -146,12 +214,14 @@ enum Sent {
 }
 
 /// Writes the archive `docker load` takes to `out`: the squashed layer, its config, the
-/// manifest. `saved` is the source's `docker save` stream, read again. With a `base` (the
-/// filesystem of the source's first layers, which a partial squash keeps), those layers go
-/// into the archive as they are and the squashed layer holds only what the others changed.
+/// manifest. `archive` is what `feed` says: the source's `docker save` stream, read again, or
+/// a container's export. With a `base` (the filesystem of the source's first layers, which a
+/// partial squash keeps), those layers go into the archive as they are and the squashed layer
+/// holds only what the others changed.
 #[allow(clippy::too_many_arguments)]
 fn write_archive(
-    saved: impl Read,
+    archive: impl Read,
+    feed: Feed,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
     source: &FsSnapshot,
     base: Option<&FsSnapshot>,
@@ -170,6 +240,7 @@ fn write_archive(
             files,
             layers: kept as u32,
         }),
+        feed,
     )?;
     // The containerd store ingests each member under a name of its own: two loads at once
     // with the same names trip over each other ("unexpected commit size", seen on 28.5).
@@ -198,7 +269,7 @@ fn write_archive(
             .map_err(outlet_error)?;
         let diff_id = fill_layer(
             &mut layer,
-            saved,
+            archive,
             &wanted,
             out,
             &mut |_, _, _| Ok(()),
@@ -224,7 +295,7 @@ fn write_archive(
         let mut buffered = io::BufWriter::new(&mut spill);
         let diff_id = fill_layer(
             &mut layer,
-            saved,
+            archive,
             &wanted,
             &mut buffered,
             &mut take_member,
@@ -258,11 +329,12 @@ fn write_archive(
     out.write_all(&[0u8; 1024]).map_err(outlet_error)
 }
 
-/// Writes the squashed layer's tar into `into` from the second reading of the archive, which
-/// also hands `take_member` the members wanted whole. Returns the layer's diff ID.
+/// Writes the squashed layer's tar into `into` from `archive` (the second reading of the saved
+/// image, which also hands `take_member` the members wanted whole, or the container's export).
+/// Returns the layer's diff ID.
 fn fill_layer(
     layer: &mut FlatLayer,
-    saved: impl Read,
+    archive: impl Read,
     wanted: &Wanted,
     into: &mut impl Write,
     take_member: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
@@ -274,13 +346,17 @@ fn fill_layer(
         written: 0,
     };
     layer.write_upfront(&mut hashed).map_err(outlet_error)?;
-    reread::read_files(
-        saved,
-        wanted,
-        &mut |found, content| layer.write_file(found, content, &mut hashed),
-        take_member,
-        progress,
-    )?;
+    let feed = layer.feed();
+    let take_file = &mut |found: &FoundFile, content: &mut dyn Read| {
+        layer.write_file(found, content, &mut hashed)
+    };
+    match feed {
+        Feed::Saved => reread::read_files(archive, wanted, take_file, take_member, progress)?,
+        Feed::Exported => {
+            let paths = wanted.files.get(EXPORTED).cloned().unwrap_or_default();
+            reread::read_exported_files(archive, &paths, take_file, progress)?
+        }
+    }
     layer.write_links(&mut hashed)?;
     if hashed.written != layer.size {
         // A bug here, never the user's: the archive would be corrupt, so it is not sent.
@@ -529,7 +605,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{compare, EntryKind, FsComparison, MtimeCheck};
+    use crate::audit::{compare, EntryKind, FsComparison, FsEntry, MtimeCheck};
     use crate::squash::plan::KeyValue;
 
     /// A tar member (or layer entry) with `content`, and PAX `records` before it.
@@ -677,10 +753,21 @@ mod tests {
     /// The archive for `docker load` that the direct method writes from `archive`, read again,
     /// for `source` (a snapshot of some archive) on top of `base`.
     fn write(archive: &[u8], source: &FsSnapshot, base: Option<&FsSnapshot>) -> Result<Vec<u8>> {
+        write_from(archive, Feed::Saved, source, base)
+    }
+
+    /// The same, from `archive` as `feed` says it is.
+    fn write_from(
+        archive: &[u8],
+        feed: Feed,
+        source: &FsSnapshot,
+        base: Option<&FsSnapshot>,
+    ) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         let progress = &mut |_| ControlFlow::Continue(());
         write_archive(
             archive,
+            feed,
             progress,
             source,
             base,
@@ -850,6 +937,7 @@ mod tests {
         let mut out = Vec::new();
         let err = write_archive(
             archive.as_slice(),
+            Feed::Saved,
             &mut |_| ControlFlow::Continue(()),
             &source,
             None,
@@ -882,6 +970,85 @@ mod tests {
         };
         let err = write(&saved(&changed), &source, None).unwrap_err();
         assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
+    }
+
+    /// What `docker export` of a container made from the image of [`layers`] gives: the merged
+    /// tree, whole-second times, no xattrs, the runtime's files, and the hard-linked pair
+    /// walked from its other name. `etc_a` is `/etc/a`'s content.
+    fn exported(etc_a: &[u8]) -> Vec<u8> {
+        use tar::EntryType as T;
+        let mut tar = tar::Builder::new(Vec::new());
+        put(&mut tar, ".dockerenv", T::Regular, b"", None, &[]);
+        put(&mut tar, "d/", T::Directory, b"", None, &[]);
+        put(&mut tar, "d/new", T::Regular, b"new", None, &[]);
+        put(&mut tar, "deep/", T::Directory, b"", None, &[]);
+        put(&mut tar, "deep/er/", T::Directory, b"", None, &[]);
+        let deep = b"implicit parents";
+        put(&mut tar, "deep/er/file", T::Regular, deep, None, &[]);
+        put(&mut tar, "etc/", T::Directory, b"", None, &[]);
+        put(&mut tar, "etc/b", T::Regular, etc_a, None, &[]);
+        put(&mut tar, "etc/a", T::Link, b"", Some("etc/b"), &[]);
+        put(&mut tar, "etc/hosts", T::Regular, b"", None, &[]);
+        put(&mut tar, "link", T::Symlink, b"", Some("etc/a"), &[]);
+        put(&mut tar, "pipe", T::Fifo, b"", None, &[]);
+        tar.into_inner().unwrap()
+    }
+
+    #[test]
+    fn an_export_gives_the_bytes_and_the_snapshot_everything_else() {
+        let source = read(&saved(&layers()));
+        let written =
+            write_from(&exported(b"two, and longer"), Feed::Exported, &source, None).unwrap();
+        let result = read(&written);
+        let cancel = CancelToken::new();
+        let compared = compare(&source, &result, MtimeCheck::Exact, &cancel).unwrap();
+        assert_eq!(compared, FsComparison::default());
+        // Nothing of the runtime's; every time and xattr the layers', not the export's.
+        let from_layers = |entry: &FsEntry| FsEntry {
+            layer: None,
+            bytes_from: None,
+            ..entry.clone()
+        };
+        let entries = |files: &FsSnapshot| {
+            files
+                .entries
+                .iter()
+                .map(|(path, entry)| (path.clone(), from_layers(entry)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(entries(&result), entries(&source));
+        assert_eq!(result.hard_link_groups, source.hard_link_groups);
+        assert!(!result.entries.contains_key("/.dockerenv"));
+    }
+
+    #[test]
+    fn an_export_that_differs_from_the_layers_is_refused() {
+        let source = read(&saved(&layers()));
+        let err = write_from(&exported(b"other size"), Feed::Exported, &source, None).unwrap_err();
+        assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
+        assert!(err.to_string().contains("container's export"), "{err}");
+        // A file the layers hold that the export lacks.
+        let mut cut = exported(b"two, and longer");
+        cut.truncate(512);
+        let err = write_from(&cut, Feed::Exported, &source, None).unwrap_err();
+        assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
+    }
+
+    #[test]
+    fn an_export_is_used_unless_the_image_has_a_runtime_file_of_its_own() {
+        let source = read(&saved(&layers()));
+        assert!(exportable(&source));
+        let mut own = tar::Builder::new(Vec::new());
+        put(
+            &mut own,
+            "etc/hosts",
+            tar::EntryType::Regular,
+            b"10.0.0.1 db",
+            None,
+            &[],
+        );
+        let source = read(&saved(&[own.into_inner().unwrap()]));
+        assert!(!exportable(&source));
     }
 
     #[test]
