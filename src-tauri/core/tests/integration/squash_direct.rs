@@ -229,8 +229,9 @@ async fn a_cancelled_direct_squash_leaves_no_image_and_no_tag() {
     let _cleanup = Made(plan.tag.clone());
     let cancel = CancelToken::new();
     let seen = Mutex::new(Vec::new());
+    let since = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
     let report = |p: Progress| {
-        // Halfway through the source's second reading, which the layer is written from.
+        // Halfway through the container's export, which the layer is written from.
         if p.stage == "squashing" && p.done > 32 * 1024 * 1024 {
             cancel.cancel();
         }
@@ -247,6 +248,8 @@ async fn a_cancelled_direct_squash_leaves_no_image_and_no_tag() {
     .await;
     assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
     assert!(seen.lock().unwrap().iter().any(|s| s == "squashing"));
+    // The container exported is gone too.
+    assert_eq!(export_containers(&fixture.id, since), (1, 0));
     assert!(!docker_output(&["image", "inspect", &plan.tag])
         .status
         .success());
