@@ -123,7 +123,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     let bar = ProgressBar::for_stderr();
     let report = |p: Progress| bar.draw(&p);
     let choice = method_choice(args.method, args.builder)?;
-    // The direct method reads the source twice, the first time for what an audit finds; a
+    // The direct method reads the source first for what an audit finds (every entry's header); a
     // multi-stage squash left to choose its builder needs to know whether the source holds
     // what BuildKit would damage. An audit with files tells both, and serves the verification.
     let source_audit = match choice {

@@ -88,7 +88,7 @@ pub fn choose_method(
     match choice {
         MethodChoice::Auto => pick(
             Method::Direct,
-            "Squashbox writes the layer itself: an exact copy on every engine (times to the nanosecond, devices, FIFOs), with no builder and no build cache left behind",
+            "Squashbox writes the layer itself: an exact copy on every engine (times to the nanosecond, devices, FIFOs), and the faster method, with no builder and no build cache left behind",
         ),
         MethodChoice::Direct => pick(Method::Direct, "chosen"),
         MethodChoice::Classic => pick(Method::Classic, "chosen"),

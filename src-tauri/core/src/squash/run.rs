@@ -185,7 +185,8 @@ pub struct SourceAudit {
     /// everything.
     pub special_files: Option<SpecialFiles>,
     /// The source's final filesystem (an audit's with files): the verification then reads only
-    /// the result, and the direct method reads the source once instead of twice.
+    /// the result, and the direct method reads nothing of the saved source again (its files come
+    /// from a container's export).
     pub files: Option<Arc<FsSnapshot>>,
     /// The audit's filesystem bytes: about what the copy needs on disk.
     pub filesystem_bytes: Option<u64>,

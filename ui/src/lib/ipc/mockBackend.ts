@@ -394,7 +394,7 @@ export function fakePlan(overrides: Partial<SquashPlan> = {}): SquashPlan {
 export const AUTO_PICK: MethodPick = {
   method: "direct",
   reason:
-    "Squashbox writes the layer itself: an exact copy on every engine (times to the nanosecond, devices, FIFOs), with no builder and no build cache left behind",
+    "Squashbox writes the layer itself: an exact copy on every engine (times to the nanosecond, devices, FIFOs), and the faster method, with no builder and no build cache left behind",
 };
 
 /**
