@@ -133,25 +133,11 @@ async fn a_direct_squash_keeps_what_a_builders_copy_loses() {
 #[tokio::test]
 async fn sub_second_times_survive_a_direct_squash() {
     // An imported layer whose times have fractions of a second, as a tar written elsewhere has.
-    let mut layer = tar::Builder::new(Vec::new());
     let name = unique_name("fraction");
-    for (path, time) in [("a", "1700000000.5"), ("dir/b", "1600000000.123456789")] {
-        layer
-            .append_pax_extensions([("mtime", time.as_bytes())])
-            .unwrap();
-        let mut header = tar::Header::new_ustar();
-        header.set_mode(0o644);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(time.split('.').next().unwrap().parse().unwrap());
-        header.set_size(name.len() as u64);
-        layer
-            .append_data(&mut header, path, name.as_bytes())
-            .unwrap();
-    }
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), layer.into_inner().unwrap()).unwrap();
-    let source = Made(import_layer(file.path()));
+    let source = imported(&[
+        ("a", name.as_bytes(), "1700000000.5"),
+        ("dir/b", name.as_bytes(), "1600000000.123456789"),
+    ]);
     let daemon = daemon().await;
     let before = read(&daemon, &source.0).await;
     assert_eq!(
@@ -160,20 +146,7 @@ async fn sub_second_times_survive_a_direct_squash() {
         "the daemon kept them"
     );
 
-    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
-    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
-    plan.tag = unique_name("direct-fraction");
-    let _cleanup = Made(plan.tag.clone());
-    let (outcome, _) = run(
-        &daemon,
-        &plan,
-        options(MethodChoice::Direct),
-        SourceAudit::default(),
-        &CancelToken::new(),
-    )
-    .await;
-    assert!(outcome.unwrap().verified.passed);
-    let result = assert_identical(&daemon, &source.0, &plan.tag).await;
+    let (result, _cleanup, _) = squash_directly(&source.0, "direct-fraction").await;
     assert_eq!(result.entries["/a"].mtime.unwrap().nanos, 500_000_000);
 }
 
@@ -407,15 +380,21 @@ fn export_containers(image: &str, since: u64) -> (usize, usize) {
     (created.lines().count(), left.lines().count())
 }
 
-/// An image built from `files` (path, content) imported as one layer.
-fn imported(files: &[(&str, &[u8])]) -> Made {
+/// An image of one layer, imported, holding `files`: path, content and modification time (in
+/// seconds, a fraction going into a PAX record as other tools write it).
+fn imported(files: &[(&str, &[u8], &str)]) -> Made {
     let mut layer = tar::Builder::new(Vec::new());
-    for (path, content) in files {
+    for (path, content, time) in files {
+        if time.contains('.') {
+            layer
+                .append_pax_extensions([("mtime", time.as_bytes())])
+                .unwrap();
+        }
         let mut header = tar::Header::new_ustar();
         header.set_mode(0o644);
         header.set_uid(0);
         header.set_gid(0);
-        header.set_mtime(1_700_000_000);
+        header.set_mtime(time.split('.').next().unwrap().parse().unwrap());
         header.set_size(content.len() as u64);
         layer.append_data(&mut header, path, *content).unwrap();
     }
@@ -424,16 +403,15 @@ fn imported(files: &[(&str, &[u8])]) -> Made {
     Made(import_layer(file.path()))
 }
 
-#[tokio::test]
-async fn a_whole_squash_takes_the_files_bytes_from_a_container_it_then_removes() {
-    // An image of its own: an ID no other test squashes meanwhile.
-    let name = unique_name("exported");
-    let source = imported(&[("app/data", name.as_bytes()), ("etc/motd", b"hello\n")]);
+/// Squashes `source` directly under a new tag (removed at the end with the returned guard),
+/// checks the result verified and is the source's filesystem exactly, and returns it with how
+/// many containers were made from the source to export and how many are left.
+async fn squash_directly(source: &str, tag: &str) -> (FsSnapshot, Made, (usize, usize)) {
     let daemon = daemon().await;
-    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
-    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
-    plan.tag = unique_name("direct-exported");
-    let _cleanup = Made(plan.tag.clone());
+    let inspect = images::inspect(&daemon, source).await.unwrap();
+    let mut plan = SquashPlan::from_image(&inspect, source).unwrap();
+    plan.tag = unique_name(tag);
+    let cleanup = Made(plan.tag.clone());
     let since = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
     let (outcome, _) = run(
         &daemon,
@@ -444,8 +422,20 @@ async fn a_whole_squash_takes_the_files_bytes_from_a_container_it_then_removes()
     )
     .await;
     assert!(outcome.unwrap().verified.passed);
-    assert_identical(&daemon, &source.0, &plan.tag).await;
-    assert_eq!(export_containers(&source.0, since), (1, 0));
+    let result = assert_identical(&daemon, source, &plan.tag).await;
+    (result, cleanup, export_containers(source, since))
+}
+
+#[tokio::test]
+async fn a_whole_squash_takes_the_files_bytes_from_a_container_it_then_removes() {
+    // An image of its own: an ID no other test squashes meanwhile.
+    let name = unique_name("exported");
+    let source = imported(&[
+        ("app/data", name.as_bytes(), "1700000000"),
+        ("etc/motd", b"hello\n", "1700000000"),
+    ]);
+    let (_, _cleanup, exports) = squash_directly(&source.0, "direct-exported").await;
+    assert_eq!(exports, (1, 0));
 }
 
 #[tokio::test]
@@ -453,25 +443,10 @@ async fn an_image_with_a_hosts_file_of_its_own_is_squashed_from_its_saved_layers
     // A container holds the runtime's /etc/hosts, not this one: its export cannot serve.
     let name = unique_name("own-hosts");
     let source = imported(&[
-        ("etc/hosts", b"10.0.0.1 db\n"),
-        ("app/data", name.as_bytes()),
+        ("etc/hosts", b"10.0.0.1 db\n", "1700000000"),
+        ("app/data", name.as_bytes(), "1700000000"),
     ]);
-    let daemon = daemon().await;
-    let inspect = images::inspect(&daemon, &source.0).await.unwrap();
-    let mut plan = SquashPlan::from_image(&inspect, &source.0).unwrap();
-    plan.tag = unique_name("direct-own-hosts");
-    let _cleanup = Made(plan.tag.clone());
-    let since = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
-    let (outcome, _) = run(
-        &daemon,
-        &plan,
-        options(MethodChoice::Direct),
-        SourceAudit::default(),
-        &CancelToken::new(),
-    )
-    .await;
-    assert!(outcome.unwrap().verified.passed);
-    let result = assert_identical(&daemon, &source.0, &plan.tag).await;
+    let (result, _cleanup, exports) = squash_directly(&source.0, "direct-own-hosts").await;
     assert_eq!(result.entries["/etc/hosts"].size, 12);
-    assert_eq!(export_containers(&source.0, since), (0, 0));
+    assert_eq!(exports, (0, 0));
 }
