@@ -175,6 +175,16 @@ pub(crate) async fn read_archive<T: Send + 'static>(
     Ok(made)
 }
 
+/// `archive` as a reader for a blocking thread, moved by a task of its own until it ends, it
+/// breaks (the reader then hears why) or the reader is dropped.
+pub(crate) fn reader_of(
+    archive: impl Stream<Item = std::result::Result<Bytes, bollard::errors::Error>> + Send + 'static,
+) -> ChannelReader {
+    let (tx, rx) = mpsc::channel::<Batch>(BATCHES_IN_FLIGHT);
+    tokio::spawn(pump(archive, tx));
+    ChannelReader::new(rx)
+}
+
 /// Moves `archive` into the reader's channel, in batches, until the stream ends or breaks
 /// (the reader then hears why) or the reader stops.
 async fn pump(

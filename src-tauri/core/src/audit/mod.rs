@@ -53,7 +53,7 @@ pub use diff::{
 };
 pub(crate) use diff::{hex, sha256_text};
 pub use from_daemon::{audit_image, audit_image_with_files, snapshot_image, AuditedImage};
-pub(crate) use from_daemon::{read_archive, read_saved, Batch, ChannelReader};
+pub(crate) use from_daemon::{read_archive, read_saved, reader_of, Batch, ChannelReader};
 pub use snapshot::{BytesFrom, EntryKind, FsEntry, FsSnapshot, Mtime, SavedLayer};
 
 use layer::Reading;

@@ -264,6 +264,7 @@ async fn a_partial_squash_keeps_the_first_layers_as_they_are() {
         keep_layers: 2,
         ..options(MethodChoice::Auto)
     };
+    let since = std::time::UNIX_EPOCH.elapsed().unwrap().as_secs();
     let (outcome, _) = run(
         &daemon,
         &plan,
@@ -277,6 +278,12 @@ async fn a_partial_squash_keeps_the_first_layers_as_they_are() {
     assert_eq!(outcome.layers_after, 3);
     let result_layers = layers(&plan.tag);
     assert_eq!(result_layers[..2], source_layers[..2], "kept byte for byte");
+    // The new layer's bytes came from an export, the kept layers from the saved image.
+    let (exported, left) = export_containers(&fixture.id, since);
+    assert!(
+        exported >= 1 && left == 0,
+        "{exported} exported, {left} left"
+    );
     assert_identical(&daemon, &fixture.id, &plan.tag).await;
 
     // Only the direct method keeps layers.

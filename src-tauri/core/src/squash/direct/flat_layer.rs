@@ -51,7 +51,7 @@ pub(super) enum Feed {
     /// wrote its final bytes.
     Saved,
     /// `docker export` of a container made from the source: each file at its own path, the
-    /// layers already merged by the daemon. Whole squashes only.
+    /// layers already merged by the daemon.
     Exported,
 }
 
@@ -84,17 +84,12 @@ impl<'s> FlatLayer<'s> {
     /// which member holds each layer). Without a `base` it holds the whole filesystem; on top
     /// of one it holds what the layers above the base changed: their entries, a whiteout for
     /// each base path they deleted, and an opaque marker on a directory they replaced whole.
-    /// `feed` says where the files' bytes will come from; an export serves no partial squash.
+    /// `feed` says where the files' bytes will come from.
     pub fn plan(
         source: &'s FsSnapshot,
         base: Option<Base<'s>>,
         feed: Feed,
     ) -> Result<FlatLayer<'s>> {
-        if base.is_some() && feed == Feed::Exported {
-            return Err(Error::InvalidInput(
-                "a partial squash takes its files from the saved image, not an export".into(),
-            ));
-        }
         let mut layer = FlatLayer {
             snapshot: source,
             upfront: Vec::new(),

@@ -11,12 +11,14 @@
 //! Every header is the snapshot's. The files' bytes come from `docker export` of a container
 //! made from the source and never started (the daemon merges the layers and sends only the
 //! final files: 0.5 to 0.8 s on Engine 20.10 here where `docker save` took 2.8 s, for a 514 MB
-//! image holding 270 MB of files); from the saved archive read again where a container cannot give them (a
-//! partial squash, which also copies the kept layers from it, and an image with a file of its
-//! own where a container has the runtime's, such as `/etc/hosts`).
+//! image holding 270 MB of files). A partial squash then reads the saved archive again for the
+//! layers it keeps, byte for byte. Only an image with a file of its own where a container has
+//! the runtime's (`/etc/hosts`…) takes every byte from the saved archive read again.
 //!
 //! Nothing lands on the client's disk: the layer's size is added up before it is written (the
-//! archive must state it first), so the load starts at once. The daemon checks the layer
+//! archive must state it first), so the load starts at once. The one exception is a partial
+//! squash of such an image: its new layer needs bytes from all over the saved archive, which
+//! brings the kept layers in no set order, and waits in a temp file until they have passed. The daemon checks the layer
 //! against the diff ID in the config, which is the SHA-256 of the bytes written; the same
 //! bytes are read back here as they go, into the snapshot the verification compares with the
 //! source's. What a builder's copy changes (mtimes cut to whole seconds, runtime files, FIFOs
@@ -39,7 +41,7 @@ use self::flat_layer::{Base, Feed, FlatLayer};
 use self::tar_header::{Header, Kind};
 use super::plan::SquashPlan;
 use crate::audit::reread::{self, FoundFile, Wanted, EXPORTED};
-use crate::audit::{hex, read_archive, read_saved, sha256_text, snapshot_archive};
+use crate::audit::{hex, read_archive, read_saved, reader_of, sha256_text, snapshot_archive};
 use crate::audit::{Batch, ChannelReader, FsSnapshot, Mtime};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
@@ -85,25 +87,22 @@ pub(crate) async fn load_squashed(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    let feed = match base {
-        None if exportable(&source) => Feed::Exported,
-        _ => Feed::Saved,
-    };
     // The export is of a container made from the source, never started: what the hold is.
-    let container = match feed {
-        Feed::Exported => Some(Hold::take(daemon, &plan.source_id).await?),
-        Feed::Saved => None,
+    let container = match exportable(&source) {
+        true => Some(Hold::take(daemon, &plan.source_id).await?),
+        false => None,
     };
+    let partial = base.is_some();
     let (body_tx, body_rx) = mpsc::channel::<io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     let (check_tx, check_rx) = mpsc::channel::<Batch>(CHUNKS_IN_FLIGHT);
     let created = now_rfc3339();
     let for_writer = plan.clone();
     let source_size = files_bytes(&source);
-    let write = move |archive: ChannelReader, progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
+    let write = move |inputs: Inputs<ChannelReader>,
+                      progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
         let mut out = Outlet::new(body_tx, check_tx);
         let written = write_archive(
-            archive,
-            feed,
+            inputs,
             progress,
             &source,
             base.as_deref(),
@@ -124,16 +123,40 @@ pub(crate) async fn load_squashed(
         }
     };
     let writing = async {
+        let exporter = daemon.docker().clone().with_timeout(LOAD_TIMEOUT);
+        let source_id = &plan.source_id;
         match &container {
-            Some(hold) => {
-                let exporter = daemon.docker().clone().with_timeout(LOAD_TIMEOUT);
-                let archive = exporter.export_container(hold.container_id());
-                let total = Some(source_size);
-                read_archive(archive, STAGE, total, sink, cancel, write).await
+            // The export first, then the kept layers from the saved stream, whose staging by
+            // the daemon goes on meanwhile.
+            Some(hold) if partial => {
+                let files = reader_of(exporter.export_container(hold.container_id()));
+                let write = move |kept, progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
+                    let kept_layers = Some(kept);
+                    write(Inputs::Exported { files, kept_layers }, progress)
+                };
+                let read = read_saved(daemon, source_id, STAGE, sink, cancel, write).await;
+                read.map(|(_, sent)| sent)
             }
-            None => read_saved(daemon, &plan.source_id, STAGE, sink, cancel, write)
-                .await
-                .map(|(_, sent)| sent),
+            Some(hold) => {
+                let archive = exporter.export_container(hold.container_id());
+                let write = move |files, progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
+                    write(
+                        Inputs::Exported {
+                            files,
+                            kept_layers: None,
+                        },
+                        progress,
+                    )
+                };
+                read_archive(archive, STAGE, Some(source_size), sink, cancel, write).await
+            }
+            None => {
+                let write = move |saved, progress: &mut dyn FnMut(u64) -> ControlFlow<()>| {
+                    write(Inputs::Saved(saved), progress)
+                };
+                let read = read_saved(daemon, source_id, STAGE, sink, cancel, write).await;
+                read.map(|(_, sent)| sent)
+            }
         }
     };
     let checking = tokio::task::spawn_blocking(move || {
@@ -213,15 +236,21 @@ enum Sent {
     Refused,
 }
 
+/// What the archive for `docker load` is written from: the source's `docker save` stream,
+/// read again, or a container's export for the files' bytes (with, for a partial squash, the
+/// saved stream for the layers it keeps, read after the export).
+pub(super) enum Inputs<R> {
+    Saved(R),
+    Exported { files: R, kept_layers: Option<R> },
+}
+
 /// Writes the archive `docker load` takes to `out`: the squashed layer, its config, the
-/// manifest. `archive` is what `feed` says: the source's `docker save` stream, read again, or
-/// a container's export. With a `base` (the filesystem of the source's first layers, which a
+/// manifest, from `inputs`. With a `base` (the filesystem of the source's first layers, which a
 /// partial squash keeps), those layers go into the archive as they are and the squashed layer
 /// holds only what the others changed.
 #[allow(clippy::too_many_arguments)]
 fn write_archive(
-    archive: impl Read,
-    feed: Feed,
+    inputs: Inputs<impl Read>,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
     source: &FsSnapshot,
     base: Option<&FsSnapshot>,
@@ -234,6 +263,10 @@ fn write_archive(
         written: 0,
     };
     let kept = base.map_or(0, |b| b.layers.len());
+    let feed = match inputs {
+        Inputs::Saved(_) => Feed::Saved,
+        Inputs::Exported { .. } => Feed::Exported,
+    };
     let mut layer = FlatLayer::plan(
         source,
         base.map(|files| Base {
@@ -263,52 +296,73 @@ fn write_archive(
         files: layer.wanted_files(),
         members: kept_layers.iter().map(|l| l.member.clone()).collect(),
     };
-    let diff_id = if kept == 0 {
-        // Written as it is made: the size, stated first, was added up beforehand.
-        out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
-            .map_err(outlet_error)?;
-        let diff_id = fill_layer(
-            &mut layer,
-            archive,
-            &wanted,
-            out,
-            &mut |_, _, _| Ok(()),
-            progress,
-        )?;
-        out.pad().map_err(outlet_error)?;
-        diff_id
-    } else {
-        // The kept layers pass as the archive brings them; the new one needs bytes from all
-        // over the archive and waits in a temp file (the OS's temp folder) until they have.
-        let spilled = |e: io::Error| Error::Io {
-            path: std::env::temp_dir(),
-            source: e,
-        };
-        let mut spill = tempfile::tempfile().map_err(spilled)?;
-        let mut take_member = |name: &str, size: u64, content: &mut dyn Read| {
-            let kept_name = names.kept(name);
-            out.write_all(&tar_header::encode(&member(&kept_name, size)))
-                .and_then(|()| io::copy(&mut content.take(size), out).map(drop))
-                .and_then(|()| out.pad())
-                .map_err(outlet_error)
-        };
-        let mut buffered = io::BufWriter::new(&mut spill);
-        let diff_id = fill_layer(
-            &mut layer,
-            archive,
-            &wanted,
-            &mut buffered,
-            &mut take_member,
-            progress,
-        )?;
-        buffered.flush().map_err(spilled)?;
-        drop(buffered);
-        spill.seek(io::SeekFrom::Start(0)).map_err(spilled)?;
-        out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
-            .map_err(outlet_error)?;
-        io::copy(&mut spill, out).map_err(spilled)?;
-        out.pad().map_err(outlet_error)?;
-        diff_id
+    let no_members = &mut |_: &str, _: u64, _: &mut dyn Read| Ok(());
+    let diff_id = match inputs {
+        Inputs::Exported { files, kept_layers } => {
+            // Written as it is made: the size, stated first, was added up beforehand.
+            out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
+                .map_err(outlet_error)?;
+            // Progress counts the saved stream when it follows: nothing until then.
+            let exporting = &mut |read| match kept_layers {
+                Some(_) => progress(0),
+                None => progress(read),
+            };
+            let diff_id = fill_layer(&mut layer, files, &wanted, out, no_members, exporting)?;
+            out.pad().map_err(outlet_error)?;
+            // The kept layers follow, as the saved stream brings them.
+            match kept_layers {
+                Some(saved) => reread::read_files(
+                    saved,
+                    &Wanted {
+                        files: Default::default(),
+                        members: wanted.members,
+                    },
+                    &mut |_, _| Ok(()),
+                    &mut |name, size, content| copy_member(out, &names.kept(name), size, content),
+                    progress,
+                )?,
+                None if kept > 0 => {
+                    return Err(Error::InvalidInput(
+                        "a partial squash needs the saved image for the layers it keeps".into(),
+                    ))
+                }
+                None => {}
+            }
+            diff_id
+        }
+        Inputs::Saved(archive) if kept == 0 => {
+            out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
+                .map_err(outlet_error)?;
+            let diff_id = fill_layer(&mut layer, archive, &wanted, out, no_members, progress)?;
+            out.pad().map_err(outlet_error)?;
+            diff_id
+        }
+        Inputs::Saved(archive) => {
+            // The kept layers pass as the archive brings them; the new one needs bytes from all
+            // over the archive and waits in a temp file (the OS's temp folder) until they have.
+            let spilled = |e: io::Error| Error::Io {
+                path: std::env::temp_dir(),
+                source: e,
+            };
+            let mut spill = tempfile::tempfile().map_err(spilled)?;
+            let mut buffered = io::BufWriter::new(&mut spill);
+            let diff_id = fill_layer(
+                &mut layer,
+                archive,
+                &wanted,
+                &mut buffered,
+                &mut |name, size, content| copy_member(out, &names.kept(name), size, content),
+                progress,
+            )?;
+            buffered.flush().map_err(spilled)?;
+            drop(buffered);
+            spill.seek(io::SeekFrom::Start(0)).map_err(spilled)?;
+            out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
+                .map_err(outlet_error)?;
+            io::copy(&mut spill, out).map_err(spilled)?;
+            out.pad().map_err(outlet_error)?;
+            diff_id
+        }
     };
     diff_ids.push(diff_id);
     let config = image_config::squashed(&source.config, plan, &diff_ids, created)?;
@@ -413,6 +467,19 @@ fn member(name: &str, size: u64) -> Header<'_> {
         link: None,
         records: Vec::new(),
     }
+}
+
+/// Copies a member of the saved archive (a kept layer) into the archive under `name`.
+fn copy_member<W: Write>(
+    out: &mut Counted<W>,
+    name: &str,
+    size: u64,
+    content: &mut dyn Read,
+) -> Result<()> {
+    out.write_all(&tar_header::encode(&member(name, size)))
+        .and_then(|()| io::copy(&mut content.take(size), out).map(drop))
+        .and_then(|()| out.pad())
+        .map_err(outlet_error)
 }
 
 fn outlet_error(e: io::Error) -> Error {
@@ -753,21 +820,19 @@ mod tests {
     /// The archive for `docker load` that the direct method writes from `archive`, read again,
     /// for `source` (a snapshot of some archive) on top of `base`.
     fn write(archive: &[u8], source: &FsSnapshot, base: Option<&FsSnapshot>) -> Result<Vec<u8>> {
-        write_from(archive, Feed::Saved, source, base)
+        write_from(Inputs::Saved(archive), source, base)
     }
 
-    /// The same, from `archive` as `feed` says it is.
+    /// The same, from `inputs`.
     fn write_from(
-        archive: &[u8],
-        feed: Feed,
+        inputs: Inputs<&[u8]>,
         source: &FsSnapshot,
         base: Option<&FsSnapshot>,
     ) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         let progress = &mut |_| ControlFlow::Continue(());
         write_archive(
-            archive,
-            feed,
+            inputs,
             progress,
             source,
             base,
@@ -876,11 +941,26 @@ mod tests {
             ControlFlow::Continue(())
         })
         .unwrap();
-        let out = write(&archive, &source, Some(&base)).unwrap();
+        let files = exported_with(b"two, and longer", &[("later", b"third")]);
+        let from_export = Inputs::Exported {
+            files: files.as_slice(),
+            kept_layers: Some(archive.as_slice()),
+        };
+        for inputs in [Inputs::Saved(archive.as_slice()), from_export] {
+            assert_partial(
+                &layers,
+                &source,
+                write_from(inputs, &source, Some(&base)).unwrap(),
+            );
+        }
+    }
 
+    /// Checks `out`, the partial squash of `layers` (whose filesystem is `source`) keeping the
+    /// first one.
+    fn assert_partial(layers: &[Vec<u8>], source: &FsSnapshot, out: Vec<u8>) {
         let result = read(&out);
         assert_eq!(
-            compare(&source, &result, MtimeCheck::Exact, &CancelToken::new()).unwrap(),
+            compare(source, &result, MtimeCheck::Exact, &CancelToken::new()).unwrap(),
             FsComparison::default()
         );
         let found = members(&out);
@@ -936,8 +1016,7 @@ mod tests {
         let source = read(&archive);
         let mut out = Vec::new();
         let err = write_archive(
-            archive.as_slice(),
-            Feed::Saved,
+            Inputs::Saved(archive.as_slice()),
             &mut |_| ControlFlow::Continue(()),
             &source,
             None,
@@ -976,8 +1055,16 @@ mod tests {
     /// tree, whole-second times, no xattrs, the runtime's files, and the hard-linked pair
     /// walked from its other name. `etc_a` is `/etc/a`'s content.
     fn exported(etc_a: &[u8]) -> Vec<u8> {
+        exported_with(etc_a, &[])
+    }
+
+    /// The same with more regular files.
+    fn exported_with(etc_a: &[u8], more: &[(&str, &[u8])]) -> Vec<u8> {
         use tar::EntryType as T;
         let mut tar = tar::Builder::new(Vec::new());
+        for (path, content) in more {
+            put(&mut tar, path, T::Regular, content, None, &[]);
+        }
         put(&mut tar, ".dockerenv", T::Regular, b"", None, &[]);
         put(&mut tar, "d/", T::Directory, b"", None, &[]);
         put(&mut tar, "d/new", T::Regular, b"new", None, &[]);
@@ -997,8 +1084,12 @@ mod tests {
     #[test]
     fn an_export_gives_the_bytes_and_the_snapshot_everything_else() {
         let source = read(&saved(&layers()));
-        let written =
-            write_from(&exported(b"two, and longer"), Feed::Exported, &source, None).unwrap();
+        let files = exported(b"two, and longer");
+        let inputs = Inputs::Exported {
+            files: files.as_slice(),
+            kept_layers: None,
+        };
+        let written = write_from(inputs, &source, None).unwrap();
         let result = read(&written);
         let cancel = CancelToken::new();
         let compared = compare(&source, &result, MtimeCheck::Exact, &cancel).unwrap();
@@ -1024,13 +1115,20 @@ mod tests {
     #[test]
     fn an_export_that_differs_from_the_layers_is_refused() {
         let source = read(&saved(&layers()));
-        let err = write_from(&exported(b"other size"), Feed::Exported, &source, None).unwrap_err();
+        let from_export = |files: &[u8]| {
+            let inputs = Inputs::Exported {
+                files,
+                kept_layers: None,
+            };
+            write_from(inputs, &source, None)
+        };
+        let err = from_export(&exported(b"other size")).unwrap_err();
         assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
         assert!(err.to_string().contains("container's export"), "{err}");
         // A file the layers hold that the export lacks.
         let mut cut = exported(b"two, and longer");
         cut.truncate(512);
-        let err = write_from(&cut, Feed::Exported, &source, None).unwrap_err();
+        let err = from_export(&cut).unwrap_err();
         assert!(matches!(err, Error::MalformedArchive(_)), "{err}");
     }
 
