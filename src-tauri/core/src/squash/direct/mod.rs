@@ -87,9 +87,11 @@ pub(crate) async fn load_squashed(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    // The export is of a container made from the source, never started: what the hold is.
+    // The export is of a container made from the source, never started: what the hold is. A
+    // daemon that will not make one (an image for another platform, on some engines) leaves
+    // the saved archive, which serves every image.
     let container = match exportable(&source) {
-        true => Some(Hold::take(daemon, &plan.source_id).await?),
+        true => Hold::take(daemon, &plan.source_id).await.ok(),
         false => None,
     };
     let partial = base.is_some();
