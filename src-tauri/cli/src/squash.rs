@@ -128,6 +128,9 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
     // what BuildKit would damage. An audit with files tells both, and serves the verification.
     let source_audit = match choice {
         MethodChoice::Classic | MethodChoice::BuildKit => SourceAudit::default(),
+        // A partial squash (direct only) reads the source itself, for the filesystem of the
+        // kept layers too: an audit first would be one reading more.
+        _ if args.keep_layers > 0 => SourceAudit::default(),
         MethodChoice::Auto | MethodChoice::Direct | MethodChoice::MultiStage => {
             let (audited, files) =
                 audit_image_with_files(&daemon, &plan.source_id, &report, &cancel).await?;

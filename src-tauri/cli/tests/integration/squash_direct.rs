@@ -38,3 +38,32 @@ fn the_cli_squashes_directly_when_asked() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("uses no builder"));
 }
+
+#[test]
+fn the_cli_keeps_the_first_layers_when_asked() {
+    let fixture = crate::support::wasteful_fixture();
+    let tag = unique_name("cli-partial");
+    let _result = Made(tag.clone());
+    let output = cli()
+        .args([
+            "squash",
+            &fixture.id,
+            "--keep-layers",
+            "2",
+            "--tag",
+            &tag,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(outcome["method"], "direct");
+    assert_eq!(outcome["layersAfter"], 3, "two kept and one on top");
+    assert_eq!(outcome["verified"]["passed"], true);
+    assert!(outcome["layersBefore"].as_u64().unwrap() > 3);
+}
