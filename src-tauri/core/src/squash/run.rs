@@ -217,6 +217,9 @@ pub async fn squash(
     cancel: &CancelToken,
 ) -> Result<SquashOutcome> {
     let job = resolve(daemon, plan, options, &source_audit).await?;
+    // Holds a killed Squashbox left would keep their images from ever being removed. The sweep
+    // is a courtesy: its failure is no reason to stop, and the next call to the daemon says so.
+    let _ = crate::hold::sweep(daemon).await;
     // What the job makes is noted from here on, so that a failure removes exactly that.
     let made = MadeImages::before_job(daemon, &[&job.source_id]).await?;
     let started = Instant::now();

@@ -3,7 +3,7 @@
 use squashbox_core::audit::audit_image_with_files;
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
-use squashbox_core::hold::{Hold, HOLD_LABEL};
+use squashbox_core::hold::{Hold, HOLDER_LABEL, HOLD_LABEL};
 use squashbox_core::images;
 use squashbox_core::job::{CancelToken, Progress};
 use squashbox_core::squash::{
@@ -194,6 +194,55 @@ async fn the_result_is_held_while_it_verifies_and_let_go_after() {
     assert!(
         !held_images().contains(&outcome.result_id),
         "the hold is gone once the job ends"
+    );
+}
+
+/// A hold whose maker is gone is removed by the next sweep; a live Squashbox's, one made on
+/// another machine, and a container of the user's with the same image, stay.
+#[tokio::test]
+async fn a_sweep_removes_only_the_holds_a_dead_squashbox_left() {
+    let fixture = Fixture::small("swept");
+    let daemon = daemon().await;
+    // A hold of this (live) process, whose label says how this machine is named.
+    let live = Hold::take(&daemon, &fixture.id).await.unwrap();
+    let live_id = live.container_id().to_owned();
+    let label = format!("{{{{index .Config.Labels \"{HOLDER_LABEL}\"}}}}");
+    let maker = docker(&["container", "inspect", "--format", &label, &live_id]);
+    let this_host = maker.rsplitn(3, '/').nth(2).unwrap().to_owned();
+    // A process that has ended: its PID names no Squashbox now.
+    let mut ended = std::process::Command::new("true").spawn().unwrap();
+    let gone = ended.id();
+    ended.wait().unwrap();
+    let hold = |maker: &str| {
+        docker(&[
+            "create",
+            "--label",
+            &format!("{HOLD_LABEL}={}", fixture.id),
+            "--label",
+            &format!("{HOLDER_LABEL}={maker}"),
+            &fixture.id,
+            "/squashbox-hold",
+        ])
+    };
+    let dead = hold(&format!("{this_host}/{gone}/1"));
+    let elsewhere = hold(&format!("another-{this_host}/{gone}/1"));
+    let users = docker(&["create", &fixture.id, "/x"]);
+    // Any squash another test runs meanwhile sweeps as well: what is left is the check.
+    squashbox_core::hold::sweep(&daemon).await.unwrap();
+    let exists = |id: &str| {
+        docker_output(&["container", "inspect", id])
+            .status
+            .success()
+    };
+    let left = [&dead, &elsewhere, &users, &live_id].map(|id| exists(id));
+    live.release(&daemon).await;
+    for id in [&elsewhere, &users] {
+        docker_output(&["rm", "-f", id]);
+    }
+    assert_eq!(
+        left,
+        [false, true, true, true],
+        "dead, elsewhere, the user's, live"
     );
 }
 
