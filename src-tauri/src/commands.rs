@@ -14,7 +14,6 @@ use squashbox_core::squash::{
     self, MethodChoice, Preflight, SquashOptions, SquashOutcome, SquashPlan,
 };
 use squashbox_core::Error;
-use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_dialog::DialogExt;
@@ -99,7 +98,7 @@ pub async fn audit_image(
     };
     drop(running);
     let (audited, files) = state.forget_if_gone(result).await?;
-    *lock(&state.audited_files) = Some((audited.id, Arc::new(files)));
+    *lock(&state.audited_files) = Some((audited.id, files));
     lock(&state.audits).insert(image_id, audited.report.clone());
     Ok(audited.report)
 }

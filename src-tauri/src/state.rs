@@ -1,7 +1,7 @@
 //! What the commands share: the settings file's path, the current daemon connection, and the
 //! task that relays the daemon's news to the window.
 
-use squashbox_core::audit::{AuditReport, FsSnapshot};
+use squashbox_core::audit::{AuditFiles, AuditReport};
 use squashbox_core::daemon::Daemon;
 use squashbox_core::endpoint::Environment;
 use squashbox_core::job::CancelToken;
@@ -11,7 +11,6 @@ use squashbox_core::squash::SourceAudit;
 use squashbox_core::{events, Error, Result};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Mutex;
@@ -26,9 +25,10 @@ pub struct AppState {
     watcher: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// The latest audit reports, by image ID.
     pub audits: std::sync::Mutex<Recent<AuditReport>>,
-    /// The final filesystem of the image audited last, by its ID: a squash of it then reads only
+    /// The files the audit of the image audited last kept (its final filesystem, and its base
+    /// image's), by its ID: a squash of it then reads only
     /// its result to verify. One image's worth, as it can hold hundreds of thousands of entries.
-    pub audited_files: std::sync::Mutex<Option<(String, Arc<FsSnapshot>)>>,
+    pub audited_files: std::sync::Mutex<Option<(String, AuditFiles)>>,
     /// Cancel tokens of the audits running now, by image ID (see [`AppState::start_audit`]).
     pub running_audits: std::sync::Mutex<HashMap<String, CancelToken>>,
     /// The squash running now, if any: one at a time, and prune waits for it so it cannot
@@ -115,7 +115,7 @@ impl AppState {
         let files = lock(&self.audited_files)
             .as_ref()
             .filter(|(audited, _)| audited == id)
-            .map(|(_, files)| Arc::clone(files));
+            .map(|(_, files)| files.clone());
         SourceAudit::of(report, files)
     }
 

@@ -134,7 +134,7 @@ pub async fn run(env: &Environment, args: SquashArgs) -> Result<ExitCode, Error>
         MethodChoice::Auto | MethodChoice::Direct | MethodChoice::MultiStage => {
             let (audited, files) =
                 audit_image_with_files(&daemon, &plan.source_id, &report, &cancel).await?;
-            SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)))
+            SourceAudit::of(&audited.report, Some(files))
         }
     };
     let preflight = squash::preflight(&daemon, &plan, choice, source_audit.clone()).await?;

@@ -20,7 +20,8 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-use super::{audit_archive, audit_archive_with_files, snapshot_archive, AuditReport, FsSnapshot};
+use super::{audit_archive, audit_archive_with_files, snapshot_archive};
+use super::{AuditFiles, AuditReport, FsSnapshot};
 use crate::daemon::Daemon;
 use crate::error::{Error, Result};
 use crate::job::{CancelToken, Progress, ProgressSink};
@@ -67,7 +68,7 @@ pub async fn audit_image_with_files(
     image: &str,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
-) -> Result<(AuditedImage, FsSnapshot)> {
+) -> Result<(AuditedImage, AuditFiles)> {
     let (id, (report, files)) = read_saved(
         daemon,
         image,

@@ -43,6 +43,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use ts_rs::TS;
 
 use crate::error::Result;
@@ -90,20 +91,36 @@ pub fn snapshot_archive<R: Read>(
     )
 }
 
+/// What an audit with files keeps beside its report: the final filesystem, and the filesystem
+/// of the base image's layers when the history names them (see [`AuditReport::base_layers`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFiles {
+    pub files: Arc<FsSnapshot>,
+    /// How many layers the base is, and the filesystem they make: a partial squash keeping
+    /// them needs no reading of its own to find what the layers above took away.
+    pub base: Option<(u32, Arc<FsSnapshot>)>,
+}
+
 /// Both of the above from one reading: the audit of the image in `reader` and its final
-/// filesystem. An audit made this way spares a squash's verification a second read of the
-/// source; it costs the hashing, which runs while the reader waits for the daemon anyway.
+/// filesystem, with the base image's too. An audit made this way spares a squash's
+/// verification a second read of the source; it costs the hashing, which runs while the
+/// reader waits for the daemon anyway.
 pub fn audit_archive_with_files<R: Read>(
     reader: R,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
-) -> Result<(AuditReport, FsSnapshot)> {
-    merged(
+) -> Result<(AuditReport, AuditFiles)> {
+    let base_of = |config: &archive::ConfigFacts, _: usize| Ok(config.base_layers);
+    stacked(
         reader,
         Reading::Everything,
+        base_of,
         progress,
-        |stack, read, checkpoint| {
-            let snapshot = stack.snapshot(read, checkpoint)?;
-            Ok((stack.finish(checkpoint)?, snapshot))
+        |stack, base, read, checkpoint| {
+            let files = stack.snapshot(read, checkpoint)?;
+            let report = stack.finish(checkpoint)?;
+            let base = report.base_layers.zip(base.map(Arc::new));
+            let files = Arc::new(files);
+            Ok((report, AuditFiles { files, base }))
         },
     )
 }
@@ -116,30 +133,24 @@ pub fn snapshots_around<R: Read>(
     base: usize,
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
 ) -> Result<(FsSnapshot, FsSnapshot)> {
-    let mut read = 0;
-    let (layers, config) = archive::read_image(reader, Reading::Everything, &mut |bytes| {
-        read = bytes;
-        progress(bytes)
-    })?;
-    if base == 0 || base >= layers.len() {
-        return Err(crate::Error::InvalidInput(format!(
-            "the image has {} layers: keep from 1 to {} of them",
-            layers.len(),
-            layers.len().saturating_sub(1)
-        )));
-    }
-    let mut again = || progress(read);
-    let mut checkpoint = merge::Checkpoint::new(&mut again);
-    let mut stack = merge::Stack::with_config(config);
-    let mut below = None;
-    for (index, layer) in layers.into_iter().enumerate() {
-        if index == base {
-            below = Some(stack.snapshot(read, &mut checkpoint)?);
+    let base_of = |_: &archive::ConfigFacts, layers: usize| {
+        if base == 0 || base >= layers {
+            return Err(crate::Error::InvalidInput(format!(
+                "the image has {layers} layers: keep from 1 to {} of them",
+                layers.saturating_sub(1)
+            )));
         }
-        stack.apply(layer, &mut checkpoint)?;
-    }
-    let below = below.unwrap_or_default();
-    Ok((below, stack.snapshot(read, &mut checkpoint)?))
+        Ok(u32::try_from(base).ok())
+    };
+    stacked(
+        reader,
+        Reading::Everything,
+        base_of,
+        progress,
+        |stack, below, read, checkpoint| {
+            Ok((below.unwrap_or_default(), stack.snapshot(read, checkpoint)?))
+        },
+    )
 }
 
 /// Every layer of the image in `reader`, stacked and handed to `finish` with the number of
@@ -150,19 +161,44 @@ fn merged<R: Read, T>(
     progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
     finish: impl FnOnce(merge::Stack, u64, &mut merge::Checkpoint) -> Result<T>,
 ) -> Result<T> {
+    let no_base = |_: &archive::ConfigFacts, _: usize| Ok(None);
+    stacked(
+        reader,
+        reading,
+        no_base,
+        progress,
+        |stack, _, read, checkpoint| finish(stack, read, checkpoint),
+    )
+}
+
+/// Every layer of the image in `reader`, stacked and handed to `finish` with the filesystem
+/// after the first layers `base_of` names (from the config and the number of layers; `None`
+/// for no such snapshot), and the number of bytes read.
+fn stacked<R: Read, T>(
+    reader: R,
+    reading: Reading,
+    base_of: impl FnOnce(&archive::ConfigFacts, usize) -> Result<Option<u32>>,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+    finish: impl FnOnce(merge::Stack, Option<FsSnapshot>, u64, &mut merge::Checkpoint) -> Result<T>,
+) -> Result<T> {
     let mut read = 0;
     let (layers, config) = archive::read_image(reader, reading, &mut |bytes| {
         read = bytes;
         progress(bytes)
     })?;
+    let base = base_of(&config, layers.len())?.map(|n| n as usize);
     // Nothing more is read: the caller hears the same total, and may still cancel.
     let mut again = || progress(read);
     let mut checkpoint = merge::Checkpoint::new(&mut again);
     let mut stack = merge::Stack::with_config(config);
-    for layer in layers {
+    let mut below = None;
+    for (index, layer) in layers.into_iter().enumerate() {
+        if Some(index) == base {
+            below = Some(stack.snapshot(read, &mut checkpoint)?);
+        }
         stack.apply(layer, &mut checkpoint)?;
     }
-    finish(stack, read, &mut checkpoint)
+    finish(stack, below, read, &mut checkpoint)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

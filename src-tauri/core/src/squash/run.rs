@@ -32,7 +32,7 @@ use super::multi_stage;
 use super::plan::SquashPlan;
 use super::verify::{check, Verification};
 use crate::audit::{
-    read_saved, snapshot_image, snapshots_around, AuditReport, FsSnapshot, SpecialFiles,
+    read_saved, snapshot_image, snapshots_around, AuditFiles, AuditReport, FsSnapshot, SpecialFiles,
 };
 use crate::build::Builder;
 use crate::daemon::{Daemon, DaemonInfo};
@@ -188,16 +188,24 @@ pub struct SourceAudit {
     /// the result, and the direct method reads nothing of the saved source again (its files come
     /// from a container's export).
     pub files: Option<Arc<FsSnapshot>>,
+    /// The filesystem of the base image's layers (how many, and what they make), from the
+    /// same audit: a partial squash keeping just those reads the source once, not twice.
+    pub base_files: Option<(u32, Arc<FsSnapshot>)>,
     /// The audit's filesystem bytes: about what the copy needs on disk.
     pub filesystem_bytes: Option<u64>,
 }
 
 impl SourceAudit {
     /// What `report` says, with the final filesystem when the audit kept it.
-    pub fn of(report: &AuditReport, files: Option<Arc<FsSnapshot>>) -> SourceAudit {
+    pub fn of(report: &AuditReport, files: Option<AuditFiles>) -> SourceAudit {
+        let (files, base_files) = match files {
+            Some(kept) => (Some(kept.files), kept.base),
+            None => (None, None),
+        };
         SourceAudit {
             special_files: Some(report.special_files.clone()),
             files,
+            base_files,
             filesystem_bytes: Some(report.filesystem_bytes),
         }
     }
@@ -230,7 +238,7 @@ pub async fn squash(
             options,
             &job,
             &made,
-            source_audit.files,
+            source_audit,
             sink,
             cancel,
         )
@@ -406,7 +414,7 @@ async fn make(
     options: &SquashOptions,
     job: &Resolved,
     made: &MadeImages,
-    source_files: Option<Arc<FsSnapshot>>,
+    source_audit: SourceAudit,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<MadeImage> {
@@ -418,7 +426,7 @@ async fn make(
                 *builder,
                 made,
                 &job.source_id,
-                source_files,
+                source_audit.files,
                 sink,
                 cancel,
             )
@@ -436,7 +444,7 @@ async fn make(
                 options.keep_layers,
                 made,
                 &job.source_id,
-                source_files,
+                source_audit,
                 sink,
                 cancel,
             )
@@ -585,8 +593,8 @@ struct MadeImage {
 
 /// Writes and loads the squashed image with the direct method, keeping the first `keep`
 /// layers. It needs a snapshot of the source read from its saved archive: the audit's when it
-/// kept one, else one read now (always for a partial squash, which needs the
-/// filesystem of the kept layers too).
+/// kept one (for a partial squash, one that kept the filesystem of those layers too, as it
+/// does for the base image's), else one read now.
 #[allow(clippy::too_many_arguments)]
 async fn load_direct(
     daemon: &Daemon,
@@ -594,12 +602,15 @@ async fn load_direct(
     keep: u32,
     made: &MadeImages,
     source_id: &str,
-    known_files: Option<Arc<FsSnapshot>>,
+    known: SourceAudit,
     sink: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<MadeImage> {
-    let (source_files, base) = match known_files.filter(|files| !files.layers.is_empty()) {
-        Some(files) if keep == 0 => (files, None),
+    let known_files = known.files.filter(|files| !files.layers.is_empty());
+    let known_base = known.base_files.filter(|(layers, _)| *layers == keep);
+    let (source_files, base) = match (known_files, known_base) {
+        (Some(files), _) if keep == 0 => (files, None),
+        (Some(files), Some((_, base))) => (files, Some(base)),
         _ if keep == 0 => {
             let files = snapshot_image(daemon, source_id, "reading source", sink, cancel).await?;
             (Arc::new(files), None)

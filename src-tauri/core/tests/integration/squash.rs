@@ -296,7 +296,7 @@ async fn an_audit_with_files_spares_the_verification_a_second_read() {
             .await
             .unwrap();
     assert_eq!(audited.report.special_files.fifos, 1);
-    let source_audit = SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)));
+    let source_audit = SourceAudit::of(&audited.report, Some(files));
     let (outcome, stages) = run(
         &daemon,
         &plan,

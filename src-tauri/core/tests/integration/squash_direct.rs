@@ -150,32 +150,69 @@ async fn sub_second_times_survive_a_direct_squash() {
     assert_eq!(result.entries["/a"].mtime.unwrap().nanos, 500_000_000);
 }
 
-#[tokio::test]
-async fn an_audit_with_files_is_the_direct_squashs_first_reading() {
-    let (fixture, daemon, plan, _cleanup) = prepared("direct-audited").await;
+/// What the window does: an audit with files of `image`, then the squash of `plan` with
+/// `options`, guided by it. Returns the outcome and the stages the squash went through.
+async fn squash_after_an_audit(
+    daemon: &Daemon,
+    image: &str,
+    plan: &SquashPlan,
+    options: squashbox_core::squash::SquashOptions,
+) -> (squashbox_core::squash::SquashOutcome, Vec<String>) {
     let cancel = CancelToken::new();
-    let (audited, files) =
-        audit_image_with_files(&daemon, &fixture.tag, &|_: Progress| {}, &cancel)
-            .await
-            .unwrap();
-    let source_audit = SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)));
-    let (outcome, stages) = run(
-        &daemon,
-        &plan,
-        options(MethodChoice::Auto),
-        source_audit,
-        &cancel,
-    )
-    .await;
+    let (audited, files) = audit_image_with_files(daemon, image, &|_: Progress| {}, &cancel)
+        .await
+        .unwrap();
+    let source_audit = SourceAudit::of(&audited.report, Some(files));
+    let (outcome, stages) = run(daemon, plan, options, source_audit, &cancel).await;
     let outcome = outcome.unwrap();
     assert_eq!(outcome.method, Method::Direct);
     assert!(outcome.verified.passed, "{:?}", outcome.verified);
+    (outcome, stages)
+}
+
+#[tokio::test]
+async fn an_audit_with_files_is_the_direct_squashs_first_reading() {
+    let (fixture, daemon, plan, _cleanup) = prepared("direct-audited").await;
+    let (outcome, stages) =
+        squash_after_an_audit(&daemon, &fixture.tag, &plan, options(MethodChoice::Auto)).await;
     assert_eq!(
         stages,
         vec!["squashing", "tagging"],
         "no second read of the source first"
     );
     assert_eq!(outcome.layers_after, 1);
+    assert_identical(&daemon, &fixture.id, &plan.tag).await;
+}
+
+#[tokio::test]
+async fn keeping_the_base_image_the_audit_found_needs_no_reading_of_the_source_first() {
+    let fixture = crate::support::Fixture::build(&crate::support::FixtureSpec {
+        name: "direct-base",
+        files: &[("app.txt", b"the image's own file\n")],
+        steps: &["CMD [\"/bin/sh\"]", "COPY app.txt /app.txt"],
+    });
+    let daemon = daemon().await;
+    let plan = plan_for(&daemon, &fixture).await;
+    let _cleanup = Made(plan.tag.clone());
+    let layers = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{len .RootFS.Layers}}",
+        &fixture.id,
+    ]);
+    let base: u32 = layers.parse::<u32>().unwrap() - 1;
+    let keep_base = squashbox_core::squash::SquashOptions {
+        keep_layers: base,
+        ..options(MethodChoice::Auto)
+    };
+    let (outcome, stages) = squash_after_an_audit(&daemon, &fixture.tag, &plan, keep_base).await;
+    assert_eq!(
+        stages,
+        vec!["squashing", "tagging"],
+        "the audit's base reused"
+    );
+    assert_eq!(outcome.layers_after, base + 1);
     assert_identical(&daemon, &fixture.id, &plan.tag).await;
 }
 
@@ -334,7 +371,7 @@ async fn auto_leaves_names_that_are_not_utf8_to_the_multi_stage_method() {
     let (audited, files) = audit_image_with_files(&daemon, &source.0, &|_: Progress| {}, &cancel)
         .await
         .unwrap();
-    let source_audit = SourceAudit::of(&audited.report, Some(std::sync::Arc::new(files)));
+    let source_audit = SourceAudit::of(&audited.report, Some(files));
     let (direct, _) = run(
         &daemon,
         &plan,

@@ -288,7 +288,8 @@ fn an_audit_with_files_is_the_audit_and_the_snapshot_from_one_reading() {
         audit_archive_with_files(archive.as_slice(), &mut |_| ControlFlow::Continue(()))
             .expect("audit with files");
     assert_eq!(report, audit(&archive).expect("audit"));
-    assert_eq!(files, snapshot(&layers));
-    assert!(files.entries.contains_key("/etc/extra"));
-    assert!(!files.entries.contains_key("/data/b"));
+    assert_eq!(*files.files, snapshot(&layers));
+    assert!(files.files.entries.contains_key("/etc/extra"));
+    assert!(!files.files.entries.contains_key("/data/b"));
+    assert_eq!(files.base, None, "the history names no base image");
 }
