@@ -26,8 +26,8 @@ pub struct AppState {
     /// The latest audit reports, by image ID.
     pub audits: std::sync::Mutex<Recent<AuditReport>>,
     /// The files the audit of the image audited last kept (its final filesystem, and its base
-    /// image's), by its ID: a squash of it then reads only
-    /// its result to verify. One image's worth, as it can hold hundreds of thousands of entries.
+    /// image's), by its ID: a squash of it then reads only its result to verify. One image's
+    /// worth, as it can hold hundreds of thousands of entries.
     pub audited_files: std::sync::Mutex<Option<(String, AuditFiles)>>,
     /// Cancel tokens of the audits running now, by image ID (see [`AppState::start_audit`]).
     pub running_audits: std::sync::Mutex<HashMap<String, CancelToken>>,
