@@ -75,14 +75,22 @@ const BUILD_TRIES: u32 = 3;
 /// through: Podman's Buildah meeting a vanished image or layer in its cache lookup ("checking if
 /// cached image exists from a previous build: getting top layer info: layer not known", Podman
 /// 4.3), and the containerd image store losing a step's lease ("failed commit on ref …: commit
-/// failed: lease does not exist") or a cached step image ("unable to find image sha256:…"),
-/// both seen on Engine 28.5. What the failed try made is in `made`, removed with the rest; a
-/// source that is really gone fails every try and is reported.
+/// failed: lease does not exist"), a cached step image ("unable to find image sha256:…") or
+/// the snapshot a step's diff was being read from ("failed to write compressed diff: failed to
+/// create diff tar stream: readlink …/tmpmounts/…/bin/sh: no such file or directory", while
+/// other tests made and removed containers), all seen on Engine 28.5. What the failed try made
+/// is in `made`, removed with the rest; a source that is really gone fails every try and is
+/// reported.
 fn lost_under_the_store(daemon: &Daemon, why: &str) -> bool {
     let info = daemon.info();
     (info.is_podman() && why.contains("cached image") && why.contains("not known"))
-        || (info.containerd_store
-            && (why.contains("lease does not exist") || why.contains("unable to find image")))
+        || (info.containerd_store && containerd_lost_one(why))
+}
+
+fn containerd_lost_one(why: &str) -> bool {
+    why.contains("lease does not exist")
+        || why.contains("unable to find image")
+        || why.contains("failed to create diff tar stream")
 }
 
 async fn build_once(
@@ -279,6 +287,20 @@ fn step_of(line: &str) -> Option<(u64, u64)> {
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    #[test]
+    fn what_the_containerd_store_lost_under_a_build_is_told_from_a_failed_build() {
+        for seen in [
+            "failed commit on ref \"layer-sha256:ab\": commit failed: lease does not exist: not found",
+            "unable to find image sha256:ab",
+            "mount callback failed on /var/lib/containerd/tmpmounts/containerd-mount1: failed to write compressed diff: failed to create diff tar stream: readlink /var/lib/containerd/tmpmounts/containerd-mount2/bin/sh: no such file or directory",
+        ] {
+            assert!(containerd_lost_one(seen), "{seen}");
+        }
+        assert!(!containerd_lost_one(
+            "COPY failed: file not found in build context"
+        ));
+    }
 
     fn read_all(lines: &[&str]) -> (Result<String>, Vec<Progress>) {
         let seen = Mutex::new(Vec::new());
