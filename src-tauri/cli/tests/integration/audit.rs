@@ -1,21 +1,12 @@
 //! `squashbox-cli audit`: its JSON, its CI gate and its exit codes.
 
-use crate::cli;
 use crate::support::{wasteful_fixture, DELETED, KEPT};
+use crate::{cli, cli_json};
 
 #[test]
 fn cli_json_has_the_documented_fields() {
     let fixture = wasteful_fixture();
-    let output = cli()
-        .args(["audit", &fixture.tag, "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = cli_json(&["audit", &fixture.tag, "--json"]);
     let report = &json["report"];
     for field in [
         "layerBytes",

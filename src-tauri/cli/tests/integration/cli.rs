@@ -1,18 +1,13 @@
 //! The command-line front, run as a user would run it.
 
-use crate::cli;
 use crate::support::{Fixture, FixtureSpec};
+use crate::{cli, cli_json};
 
 #[test]
 fn images_json_lists_a_fixture() {
     let fixture = Fixture::small("cli");
-    let output = cli().args(["images", "--json"]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let list: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let listed = cli_json(&["images", "--json"]);
+    let list = listed.as_array().unwrap();
     let image = list
         .iter()
         .find(|i| i["id"] == fixture.id.as_str())

@@ -19,3 +19,15 @@ mod verify;
 fn cli() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_squashbox-cli"))
 }
+
+/// Runs the CLI with `args` (which ask for `--json`), checks that it succeeded (showing its
+/// stderr when not) and returns what it printed, parsed.
+fn cli_json(args: &[&str]) -> serde_json::Value {
+    let output = cli().args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}

@@ -1,6 +1,6 @@
 //! `squashbox-cli prune`.
 
-use crate::cli;
+use crate::cli_json;
 use crate::support::{docker, unique_name, Fixture, FixtureSpec};
 
 #[test]
@@ -14,16 +14,7 @@ fn dry_run_lists_and_removes_nothing() {
         steps: &["COPY own.txt /own.txt"],
     });
     let dangling = fixture.rebuild_leaving_dangling();
-    let output = cli()
-        .args(["prune", "--dry-run", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let json = cli_json(&["prune", "--dry-run", "--json"]);
     assert_eq!(json["dryRun"], true);
     assert_eq!(json["imagesDeleted"], serde_json::json!([]));
     assert_eq!(json["spaceReclaimed"], 0);

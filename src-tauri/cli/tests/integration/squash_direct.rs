@@ -1,7 +1,7 @@
 //! `squashbox-cli squash --method direct`.
 
-use crate::cli;
 use crate::support::{unique_name, xattr_image, Made};
+use crate::{cli, cli_json};
 
 #[test]
 fn the_cli_squashes_directly_when_asked() {
@@ -44,24 +44,15 @@ fn the_cli_keeps_the_first_layers_when_asked() {
     let fixture = crate::support::wasteful_fixture();
     let tag = unique_name("cli-partial");
     let _result = Made(tag.clone());
-    let output = cli()
-        .args([
-            "squash",
-            &fixture.id,
-            "--keep-layers",
-            "2",
-            "--tag",
-            &tag,
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let outcome: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let outcome = cli_json(&[
+        "squash",
+        &fixture.id,
+        "--keep-layers",
+        "2",
+        "--tag",
+        &tag,
+        "--json",
+    ]);
     assert_eq!(outcome["method"], "direct");
     assert_eq!(outcome["layersAfter"], 3, "two kept and one on top");
     assert_eq!(outcome["verified"]["passed"], true);
