@@ -20,7 +20,7 @@
 //! behind, and only those: never a container of the user's, nor a hold of a Squashbox still
 //! running, here or on another machine sharing the daemon.
 
-use bollard::models::ContainerCreateBody;
+use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum};
 use bollard::query_parameters::{
     CreateContainerOptions, ListContainersOptions, RemoveContainerOptions,
 };
@@ -109,7 +109,7 @@ pub async fn sweep(daemon: &Daemon) -> Result<usize> {
         .map_err(Error::from_docker)?;
     let mut removed = 0;
     for container in containers {
-        let never_started = container.state.is_some_and(|s| s.to_string() == "created");
+        let never_started = container.state == Some(ContainerSummaryStateEnum::CREATED);
         let maker = container
             .labels
             .as_ref()

@@ -149,22 +149,14 @@ impl<'s> FlatLayer<'s> {
                 // An export gives the inode's bytes under whichever of its names it walks to
                 // first, and names the others as links to it.
                 if feed == Feed::Exported {
-                    layer
-                        .wanted
-                        .entry(EXPORTED.to_owned())
-                        .or_default()
-                        .insert(relative(path).to_owned(), first);
+                    layer.want_exported(path, first);
                 }
                 continue;
             }
             layer.size += tar_header::entry_size(&header(path, entry, None));
             match (&entry.bytes_from, entry.size) {
                 (Some(_), size) if size > 0 && feed == Feed::Exported => {
-                    layer
-                        .wanted
-                        .entry(EXPORTED.to_owned())
-                        .or_default()
-                        .insert(relative(path).to_owned(), path);
+                    layer.want_exported(path, path);
                     layer.waiting.insert(path);
                 }
                 (Some(from), size) if size > 0 => {
@@ -199,6 +191,15 @@ impl<'s> FlatLayer<'s> {
 
     pub fn feed(&self) -> Feed {
         self.feed
+    }
+
+    /// Takes the bytes the export brings at `path` for the file at `carrier` (the path itself,
+    /// or the first of its hard links).
+    fn want_exported(&mut self, path: &str, carrier: &'s str) {
+        self.wanted
+            .entry(EXPORTED.to_owned())
+            .or_default()
+            .insert(relative(path).to_owned(), carrier);
     }
 
     /// The layer members and paths whose bytes the layer needs: what to read again.

@@ -18,11 +18,12 @@
 //! Nothing lands on the client's disk: the layer's size is added up before it is written (the
 //! archive must state it first), so the load starts at once. The one exception is a partial
 //! squash of such an image: its new layer needs bytes from all over the saved archive, which
-//! brings the kept layers in no set order, and waits in a temp file until they have passed. The daemon checks the layer
-//! against the diff ID in the config, which is the SHA-256 of the bytes written; the same
-//! bytes are read back here as they go, into the snapshot the verification compares with the
-//! source's. What a builder's copy changes (mtimes cut to whole seconds, runtime files, FIFOs
-//! turned into files) cannot happen: every entry is the layers' own, mtimes to the nanosecond.
+//! brings the kept layers in no set order, and waits in a temp file until they have passed.
+//! The daemon checks the layer against the diff ID in the config, which is the SHA-256 of the
+//! bytes written; the same bytes are read back here as they go, into the snapshot the
+//! verification compares with the source's. What a builder's copy changes (mtimes cut to whole
+//! seconds, runtime files, FIFOs turned into files) cannot happen: every entry is the layers'
+//! own, mtimes to the nanosecond.
 
 mod flat_layer;
 mod image_config;
@@ -31,6 +32,7 @@ mod tar_header;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::io::{self, Read, Seek, Write};
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -298,19 +300,14 @@ fn write_archive(
         files: layer.wanted_files(),
         members: kept_layers.iter().map(|l| l.member.clone()).collect(),
     };
-    let no_members = &mut |_: &str, _: u64, _: &mut dyn Read| Ok(());
     let diff_id = match inputs {
         Inputs::Exported { files, kept_layers } => {
-            // Written as it is made: the size, stated first, was added up beforehand.
-            out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
-                .map_err(outlet_error)?;
             // Progress counts the saved stream when it follows: nothing until then.
             let exporting = &mut |read| match kept_layers {
                 Some(_) => progress(0),
                 None => progress(read),
             };
-            let diff_id = fill_layer(&mut layer, files, &wanted, out, no_members, exporting)?;
-            out.pad().map_err(outlet_error)?;
+            let diff_id = stream_layer(&mut layer, &names, files, &wanted, out, exporting)?;
             // The kept layers follow, as the saved stream brings them.
             match kept_layers {
                 Some(saved) => reread::read_files(
@@ -333,11 +330,7 @@ fn write_archive(
             diff_id
         }
         Inputs::Saved(archive) if kept == 0 => {
-            out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
-                .map_err(outlet_error)?;
-            let diff_id = fill_layer(&mut layer, archive, &wanted, out, no_members, progress)?;
-            out.pad().map_err(outlet_error)?;
-            diff_id
+            stream_layer(&mut layer, &names, archive, &wanted, out, progress)?
         }
         Inputs::Saved(archive) => {
             // The kept layers pass as the archive brings them; the new one needs bytes from all
@@ -385,6 +378,25 @@ fn write_archive(
     out.write_all(&[0u8; 1024]).map_err(outlet_error)
 }
 
+/// Writes the squashed layer into the archive as a member as it is made from `archive` (its
+/// size, stated first, was added up beforehand), with nothing else of `archive` taken. Returns
+/// the layer's diff ID.
+fn stream_layer<W: Write>(
+    layer: &mut FlatLayer,
+    names: &MemberNames,
+    archive: impl Read,
+    wanted: &Wanted,
+    out: &mut Counted<W>,
+    progress: &mut dyn FnMut(u64) -> ControlFlow<()>,
+) -> Result<String> {
+    out.write_all(&tar_header::encode(&member(&names.layer, layer.size)))
+        .map_err(outlet_error)?;
+    let no_members = &mut |_: &str, _: u64, _: &mut dyn Read| Ok(());
+    let diff_id = fill_layer(layer, archive, wanted, out, no_members, progress)?;
+    out.pad().map_err(outlet_error)?;
+    Ok(diff_id)
+}
+
 /// Writes the squashed layer's tar into `into` from `archive` (the second reading of the saved
 /// image, which also hands `take_member` the members wanted whole, or the container's export).
 /// Returns the layer's diff ID.
@@ -409,8 +421,9 @@ fn fill_layer(
     match feed {
         Feed::Saved => reread::read_files(archive, wanted, take_file, take_member, progress)?,
         Feed::Exported => {
-            let paths = wanted.files.get(EXPORTED).cloned().unwrap_or_default();
-            reread::read_exported_files(archive, &paths, take_file, progress)?
+            let nothing = HashSet::new();
+            let paths = wanted.files.get(EXPORTED).unwrap_or(&nothing);
+            reread::read_exported_files(archive, paths, take_file, progress)?
         }
     }
     layer.write_links(&mut hashed)?;
