@@ -147,6 +147,13 @@ pub(crate) struct ImageFacts {
 
 /// The facts of each image by ID. The daemon remembers them, so a refresh only reads images it
 /// has not seen.
+/// An inspect answer that does not have an image's shape: the containerd store keeps an image
+/// whose content it lost (seen on Engine 28.5 after a build failed under it, "Available": false)
+/// and describes it without `RootFS.Type`.
+fn undescribed(err: &bollard::errors::Error) -> bool {
+    matches!(err, bollard::errors::Error::JsonDataError { .. })
+}
+
 async fn image_facts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String, ImageFacts>> {
     let cache = daemon.image_facts_cache();
     // Owned IDs: futures borrowing from the caller would not be `Send` for every lifetime,
@@ -185,6 +192,8 @@ async fn image_facts(daemon: &Daemon, ids: &[String]) -> Result<HashMap<String, 
                     });
                     Ok(Some((id, ImageFacts { layers, hint })))
                 }
+                // An image the engine keeps but cannot describe is listed without its facts.
+                Err(e) if undescribed(&e) => Ok(None),
                 // Removed between the list and the inspection: not an error, just gone.
                 Err(e) => match Error::from_docker(e) {
                     gone if crate::image_size::lost_an_image(&gone) => Ok(None),
@@ -222,6 +231,20 @@ pub fn short_id(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_without_an_images_shape_is_an_undescribed_image() {
+        let broken = bollard::errors::Error::JsonDataError {
+            message: "missing field `Type`".into(),
+            column: 266,
+        };
+        assert!(undescribed(&broken));
+        let gone = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "No such image".into(),
+        };
+        assert!(!undescribed(&gone));
+    }
 
     #[test]
     fn short_ids_drop_the_algorithm_and_keep_twelve_digits() {
