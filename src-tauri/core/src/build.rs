@@ -79,8 +79,9 @@ const BUILD_TRIES: u32 = 3;
 /// the snapshot a step's diff was being read from ("failed to write compressed diff: failed to
 /// create diff tar stream: readlink …/tmpmounts/…/bin/sh: no such file or directory", while
 /// other tests made and removed containers) or a layer's content as the result was unpacked
-/// ("failed to unpack image: … failed to get reader from content store: content digest …: not
-/// found"), all seen on Engine 28.5. What the failed try made
+/// or a step ("failed to unpack image: … failed to get reader from content store: content
+/// digest …: not found", and the bare "NotFound: content digest …: not found"), all seen on
+/// Engine 28.5. What the failed try made
 /// is in `made`, removed with the rest; a source that is really gone fails every try and is
 /// reported.
 fn lost_under_the_store(daemon: &Daemon, why: &str) -> bool {
@@ -93,7 +94,7 @@ fn containerd_lost_one(why: &str) -> bool {
     why.contains("lease does not exist")
         || why.contains("unable to find image")
         || why.contains("failed to create diff tar stream")
-        || why.contains("failed to get reader from content store")
+        || (why.contains("content digest") && why.contains("not found"))
 }
 
 async fn build_once(
@@ -297,6 +298,7 @@ mod tests {
             "failed commit on ref \"layer-sha256:ab\": commit failed: lease does not exist: not found",
             "unable to find image sha256:ab",
             "mount callback failed on /var/lib/containerd/tmpmounts/containerd-mount1: failed to write compressed diff: failed to create diff tar stream: readlink /var/lib/containerd/tmpmounts/containerd-mount2/bin/sh: no such file or directory",
+            "NotFound: content digest sha256:e6: not found",
             "failed to export image: failed to unpack image: apply layer error for \"moby-dangling@sha256:ed\": failed to extract layer sha256:4b: NotFound: failed to get reader from content store: content digest sha256:76: not found",
         ] {
             assert!(containerd_lost_one(seen), "{seen}");
